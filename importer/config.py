@@ -1,0 +1,160 @@
+"""Typed settings: provider accounts, credentials and run limits.
+
+Credentials never live in the config file itself: an account names the
+environment variables that hold them, and their values are wrapped in
+:class:`Secret`, whose ``repr``/``str`` never show the value.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+CONFIG_ENV = "ORDER_IMPORTER_CONFIG"
+
+
+class Secret:
+    """A credential value that cannot leak through ``repr``, ``str`` or f-strings."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the real value; call only where it is sent to the provider."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class Account:
+    """One provider account: where to send requests and how to authenticate.
+
+    ``credentials`` maps a provider's credential names (``access_key``,
+    ``secret``, ...) to their values. ``options`` holds account-wide values the
+    adapter uses on every order (user id, order source, warehouse address...).
+    """
+
+    provider: str
+    base_url: str
+    name: str = "default"
+    credentials: Mapping[str, Secret] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    concurrency: int = 4
+    rate_limit: float | None = None
+
+    def credential(self, name: str) -> str:
+        """The value of one credential, or a ConfigError naming where it was looked for."""
+        secret = self.credentials.get(name)
+        if secret is None or not secret:
+            raise ConfigError(
+                f"provider '{self.provider}' account '{self.name}' has no credential '{name}'; "
+                f"set it with the environment variable named by '{name}_env' in the config"
+            )
+        return secret.reveal()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs besides the input file."""
+
+    accounts: Mapping[str, Account] = field(default_factory=dict)
+    default_provider: str | None = None
+    output_dir: Path | None = None
+
+    def account(self, provider: str) -> Account:
+        try:
+            return self.accounts[provider]
+        except KeyError:
+            known = ", ".join(sorted(self.accounts)) or "none"
+            raise ConfigError(
+                f"no account configured for provider '{provider}' (configured: {known}); "
+                "add a [providers.{provider}] section to importer.toml or run with --sandbox"
+            ) from None
+
+    def with_accounts(self, accounts: Mapping[str, Account]) -> Settings:
+        return replace(self, accounts={**self.accounts, **accounts})
+
+
+def _read_credentials(provider: str, section: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Secret]:
+    """Credentials come from environment variables named by ``<name>_env`` keys."""
+    credentials: dict[str, Secret] = {}
+    for key, value in section.items():
+        if not key.endswith("_env"):
+            continue
+        name = key[: -len("_env")]
+        if not isinstance(value, str) or value not in environ:
+            raise ConfigError(
+                f"provider '{provider}': credential '{name}' is read from the environment variable "
+                f"'{value}', which is not set"
+            )
+        credentials[name] = Secret(environ[value])
+    return credentials
+
+
+_ACCOUNT_KEYS = {"base_url", "connect_timeout", "read_timeout", "concurrency", "rate_limit", "account"}
+
+
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``importer.toml`` (or the file in ``$ORDER_IMPORTER_CONFIG``).
+
+    With no file, an empty Settings is returned: a run then needs ``--sandbox``.
+    """
+    environ = os.environ if environ is None else environ
+    if path is None:
+        path = environ.get(CONFIG_ENV)
+    if path is None:
+        default = Path("importer.toml")
+        if not default.exists():
+            return Settings()
+        path = default
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    accounts: dict[str, Account] = {}
+    for provider, section in data.get("providers", {}).items():
+        if "base_url" not in section:
+            raise ConfigError(f"config file {path}: [providers.{provider}] needs base_url")
+        accounts[provider] = Account(
+            provider=provider,
+            name=str(section.get("account", "default")),
+            base_url=str(section["base_url"]),
+            credentials=_read_credentials(provider, section, environ),
+            options={k: v for k, v in section.items() if k not in _ACCOUNT_KEYS and not k.endswith("_env")},
+            connect_timeout=float(section.get("connect_timeout", 5.0)),
+            read_timeout=float(section.get("read_timeout", 30.0)),
+            concurrency=int(section.get("concurrency", 4)),
+            rate_limit=float(section["rate_limit"]) if "rate_limit" in section else None,
+        )
+    run = data.get("run", {})
+    output_dir = Path(run["output_dir"]) if "output_dir" in run else None
+    return Settings(accounts=accounts, default_provider=run.get("provider"), output_dir=output_dir)

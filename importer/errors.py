@@ -1,0 +1,119 @@
+"""The importer's exception tree.
+
+Every error a user can meet is an :class:`ImporterError` whose ``str()`` is a
+single sentence they can act on. Callers branch on the type, never on text::
+
+    ImporterError
+    ├── InputError        a file, sheet, row or cell the user must fix
+    ├── ConfigError       a missing or malformed setting or credential
+    ├── LedgerBusy        another run holds the ledger
+    └── ProviderError     a provider call that did not succeed
+        ├── Rejected        the provider said no; retrying will not help
+        ├── Transient       nothing happened at the provider; safe to retry
+        └── OutcomeUnknown  the provider may have acted; reconcile, never resend
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ImporterError(Exception):
+    """Base of every error the importer raises on purpose."""
+
+    exit_code = 2
+
+
+class InputError(ImporterError):
+    """A problem with the input file that the person who made it can fix.
+
+    The message names the file and, where they apply, the sheet, the row the
+    user sees in Excel and the column.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        sheet: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.sheet = sheet
+        self.row = row
+        self.column = column
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.file:
+            where.append(Path(self.file).name)
+        if self.sheet:
+            where.append(f"sheet '{self.sheet}'")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class ConfigError(ImporterError):
+    """A setting or credential is missing or malformed."""
+
+
+class LedgerBusy(ImporterError):
+    """Another run is using the same ledger; this run sent nothing."""
+
+
+class ProviderError(ImporterError):
+    """A call to a provider did not succeed.
+
+    ``code`` is the provider's own error code when it gave one; ``message`` is
+    already redacted and safe to log or write to a workbook.
+    """
+
+    exit_code = 1
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        endpoint: str = "",
+        code: str | None = None,
+    ) -> None:
+        self.message = message
+        self.provider = provider
+        self.endpoint = endpoint
+        self.code = code
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        code = f" [{self.code}]" if self.code not in (None, "") else ""
+        prefix = f"{self.provider} {self.endpoint}".strip()
+        return f"{prefix}{code}: {self.message}" if prefix else f"{self.message}{code}"
+
+
+class Rejected(ProviderError):
+    """The provider answered and refused; the same request will fail again."""
+
+
+class Transient(ProviderError):
+    """The provider was unreachable, overloaded or rate limiting; nothing was done."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: str | None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class OutcomeUnknown(ProviderError):
+    """A create request may have reached the provider but no clear answer came back.
+
+    Never resend blindly: look the order up by its external id first.
+    """

@@ -1,0 +1,19 @@
+"""Provider adapters, registered by the key users write in the ``provider`` column."""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from .base import Provider
+from .xportcn_open import XportcnOpen
+
+REGISTRY: dict[str, type[Provider]] = {
+    XportcnOpen.key: XportcnOpen,
+}
+
+
+def provider_class(key: str) -> type[Provider]:
+    """The adapter class for a provider key, or a ConfigError listing the known keys."""
+    try:
+        return REGISTRY[key]
+    except KeyError:
+        raise ConfigError(f"unknown provider '{key}'; known providers: {', '.join(sorted(REGISTRY))}") from None

@@ -1,0 +1,216 @@
+"""The one interface every provider adapter implements.
+
+An adapter is a class with four pure hooks, no I/O of its own::
+
+    build_preview_request(order)                     -> ApiRequest
+    parse_preview(order, body)                       -> OrderPreview
+    build_create_request(order, preview, external_id) -> ApiRequest
+    parse_create(order, body)                        -> OrderCreation
+
+plus ``check_envelope`` (the provider's success predicate) and, optionally,
+``prepare`` (e.g. item-id mapping) and ``find_order`` (lookup by external id).
+The base class owns what is the same everywhere: URL joining, signing through
+the account's auth scheme, timeouts, and turning transport failures into the
+typed errors of :mod:`importer.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import requests
+
+from ..config import Account
+from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
+from ..http import make_session, redact
+from ..models import OrderCreation, OrderDraft, OrderPreview
+
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """A request as the provider documents it, before auth and transport."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def fen_to_yuan(value: Any) -> Decimal | None:
+    """Convert an integer amount in fen (1/100 yuan) to exact yuan."""
+    if value is None or value == "":
+        return None
+    return (Decimal(str(value)) / 100).quantize(Decimal("0.01"))
+
+
+def yuan_to_fen(value: Decimal) -> int:
+    """Convert exact yuan to integer fen, refusing sub-fen amounts instead of rounding."""
+    fen = value * 100
+    if fen != fen.to_integral_value():
+        raise ValueError(f"{value} has more than two decimal places")
+    return int(fen)
+
+
+def compact_json(value: Any) -> str:
+    """JSON as providers expect inside string fields: no spaces, UTF-8 kept as is."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Provider(ABC):
+    """Base class of every provider adapter."""
+
+    key: ClassVar[str]
+    """Registry key, e.g. ``xportcn-open``; what users write in the provider column."""
+    title: ClassVar[str]
+    """Human name for messages and the README."""
+    default_base_url: ClassVar[str]
+    """The production base URL from the provider's documentation."""
+    sandbox_prefix: ClassVar[str]
+    """Path prefix under which the bundled sandbox serves this provider."""
+    columns: ClassVar[tuple[str, ...]] = ()
+    """Provider-specific sheet columns this adapter reads (besides the canonical ones)."""
+
+    def __init__(self, account: Account, session: requests.Session | None = None) -> None:
+        self.account = account
+        self.session = session or make_session(account.concurrency)
+        self.auth = self.make_auth(account)
+
+    # ----- hooks for adapters -------------------------------------------------
+    @abstractmethod
+    def make_auth(self, account: Account) -> requests.auth.AuthBase | None:
+        """The auth scheme for this account."""
+
+    def prepare(self, order: OrderDraft) -> OrderDraft:
+        """Adapt an order before preview (e.g. map raw item ids); identity by default."""
+        return order
+
+    @abstractmethod
+    def build_preview_request(self, order: OrderDraft) -> ApiRequest: ...
+
+    @abstractmethod
+    def parse_preview(self, order: OrderDraft, body: JsonDict) -> OrderPreview: ...
+
+    @abstractmethod
+    def build_create_request(self, order: OrderDraft, preview: OrderPreview, external_id: str) -> ApiRequest: ...
+
+    @abstractmethod
+    def parse_create(self, order: OrderDraft, body: JsonDict) -> OrderCreation: ...
+
+    @abstractmethod
+    def check_envelope(self, body: JsonDict, endpoint: str) -> None:
+        """Raise a ProviderError when the response envelope says the call failed.
+
+        Providers answer HTTP 200 for business errors, so this is where each
+        adapter's success predicate lives.
+        """
+
+    def find_order(self, external_id: str) -> OrderCreation | None:
+        """Look an order up by the external id sent on create; None if confirmed absent."""
+        raise NotImplementedError(f"{self.key} cannot look orders up yet")
+
+    # ----- owned by the base --------------------------------------------------
+    def preview(self, order: OrderDraft) -> OrderPreview:
+        """Preview one order; raises ProviderError when the call itself fails."""
+        request = self.build_preview_request(order)
+        body = self.send(request, may_have_side_effects=False)
+        return self.parse_preview(order, body)
+
+    def create(self, order: OrderDraft, preview: OrderPreview, external_id: str) -> OrderCreation:
+        """Create one order. Never retried here: an unclear outcome raises OutcomeUnknown."""
+        request = self.build_create_request(order, preview, external_id)
+        body = self.send(request, may_have_side_effects=True)
+        return self.parse_create(order, body)
+
+    def url(self, path: str) -> str:
+        return self.account.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def _secrets(self) -> list[str]:
+        return [s.reveal() for s in self.account.credentials.values()]
+
+    def _error(self, kind: type[ProviderError], message: str, request: ApiRequest, code: str | None = None) -> ProviderError:
+        return kind(redact(message, self._secrets()), provider=self.key, endpoint=request.describe(), code=code)
+
+    def send(self, request: ApiRequest, *, may_have_side_effects: bool) -> JsonDict:
+        """Send one request and return its JSON body after the envelope check.
+
+        Failures are typed by what they mean for a retry: a connection that was
+        never made is Transient; a timeout or server error after the request was
+        sent is Transient for a preview and OutcomeUnknown for a create.
+        """
+        unclear: type[ProviderError] = OutcomeUnknown if may_have_side_effects else Transient
+        try:
+            response = self.session.request(
+                request.method,
+                self.url(request.path),
+                json=request.json if request.method != "GET" else None,
+                params=request.params or None,
+                auth=self.auth,
+                timeout=(self.account.connect_timeout, self.account.read_timeout),
+            )
+        except requests.exceptions.ConnectTimeout:
+            raise self._error(Transient, "could not connect (timed out)", request) from None
+        except requests.exceptions.ReadTimeout:
+            raise self._error(unclear, f"no answer within {self.account.read_timeout:g} s", request) from None
+        except requests.exceptions.ConnectionError as exc:
+            # A refused connection never reached the provider; a reset after
+            # sending might have. requests does not tell these apart reliably,
+            # so only a refusal before connecting counts as safe.
+            if _never_connected(exc):
+                raise self._error(Transient, "could not connect", request) from None
+            raise self._error(unclear, "connection lost before an answer came back", request) from None
+        return self._decode(response, request, unclear)
+
+    def _decode(self, response: requests.Response, request: ApiRequest, unclear: type[ProviderError]) -> JsonDict:
+        status = response.status_code
+        if status == 429 or (status == 503 and unclear is Transient):
+            # 429 is always safe to retry; a 503 on a create is treated as
+            # unclear below, because a proxy may answer 503 after forwarding.
+            raise Transient(
+                f"HTTP {status}: the provider asks to slow down",
+                provider=self.key,
+                endpoint=request.describe(),
+                code=str(status),
+                retry_after=_retry_after(response),
+            )
+        if status >= 500:
+            raise self._error(unclear, f"HTTP {status} from the provider", request, code=str(status))
+        try:
+            body = response.json()
+        except ValueError:
+            kind = unclear if status < 400 else Rejected
+            raise self._error(kind, f"HTTP {status} with a body that is not JSON", request, code=str(status)) from None
+        if status >= 400:
+            raise self._error(Rejected, f"HTTP {status}: {_short(body)}", request, code=str(status))
+        if not isinstance(body, dict):
+            raise self._error(unclear, "answer is not a JSON object", request)
+        self.check_envelope(body, request.describe())
+        return body
+
+
+def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
+    text = repr(exc)
+    return any(s in text for s in ("NewConnectionError", "Connection refused", "Failed to establish", "NameResolution"))
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _short(body: Any) -> str:
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+    return text[:300]

@@ -1,0 +1,48 @@
+"""Row outcomes: the per-row status table every stage contributes to.
+
+An outcome frame is indexed by row id and has the result columns of
+:data:`importer.models.RESULT_COLUMNS` plus ``error_column``. Stages return
+outcomes only for the rows they decided; :func:`merge_outcomes` lays later
+stages over earlier ones, so each row ends with exactly one status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, CellError
+
+OUTCOME_COLUMNS: tuple[str, ...] = (*RESULT_COLUMNS, ERROR_COLUMN_COL)
+ERROR_COLUMNS: tuple[str, ...] = ("row_id", "sheet", "row", "column", "value", "message")
+
+
+def outcomes_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Build an outcome frame from dicts that each carry ``row_id`` and some result columns.
+
+    Missing result columns are empty strings; money stays as Decimal or text.
+    """
+    rows = list(records)
+    frame = pd.DataFrame(rows, columns=["row_id", *OUTCOME_COLUMNS], dtype=object)
+    frame = frame.fillna("")
+    frame["row_id"] = frame["row_id"].astype("int64")
+    return frame.set_index("row_id")
+
+
+def merge_outcomes(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Lay outcome frames over each other: for a row in several, the last one wins."""
+    present = [f for f in frames if len(f)]
+    if not present:
+        return outcomes_frame([])
+    merged = pd.concat(present)
+    return merged[~merged.index.duplicated(keep="last")].sort_index()
+
+
+def errors_frame(errors: Iterable[CellError]) -> pd.DataFrame:
+    """One row per problem: where it is and what to do about it."""
+    return pd.DataFrame(
+        [(e.row_id, e.sheet, e.row, e.column, e.value, e.message) for e in errors],
+        columns=list(ERROR_COLUMNS),
+    ).astype({"row_id": "int64", "row": "int64"})
