@@ -86,6 +86,7 @@ class Settings:
     accounts: Mapping[str, Account] = field(default_factory=dict)
     default_provider: str | None = None
     output_dir: Path | None = None
+    ledger: Path | None = None
 
     def account(self, provider: str) -> Account:
         try:
@@ -157,4 +158,5 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         )
     run = data.get("run", {})
     output_dir = Path(run["output_dir"]) if "output_dir" in run else None
-    return Settings(accounts=accounts, default_provider=run.get("provider"), output_dir=output_dir)
+    ledger = Path(run["ledger"]) if "ledger" in run else None
+    return Settings(accounts=accounts, default_provider=run.get("provider"), output_dir=output_dir, ledger=ledger)

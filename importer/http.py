@@ -33,12 +33,14 @@ SENSITIVE_NAMES = frozenset(
     }
 )
 
+_NAMES = "|".join(re.escape(n) for n in sorted(SENSITIVE_NAMES, key=len, reverse=True))
 _FIELD_PATTERN = re.compile(
     r"""(?ix)
-    (["']?(?:%s)["']?\s*[:=]\s*["']?)   # name, separator and an optional quote
-    ([^"'&\s,}]+)                       # the value
+    (["']?(?:"""
+    + _NAMES
+    + r""")["']?\s*[:=]\s*["']?)   # name, separator and an optional quote
+    ([^"'&\s,}]+)                                       # the value
     """
-    % "|".join(re.escape(n) for n in sorted(SENSITIVE_NAMES, key=len, reverse=True))
 )
 _BEARER_PATTERN = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 

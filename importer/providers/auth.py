@@ -18,7 +18,9 @@ import requests
 _NONCE_ALPHABET = string.ascii_letters + string.digits
 
 
-def xportcn_signature(access_key: str, timestamp: str, nonce: str, secret: str, variant: str = "ak-ts-nonce-secret") -> str:
+def xportcn_signature(
+    access_key: str, timestamp: str, nonce: str, secret: str, variant: str = "ak-ts-nonce-secret"
+) -> str:
     """Upper-case MD5 hex of the signed header values and the secret.
 
     The official concatenation order is not public (PROVIDERS.md); the best
@@ -64,5 +66,7 @@ class XportcnSignedHeaders(requests.auth.AuthBase):
         request.headers["timestamp"] = timestamp
         request.headers["nonce-str"] = nonce
         request.headers["user-id"] = self._user_id
-        request.headers["signature"] = xportcn_signature(self._access_key, timestamp, nonce, self._secret, self._variant)
+        request.headers["signature"] = xportcn_signature(
+            self._access_key, timestamp, nonce, self._secret, self._variant
+        )
         return request

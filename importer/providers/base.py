@@ -136,7 +136,9 @@ class Provider(ABC):
     def _secrets(self) -> list[str]:
         return [s.reveal() for s in self.account.credentials.values()]
 
-    def _error(self, kind: type[ProviderError], message: str, request: ApiRequest, code: str | None = None) -> ProviderError:
+    def _error(
+        self, kind: type[ProviderError], message: str, request: ApiRequest, code: str | None = None
+    ) -> ProviderError:
         return kind(redact(message, self._secrets()), provider=self.key, endpoint=request.describe(), code=code)
 
     def send(self, request: ApiRequest, *, may_have_side_effects: bool) -> JsonDict:

@@ -1,0 +1,34 @@
+"""Run every check in order and stop at the first failure: lint, format, types, tests.
+
+Usage: python dev/check.py [extra pytest arguments]
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+STEPS = [
+    ("lint", [sys.executable, "-m", "ruff", "check", "importer", "tests", "benchmarks", "dev"]),
+    ("format", [sys.executable, "-m", "ruff", "format", "--check", "importer", "tests", "benchmarks", "dev"]),
+    ("types", [sys.executable, "-m", "mypy"]),
+    ("tests", [sys.executable, "-m", "pytest", "--cov=importer", "--cov-report=term", *sys.argv[1:]]),
+]
+NO_TESTS_COLLECTED = 5
+
+
+def main() -> int:
+    for name, command in STEPS:
+        print(f"==> {name}: {' '.join(command[2:])}", flush=True)
+        code = subprocess.call(command)
+        if name == "tests" and code == NO_TESTS_COLLECTED:
+            print("no tests selected by this marker expression", flush=True)
+            code = 0
+        if code != 0:
+            print(f"==> {name} failed (exit {code})", flush=True)
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""The pipeline as plain functions: each stage takes and returns DataFrames or small typed values.
+
+A notebook calls them one at a time; the CLI calls :func:`run`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from .config import Settings, load_settings
+from .group import Grouping
+from .group import group as _group
+from .ledger import Ledger, default_ledger_path
+from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
+from .read import read_sheet
+from .results import OUTCOME_COLUMNS, merge_outcomes, outcomes_frame
+from .submit import Progress, RetryPolicy, create_orders, preview_orders, reconcile
+from .validate import Report
+from .validate import validate as _validate
+from .write import write_results as _write_results
+
+Stage = Literal["validate", "preview", "import"]
+
+
+def load(
+    source: str | Path | pd.DataFrame,
+    *,
+    provider: str | None = None,
+    sheet: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+) -> OrderSheet:
+    """Read an order sheet (.xlsx, .xlsm, .csv) or wrap a DataFrame built in code.
+
+    Every cell is text, so ids and phone numbers keep every character.
+    """
+    if isinstance(source, pd.DataFrame):
+        return _sheet_from_frame(source, provider)
+    return read_sheet(source, sheet=sheet, provider=provider, mapping=mapping)
+
+
+def _sheet_from_frame(frame: pd.DataFrame, provider: str | None) -> OrderSheet:
+    frame = frame.reset_index(drop=True).astype(object).where(frame.notna().to_numpy(), "")
+    frame = frame.map(lambda v: v if isinstance(v, str) else str(v))
+    if "_sheet" not in frame:
+        frame["_sheet"] = "Sheet1"
+    if "_row" not in frame:
+        frame["_row"] = frame.index + 2
+    if provider:
+        if "provider" not in frame:
+            frame.insert(0, "provider", provider)
+        else:
+            frame.loc[frame["provider"] == "", "provider"] = provider
+    return OrderSheet(frame=frame, header_map={c: c for c in frame.columns if not c.startswith("_")})
+
+
+def validate(sheet: OrderSheet | pd.DataFrame) -> Report:
+    """Check every row; ``report.errors`` lists each problem with its sheet, row and column."""
+    if isinstance(sheet, pd.DataFrame):
+        sheet = _sheet_from_frame(sheet, None)
+    return _validate(sheet)
+
+
+def group(report: Report) -> Grouping:
+    """Turn valid rows into orders; orders with any bad row are held back whole."""
+    from .providers import REGISTRY
+
+    extra = {column for cls in REGISTRY.values() for column in cls.columns}
+    return _group(report, extra_columns=extra)
+
+
+def _orders(orders: Grouping | Sequence[OrderDraft]) -> list[OrderDraft]:
+    return list(orders.orders if isinstance(orders, Grouping) else orders)
+
+
+def preview(
+    orders: Grouping | Sequence[OrderDraft],
+    settings: Settings | None = None,
+    *,
+    progress: Progress | None = None,
+    policy: RetryPolicy | None = None,
+) -> pd.DataFrame:
+    """Ask each provider to price every order; one row per order line, indexed by row id."""
+    return preview_orders(_orders(orders), settings or load_settings(), progress=progress, policy=policy)
+
+
+def create(
+    orders: Grouping | Sequence[OrderDraft],
+    previewed: pd.DataFrame,
+    settings: Settings | None = None,
+    *,
+    progress: Progress | None = None,
+    policy: RetryPolicy | None = None,
+) -> pd.DataFrame:
+    """Create the orders whose every line previewed; one row per line of those orders."""
+    return create_orders(_orders(orders), previewed, settings or load_settings(), progress=progress, policy=policy)
+
+
+def write_results(
+    sheet: OrderSheet,
+    outcomes: pd.DataFrame,
+    errors: pd.DataFrame | None = None,
+    path: str | Path | None = None,
+) -> Path:
+    """Write the results workbook (the user's sheet plus status columns, Summary and Errors)."""
+    from .results import errors_frame
+
+    return _write_results(sheet, outcomes, errors if errors is not None else errors_frame([]), path)
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced; ``outcomes`` has exactly one row per input row."""
+
+    sheet: OrderSheet
+    report: Report
+    grouping: Grouping
+    outcomes: pd.DataFrame
+    errors: pd.DataFrame
+    output: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    ledger: Path | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows per status."""
+        return {str(k): int(v) for k, v in self.outcomes["status"].value_counts().items()}
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every row succeeded, 1 when some rows failed or were held."""
+        return 0 if self.outcomes["status"].isin([str(s) for s in SUCCESS_STATUSES]).all() else 1
+
+
+def default_output_path(source: Path) -> Path:
+    """``orders.xlsx`` -> ``orders.results.xlsx`` in the same folder."""
+    return source.with_name(f"{source.stem}.results.xlsx")
+
+
+def run(
+    path: str | Path | pd.DataFrame,
+    *,
+    stage: Stage = "import",
+    settings: Settings | None = None,
+    provider: str | None = None,
+    sheet: str | None = None,
+    output: str | Path | None = None,
+    ledger: str | Path | None = None,
+    write: bool = True,
+    progress: Progress | None = None,
+    policy: RetryPolicy | None = None,
+) -> RunResult:
+    """Read, validate, group and (depending on ``stage``) preview and create; then write results.
+
+    An import keeps a ledger (default: ``order-importer.ledger.sqlite`` beside
+    the results) so that re-running the same file never creates an order twice.
+    """
+    order_sheet = load(path, provider=provider, sheet=sheet)
+    report = validate(order_sheet)
+    grouping = group(report)
+    valid_rows = [line.row_id for order in grouping.orders for line in order.lines]
+    layers = [
+        outcomes_frame({"row_id": r, "status": str(Status.VALID)} for r in valid_rows),
+        report.outcomes,
+        grouping.outcomes,
+    ]
+    errors = pd.concat([report.errors, grouping.errors], ignore_index=True)
+    output_path = Path(output) if output is not None else None
+    if output_path is None and order_sheet.source is not None:
+        output_path = default_output_path(order_sheet.source)
+    result = RunResult(order_sheet, report, grouping, outcomes_frame([]), errors, notes=list(order_sheet.notes))
+
+    def finish(extra_layers: list[pd.DataFrame]) -> None:
+        result.outcomes = merge_outcomes(*layers, *extra_layers)
+        if write and output_path is not None:
+            result.output = write_results(order_sheet, result.outcomes, errors, output_path)
+
+    if stage == "validate" or not grouping.orders:
+        finish([])
+        return result
+    settings = settings or load_settings()
+    if stage == "preview":
+        previewed = preview(grouping, settings, progress=progress, policy=policy)
+        finish([previewed[list(OUTCOME_COLUMNS)]])
+        return result
+    ledger_path = Path(ledger) if ledger is not None else settings.ledger
+    if ledger_path is None:
+        ledger_path = default_ledger_path(output_path or Path.cwd() / "orders.results.xlsx")
+    with Ledger.open(ledger_path) as journal:
+        run_id = uuid.uuid4().hex
+        journal.start_run(run_id, str(order_sheet.source or "<DataFrame>"))
+        to_send, settled = reconcile(grouping.orders, settings, journal, policy=policy)
+        previewed = preview(to_send, settings, progress=progress, policy=policy)
+        created = create_orders(
+            to_send, previewed, settings, progress=progress, policy=policy, ledger=journal, run_id=run_id
+        )
+        finish([settled[list(OUTCOME_COLUMNS)], previewed[list(OUTCOME_COLUMNS)], created[list(OUTCOME_COLUMNS)]])
+        journal.finish_run(run_id, result.exit_code, _row_records(order_sheet, result.outcomes))
+    result.ledger = ledger_path
+    return result
+
+
+def _row_records(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[tuple[int, str, int, dict[str, str]]]:
+    """Each row's outcome with where it came from, for the ledger's record of the run."""
+    frame = sheet.frame
+    return [
+        (int(row_id), str(sheet_name), int(row), {str(k): str(v) for k, v in values.items()})
+        for row_id, sheet_name, row, values in zip(
+            outcomes.index,
+            frame.loc[outcomes.index, "_sheet"],
+            frame.loc[outcomes.index, "_row"],
+            outcomes.to_dict("records"),
+            strict=True,
+        )
+    ]

@@ -1,0 +1,235 @@
+"""The ``order-importer`` command line: a thin shell over :mod:`importer.api`.
+
+Exit codes, for scheduled runs: 0 every row succeeded, 1 some rows failed or
+were held, 2 the input file or the configuration is unusable.
+Heavy libraries are imported inside the commands so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from .api import RunResult, Stage
+    from .config import Settings
+    from .submit import Progress
+
+EXIT_OK, EXIT_ROWS_FAILED, EXIT_INPUT = 0, 1, 2
+
+app = typer.Typer(
+    name="order-importer",
+    help="Import a spreadsheet of purchase orders into purchasing-agent APIs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+FileArg = Annotated[Path, typer.Argument(help="The order sheet (.xlsx, .xlsm or .csv).", show_default=False)]
+ProviderOpt = Annotated[
+    str | None, typer.Option("--provider", "-p", help="Provider for rows whose provider cell is empty.")
+]
+SheetOpt = Annotated[str | None, typer.Option("--sheet", help="Import only this sheet of the workbook.")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Results workbook (default: <input>.results.xlsx).")
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Config file (default: $ORDER_IMPORTER_CONFIG or ./importer.toml).")
+]
+SandboxOpt = Annotated[
+    bool, typer.Option("--sandbox", help="Send to the bundled provider sandbox started for this run.")
+]
+
+
+def _stderr(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def _settings(config: Path | None, sandbox: bool) -> Iterator[Settings]:
+    from .config import load_settings
+
+    settings = load_settings(config)
+    if not sandbox:
+        yield settings
+        return
+    from .sandbox import Sandbox
+
+    with Sandbox.start() as running:
+        _stderr(f"sandbox running at {running.url}")
+        yield settings.with_accounts(running.settings().accounts)
+
+
+def _run(
+    stage: Stage,
+    file: Path,
+    provider: str | None,
+    sheet: str | None,
+    output: Path | None,
+    config: Path | None,
+    sandbox: bool,
+) -> None:
+    from .errors import ImporterError
+
+    try:
+        with _settings(config, sandbox) as settings, _progress() as progress:
+            from .api import run
+
+            result = run(
+                file, stage=stage, settings=settings, provider=provider, sheet=sheet, output=output, progress=progress
+            )
+    except ImporterError as error:
+        _stderr(f"error: {error}")
+        raise typer.Exit(getattr(error, "exit_code", EXIT_INPUT)) from None
+    _print_summary(result)
+    raise typer.Exit(result.exit_code)
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Progress]:
+    """A progress bar on stderr, shown while orders are sent."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("orders"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("orders", total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+def _print_summary(result: RunResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for note in result.notes:
+        console.print(f"note: {note}")
+    table = Table(title=f"{len(result.outcomes)} rows, {len(result.grouping.orders)} orders", title_justify="left")
+    table.add_column("status")
+    table.add_column("rows", justify="right")
+    for status, count in sorted(result.counts.items()):
+        table.add_row(status, str(count))
+    console.print(table)
+    problems = result.outcomes[result.outcomes["error"] != ""]
+    if len(problems):
+        frame = result.sheet.frame
+        console.print(f"{len(problems)} rows need attention, for example:")
+        first = problems.head(8)
+        places = frame.loc[first.index, ["_sheet", "_row"]].to_dict("records")
+        for place, error in zip(places, first["error"], strict=True):
+            console.print(f"  {place['_sheet']} row {place['_row']}: {error}", markup=False, highlight=False)
+    if result.output:
+        console.print(f"results written to {result.output}", markup=False)
+
+
+@app.command()
+def validate(
+    file: FileArg,
+    provider: ProviderOpt = None,
+    sheet: SheetOpt = None,
+    output: OutputOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Check the sheet and write the results workbook; nothing is sent."""
+    _run("validate", file, provider, sheet, output, config, sandbox=False)
+
+
+@app.command()
+def preview(
+    file: FileArg,
+    provider: ProviderOpt = None,
+    sheet: SheetOpt = None,
+    output: OutputOpt = None,
+    config: ConfigOpt = None,
+    sandbox: SandboxOpt = False,
+) -> None:
+    """Validate, then ask each provider to price every order; nothing is bought."""
+    _run("preview", file, provider, sheet, output, config, sandbox)
+
+
+@app.command("import")
+def import_(
+    file: FileArg,
+    provider: ProviderOpt = None,
+    sheet: SheetOpt = None,
+    output: OutputOpt = None,
+    config: ConfigOpt = None,
+    sandbox: SandboxOpt = False,
+) -> None:
+    """Validate, preview and create the orders, then write the results workbook."""
+    _run("import", file, provider, sheet, output, config, sandbox)
+
+
+LedgerOpt = Annotated[Path, typer.Option("--ledger", help="The ledger file.")]
+
+
+@app.command()
+def status(ledger: LedgerOpt = Path("order-importer.ledger.sqlite")) -> None:
+    """List the orders in a ledger per state, and the runs recorded in it."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .ledger import Ledger
+
+    if not ledger.exists():
+        _stderr(f"error: no ledger at {ledger}")
+        raise typer.Exit(EXIT_INPUT)
+    console = Console()
+    with Ledger.open(ledger) as journal:
+        counts = journal.counts()
+        table = Table(title=f"orders in {ledger}", title_justify="left")
+        for column in ("state", "orders"):
+            table.add_column(column)
+        for state, count in sorted(counts.items()):
+            table.add_row(state, str(count))
+        console.print(table)
+        for entry in journal.entries():
+            if entry.state in ("SENDING", "UNKNOWN"):
+                console.print(
+                    f"{entry.state}: {entry.provider} order_ref {entry.order_ref}, external id {entry.key}"
+                    f" {entry.message}",
+                    markup=False,
+                )
+        runs = Table(title="runs", title_justify="left")
+        for column in ("run_id", "source", "started", "exit"):
+            runs.add_column(column)
+        for run in journal.runs():
+            runs.add_row(run["run_id"], run["source"], run["started_at"], str(run["exit_code"]))
+        console.print(runs)
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
+    latency: Annotated[float, typer.Option(help="Seconds added to every call.")] = 0.0,
+    error_rate: Annotated[float, typer.Option(help="Share of calls answered with HTTP 500.")] = 0.0,
+) -> None:
+    """Run the provider sandbox until interrupted, and print a config that points at it."""
+    from .sandbox import Faults, serve
+
+    serve(host, port, Faults(latency=latency, error_rate=error_rate))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="order-importer")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

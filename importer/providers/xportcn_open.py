@@ -1,0 +1,371 @@
+"""Xportcn OpenAPI, Taobao purchase orders (provider key ``xportcn-open``).
+
+Source: xportcn-openapi-purchase-order-create.txt and PROVIDERS.md §3.
+
+- Preview: ``POST /open/order/render`` with ``orderLineList`` and ``receiver``
+  as JSON-encoded strings (documented on the PandaPon twin).
+- Create: ``POST /open/order`` with ``purchaseAmount``, ``receiver`` (JSON
+  string), ``orderLineList`` (JSON string, every value a string),
+  ``orderSource`` and ``sellerOrderNumber`` (our external id).
+- Lookup: ``POST /open/purchase/page`` filtered by ``sellerOrderNumber``.
+
+Every answer is HTTP 200 with ``{requestId, code, developId, msg, data}``;
+``code == 200`` is success, and a successful create may still refuse single
+lines in ``subOrderVOS[].errorCode/errorMessage``.
+
+**[inferred]** (not in the public documents; confirm against a live account):
+the render answer's shape, that money is in fen (``purchaseAmount``, line
+``price``, render amounts), that ``originPrice``/``discountPrice`` are unit
+prices, the error codes other than 3005, and the list endpoint's body and answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import requests
+
+from ..config import Account
+from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
+from ..http import redact
+from ..models import LineCreation, LinePreview, OrderCreation, OrderDraft, OrderLine, OrderPreview
+from .auth import XportcnSignedHeaders
+from .base import ApiRequest, JsonDict, Provider, compact_json, fen_to_yuan, yuan_to_fen
+
+RENDER_PATH = "/open/order/render"
+CREATE_PATH = "/open/order"
+PAGE_PATH = "/open/purchase/page"
+CURRENCY = "CNY"
+DEFAULT_COUNTRY = "中国"
+
+# Envelope codes other than 200, and what they mean for the importer. Only
+# 3005 is documented; the table of Xportcn error codes is not public, so the
+# others are [inferred] and marked so.
+ERROR_CODES: dict[int, tuple[type[ProviderError], str]] = {
+    3005: (Rejected, "the provider could not read the request parameters"),
+    401: (Rejected, "the provider refused the signature; check the access key and secret"),  # [inferred]
+    429: (Transient, "the provider asks to slow down"),  # [inferred]
+}
+
+_REFUSED: tuple[type[ProviderError], str] = (Rejected, "the provider refused the request")
+
+T = TypeVar("T")
+
+
+class XportcnOpen(Provider):
+    """Adapter for Xportcn OpenAPI's Taobao purchase orders."""
+
+    key = "xportcn-open"
+    title = "Xportcn OpenAPI (Taobao)"
+    default_base_url = "https://www.xportcn.com/api"
+    sandbox_prefix = "/xportcn/api"
+    columns = ("order_source",)
+
+    def make_auth(self, account: Account) -> requests.auth.AuthBase:
+        return XportcnSignedHeaders(
+            account.credential("access_key"),
+            account.credential("secret"),
+            str(account.options.get("user_id", "")),
+            variant=str(account.options.get("signature_variant", "ak-ts-nonce-secret")),
+            milliseconds=bool(account.options.get("timestamp_ms", False)),
+        )
+
+    # ----- preview ---------------------------------------------------------------------
+    def build_preview_request(self, order: OrderDraft) -> ApiRequest:
+        lines = [{"itemId": ln.item_id, "quantity": str(ln.quantity), "skuId": ln.sku_id} for ln in order.lines]
+        body = {"orderLineList": compact_json(lines), "receiver": compact_json(receiver_fields(order))}
+        return ApiRequest("POST", RENDER_PATH, json=body)
+
+    def parse_preview(self, order: OrderDraft, body: JsonDict) -> OrderPreview:
+        """Parse the render answer.
+
+        [inferred] data: {renderItemList: [{nick, sellerId,
+                             itemPriceInfos: [{itemId, skuId, quantity, originPrice: {amount, currency},
+                                               discountPrice: {amount, currency}}],
+                             mainlandShippingFee: {amount, currency}, orderFee: {amount, currency}}],
+                          unavailableSkuList: [{itemId, skuId, reason, errorCode, errorMsg}],
+                          totalRealPayPrice: {amount, currency}}
+        Amounts in fen; originPrice/discountPrice are unit prices.
+        """
+        data = _object(body.get("data"))
+        groups = [_object(g) for g in _list(data.get("renderItemList"))]
+        available = [("ok", _object(i)) for g in groups for i in _list(g.get("itemPriceInfos"))]
+        unavailable = [("refused", _object(u)) for u in _list(data.get("unavailableSkuList"))]
+        matches = match_lines(order.lines, available + unavailable, lambda entry: entry[1])
+        lines: dict[str, LinePreview] = {}
+        for line, match in zip(order.lines, matches, strict=True):
+            lines[line.line_no] = _line_preview(line, match)
+        freight = _sum(_money(g.get("mainlandShippingFee")) for g in groups)
+        total_money = _object(data.get("totalRealPayPrice"))
+        ok = all(not p.error for p in lines.values())
+        return OrderPreview(
+            ok=ok,
+            lines=lines,
+            freight=freight,
+            total=_money(total_money),
+            currency=str(total_money.get("currency") or CURRENCY),
+            error=None if ok else "some lines cannot be bought",
+        )
+
+    # ----- create ----------------------------------------------------------------------
+    def build_create_request(self, order: OrderDraft, preview: OrderPreview, external_id: str) -> ApiRequest:
+        """The documented create body; every value inside ``orderLineList`` is a string, as in the example."""
+        lines = []
+        total_fen = 0
+        for line in order.lines:
+            unit_fen, amount_fen = self._planned_fen(order, line, preview)
+            total_fen += amount_fen
+            lines.append(
+                {
+                    "itemId": line.item_id,
+                    "orderLineNo": line.line_no,
+                    "quantity": str(line.quantity),
+                    "price": str(unit_fen),  # [inferred] fen, like purchaseAmount
+                    "currency": CURRENCY,
+                    "skuId": line.sku_id,
+                }
+            )
+        total_fen += yuan_to_fen(preview.freight) if preview.freight is not None else 0
+        body: dict[str, Any] = {
+            "purchaseAmount": total_fen,  # int64; the unit is [inferred] fen (upstream purchase_amount is fen)
+            "receiver": compact_json(receiver_fields(order)),
+            "orderLineList": compact_json(lines),
+        }
+        source = order.extra.get("order_source") or self.account.options.get("order_source")
+        if source:
+            body["orderSource"] = str(source)
+        body["sellerOrderNumber"] = external_id
+        return ApiRequest("POST", CREATE_PATH, json=body)
+
+    def _planned_fen(self, order: OrderDraft, line: OrderLine, preview: OrderPreview) -> tuple[int, int]:
+        """Unit price and line amount in fen, from the preview (the sheet's price only as a fallback)."""
+        planned = preview.lines.get(line.line_no, LinePreview())
+        unit = planned.unit_price if planned.unit_price is not None else line.unit_price
+        if unit is None:
+            raise Rejected(
+                f"line {line.line_no} of order {order.order_ref} has no previewed price; preview the order first",
+                provider=self.key,
+                endpoint=f"POST {CREATE_PATH}",
+            )
+        amount = planned.amount if planned.amount is not None else unit * line.quantity
+        return yuan_to_fen(unit), yuan_to_fen(amount)
+
+    def parse_create(self, order: OrderDraft, body: JsonDict) -> OrderCreation:
+        """Parse the create answer (documented).
+
+        data: {id: "1031992847890383164", orderNo: "1031992847781331418", createTime: "2023-10-18 18:11:08",
+               subOrderVOS: [{subOrderId, orderNo, quantity, title, purchaseCurrency, purchaseAmount, itemId,
+                              domesticPostFee, closeReason, skuId, status, taobaoPurchaseId,
+                              taobaoSubPurchaseId, errorCode, errorMessage}]}
+        A line failed when its errorCode or errorMessage is set. purchaseAmount and
+        domesticPostFee are null in the example; when given they are [inferred] fen.
+        """
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise OutcomeUnknown(
+                "the provider answered success without order data", provider=self.key, endpoint=f"POST {CREATE_PATH}"
+            )
+        return creation_from_data(order.lines, data)
+
+    # ----- envelope and lookup ------------------------------------------------------------
+    def check_envelope(self, body: JsonDict, endpoint: str) -> None:
+        """``code == 200`` is success; other codes map through ERROR_CODES (unknown ones are refusals)."""
+        code = body.get("code")
+        if code in (200, "200"):
+            return
+        message = redact(str(body.get("msg") or "no message"), self._secrets())
+        if code is None:
+            kind: type[ProviderError] = OutcomeUnknown if endpoint == f"POST {CREATE_PATH}" else Transient
+            raise kind(f"the answer is not an Xportcn envelope: {message}", provider=self.key, endpoint=endpoint)
+        number = _int_or_none(code)
+        kind, hint = ERROR_CODES.get(number, _REFUSED) if number is not None else _REFUSED
+        raise kind(f"{hint}: {message}", provider=self.key, endpoint=endpoint, code=str(code))
+
+    def find_order(self, external_id: str) -> OrderCreation | None:
+        """Look an order up by ``sellerOrderNumber`` on the list endpoint; None when none is listed.
+
+        [inferred] request {pageNum, pageSize, sellerOrderNumber}; answer
+        data: {records: [{id, orderNo, sellerOrderNumber, orderSource, status, createTime, purchaseAmount,
+                          subOrderVOS: [... as on create, plus orderLineNo]}], total, size, current, pages}.
+        Lines are keyed by the ``orderLineNo`` we sent, when the list gives it back.
+        Several records for one external id mean it was created more than once;
+        all their order numbers are returned so the duplicate shows. Absence is
+        confirmed only when the list shows ``sellerOrderNumber`` and was filtered
+        by it; otherwise a Rejected error says the order needs checking by hand.
+        """
+        request = ApiRequest("POST", PAGE_PATH, json={"pageNum": 1, "pageSize": 50, "sellerOrderNumber": external_id})
+        body = self.send(request, may_have_side_effects=False)
+        data = _object(body.get("data"))
+        listed = [_object(r) for r in _list(data.get("records"))]
+        if any("sellerOrderNumber" not in r for r in listed):
+            raise self._error(Rejected, "the order list does not show sellerOrderNumber; check by hand", request)
+        records = [r for r in listed if _text(r.get("sellerOrderNumber")) == external_id]
+        if not records:
+            # Absence is only confirmed when the list was filtered; an unfiltered,
+            # longer list could hold the order on a later page.
+            if (_int_or_none(data.get("total")) or 0) > len(listed):
+                raise self._error(Rejected, "the order list was not filtered by sellerOrderNumber", request)
+            return None
+        records.sort(key=lambda r: str(r.get("createTime") or ""))
+        first = creation_from_record(records[0])
+        order_nos = tuple(dict.fromkeys(_text(r.get("orderNo")) for r in records if r.get("orderNo")))
+        return OrderCreation(
+            ok=first.ok, provider_order_ids=order_nos, lines=first.lines, total=first.total, currency=first.currency
+        )
+
+
+# ----- helpers shared by the parse functions ------------------------------------------------
+
+
+def receiver_fields(order: OrderDraft) -> dict[str, str]:
+    """The Taobao Global receiver keys, in the documented example's order."""
+    r = order.receiver
+    return {
+        "zip": r.zip,
+        "country": r.country or DEFAULT_COUNTRY,
+        "address": r.address,
+        "city": r.city,
+        "phone": r.phone,
+        "mobile_phone": r.mobile,
+        "district": r.district,
+        "name": r.name,
+        "state": r.province,
+    }
+
+
+def match_lines(
+    lines: Sequence[OrderLine], entries: Iterable[T], fields: Callable[[T], Mapping[str, Any]]
+) -> list[T | None]:
+    """Pair each order line with the first unused answer entry for the same item and SKU.
+
+    A second pass pairs lines sent without a SKU id with an entry for the same
+    item, since the provider answers with the SKU it chose. Duplicated
+    item+SKU lines therefore pair in order.
+    """
+    pool = [(entry, _text(fields(entry).get("itemId")), _text(fields(entry).get("skuId"))) for entry in entries]
+    used = [False] * len(pool)
+    result: list[T | None] = [None] * len(lines)
+    for loose in (False, True):
+        for n, line in enumerate(lines):
+            if result[n] is not None or (loose and line.sku_id):
+                continue
+            for k, (entry, item_id, sku_id) in enumerate(pool):
+                if not used[k] and item_id == line.item_id and (loose or sku_id == line.sku_id):
+                    used[k], result[n] = True, entry
+                    break
+    return result
+
+
+def creation_from_data(lines: Sequence[OrderLine], data: Mapping[str, Any]) -> OrderCreation:
+    """An OrderCreation from a create ``data`` object, lines matched by item and SKU."""
+    order_no = _text(data.get("orderNo"))
+    subs = [_object(s) for s in _list(data.get("subOrderVOS"))]
+    matches = match_lines(lines, subs, lambda s: s)
+    created = {line.line_no: _line_creation(sub, order_no) for line, sub in zip(lines, matches, strict=True)}
+    return _creation(order_no, created, _freight(subs))
+
+
+def creation_from_record(record: Mapping[str, Any]) -> OrderCreation:
+    """An OrderCreation from a list record, lines keyed by the ``orderLineNo`` the list gives back."""
+    order_no = _text(record.get("orderNo"))
+    created = {}
+    for sub in (_object(s) for s in _list(record.get("subOrderVOS"))):
+        line_no = _text(sub.get("orderLineNo"))
+        if line_no:
+            created[line_no] = _line_creation(sub, order_no)
+    return _creation(order_no, created, _freight(_list(record.get("subOrderVOS"))))
+
+
+def _freight(subs: Iterable[Any]) -> Decimal:
+    """China freight of the bought lines: ``domesticPostFee`` ([inferred] fen), null counted as 0."""
+    fees = (fen_to_yuan(_object(s).get("domesticPostFee")) for s in subs if _object(s).get("subOrderId"))
+    return sum((fee for fee in fees if fee is not None), Decimal("0.00"))
+
+
+def _creation(order_no: str, created: Mapping[str, LineCreation], freight: Decimal) -> OrderCreation:
+    """Total = bought lines plus their freight, when every bought line has an amount."""
+    failed = [no for no, line in created.items() if line.error]
+    bought = [line for line in created.values() if not line.error]
+    amounts = [line.amount for line in bought if line.amount is not None]
+    total = sum(amounts, freight) if bought and len(amounts) == len(bought) else None
+    error = None
+    if failed:
+        error = "every line was refused" if not bought else f"{len(failed)} of {len(created)} lines were refused"
+    return OrderCreation(
+        ok=not failed,
+        provider_order_ids=(order_no,) if order_no else (),
+        lines=created,
+        total=total,
+        currency=CURRENCY if total is not None else "",
+        error=error,
+    )
+
+
+def _line_creation(sub: Mapping[str, Any] | None, order_no: str) -> LineCreation:
+    if sub is None:
+        return LineCreation(error="the provider's answer did not mention this line")
+    code = _text(sub.get("errorCode")) or None
+    message = _text(sub.get("errorMessage")) or None
+    if code or message:
+        return LineCreation(error=message or f"refused with code {code}", error_code=code)
+    if not sub.get("subOrderId"):
+        return LineCreation(error="the provider gave this line no sub-order id")
+    amount = fen_to_yuan(sub.get("purchaseAmount"))
+    return LineCreation(
+        provider_order_id=_text(sub.get("orderNo")) or order_no,
+        provider_line_id=_text(sub.get("subOrderId")),
+        amount=amount,
+        currency=_text(sub.get("purchaseCurrency")) or (CURRENCY if amount is not None else ""),
+    )
+
+
+def _line_preview(line: OrderLine, match: tuple[str, Mapping[str, Any]] | None) -> LinePreview:
+    if match is None:
+        return LinePreview(error="the provider's preview did not mention this line")
+    kind, entry = match
+    if kind == "refused":
+        reason = _text(entry.get("reason")) or _text(entry.get("errorMsg")) or "not available"
+        return LinePreview(error=reason, error_code=_text(entry.get("errorCode")) or None)
+    price = _object(entry.get("discountPrice")) or _object(entry.get("originPrice"))
+    unit = _money(price)
+    quantity = _int_or_none(entry.get("quantity")) or line.quantity
+    return LinePreview(
+        unit_price=unit,
+        amount=unit * quantity if unit is not None else None,
+        currency=str(price.get("currency") or CURRENCY),
+    )
+
+
+def _money(value: Any) -> Decimal | None:
+    """``{amount, currency}`` with amount in fen, as yuan."""
+    return fen_to_yuan(value.get("amount")) if isinstance(value, dict) else None
+
+
+def _sum(values: Iterable[Decimal | None]) -> Decimal | None:
+    present = [v for v in values if v is not None]
+    return sum(present, Decimal(0)) if present else None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str:
+    """Ids and codes as text; JSON integers are turned into their digits, never into floats."""
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None

@@ -1,0 +1,327 @@
+"""Read an order sheet into an all-text DataFrame, keeping where every row came from.
+
+Every cell becomes text exactly as the user sees it: an 18-digit id, a phone
+number with a leading zero or ``+86`` and a zip code keep every character.
+Numbers Excel already stored as numbers are turned back into their exact
+digits; where Excel's float cannot hold them (ids above 2**53), the cell is
+reported instead of guessed. Each row keeps its sheet name and the row number
+Excel shows, so every later message can point at the cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import InputError
+from .headers import HeaderMatch, match_headers, missing_columns_message
+from .models import ROW_COL, SHEET_COL, CellError, OrderSheet
+
+HEADER_SEARCH_ROWS = 20
+MIN_KNOWN_HEADERS = 2
+EXACT_FLOAT_LIMIT = 2**53
+_ZERO_FORMAT = re.compile(r"^0+$")
+
+
+def read_sheet(
+    path: str | Path,
+    *,
+    sheet: str | None = None,
+    provider: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+) -> OrderSheet:
+    """Read an .xlsx/.xlsm workbook or a .csv file; refuse anything else with a clear InputError."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("the file does not exist", file=path)
+    if path.is_dir():
+        raise InputError("this is a folder, not a file", file=path)
+    if path.stat().st_size == 0:
+        raise InputError("the file is empty", file=path)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        result = _read_workbook(path, sheet, mapping)
+    elif suffix in (".csv", ".tsv", ".txt"):
+        result = _read_csv(path, mapping)
+    elif suffix == ".xls":
+        raise InputError("this is an old binary Excel file (.xls); open it in Excel and save it as .xlsx", file=path)
+    else:
+        raise InputError(f"cannot read '{suffix or 'no extension'}' files; use .xlsx, .xlsm or .csv", file=path)
+    _apply_default_provider(result.frame, provider)
+    return result
+
+
+def _apply_default_provider(frame: pd.DataFrame, provider: str | None) -> None:
+    if not provider:
+        return
+    if "provider" not in frame:
+        frame.insert(0, "provider", provider)
+    else:
+        frame.loc[frame["provider"] == "", "provider"] = provider
+
+
+# ----- cell values ---------------------------------------------------------------------
+
+
+def cell_text(value: Any, number_format: str = "General") -> tuple[str, str | None]:
+    """Text of one cell as the user typed it, and a problem to report (or None).
+
+    Floats that hold whole numbers print without ``.0`` or an exponent; a zero
+    format such as ``000000`` (used for zip codes) puts the leading zeros back.
+    """
+    if value is None:
+        return "", None
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, bool):
+        return ("TRUE" if value else "FALSE"), None
+    if isinstance(value, int):
+        return _pad(str(value), number_format), None
+    if isinstance(value, float):
+        return _float_text(value, number_format)
+    if isinstance(value, datetime):
+        return (value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")), None
+    if isinstance(value, date | time):
+        return value.isoformat(), None
+    return str(value), None
+
+
+def _pad(digits: str, number_format: str) -> str:
+    if _ZERO_FORMAT.match(number_format or "") and digits.isdigit():
+        return digits.zfill(len(number_format))
+    return digits
+
+
+def _float_text(value: float, number_format: str) -> tuple[str, str | None]:
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value), None
+    if value.is_integer():
+        digits = str(int(value))
+        if abs(value) >= EXACT_FLOAT_LIMIT:
+            return digits, (
+                f"Excel stored this as a number and may have changed its last digits (got {digits}); "
+                "format the column as Text and type the value again"
+            )
+        return _pad(digits, number_format), None
+    text = repr(value)
+    if "e" in text or "E" in text:
+        text = format(value, "f").rstrip("0").rstrip(".")
+    return text, None
+
+
+# ----- workbooks -------------------------------------------------------------------------
+
+
+def _open_workbook(path: Path) -> Any:
+    from openpyxl import load_workbook
+
+    if not zipfile.is_zipfile(path):
+        head = path.read_bytes()[:8]
+        if head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise InputError(
+                "this workbook is password-protected or an old .xls saved as .xlsx; "
+                "remove the password or save it again as .xlsx",
+                file=path,
+            )
+        raise InputError(
+            "this is not a valid .xlsx file (it is not a zip archive); save it again from Excel", file=path
+        )
+    try:
+        return load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except InputError:
+        raise
+    except Exception as error:  # openpyxl raises many types for broken files
+        raise InputError(f"this .xlsx file is damaged and cannot be read ({type(error).__name__})", file=path) from None
+
+
+def _read_workbook(path: Path, only: str | None, mapping: Mapping[str, str] | None) -> OrderSheet:
+    workbook = _open_workbook(path)
+    try:
+        names = list(workbook.sheetnames)
+        if only is not None and only not in names:
+            raise InputError(f"there is no sheet named '{only}'; sheets: {', '.join(names)}", file=path)
+        parts: list[pd.DataFrame] = []
+        result = OrderSheet(frame=pd.DataFrame(), source=path)
+        best: tuple[str, HeaderMatch] | None = None
+        for name in [only] if only else names:
+            worksheet = workbook[name]
+            if worksheet.sheet_state != "visible" and only is None:
+                result.notes.append(f"sheet '{name}' skipped: it is hidden")
+                continue
+            rows = _iter_cells(worksheet)
+            found = _find_header(rows, mapping)
+            if found is None:
+                result.notes.append(f"sheet '{name}' skipped: no header row with the order columns")
+                continue
+            header_row, _, match = found
+            if match.missing:
+                if best is None or match.known > best[1].known:
+                    best = (name, match)
+                result.notes.append(f"sheet '{name}' skipped: {missing_columns_message(match)}")
+                continue
+            part = _sheet_frame(name, match, rows)
+            if part is None:
+                result.notes.append(f"sheet '{name}' skipped: it has no order rows")
+                continue
+            result.header_rows[name] = header_row
+            result.header_map.update({orig: canon for _, orig, canon in match.columns if canon})
+            parts.append(part)
+    finally:
+        workbook.close()
+    if not parts:
+        if best is not None:
+            raise InputError(missing_columns_message(best[1]), file=path, sheet=best[0])
+        raise InputError("no sheet has a header row with the order columns (order_ref, item_id, quantity)", file=path)
+    result.frame = pd.concat(parts, ignore_index=True, sort=False).fillna("")
+    collect_issues(result, parts)
+    return result
+
+
+def _iter_cells(worksheet: Any) -> Iterator[tuple[int, list[tuple[str, str | None]]]]:
+    """Yield (Excel row number, [(text, problem), ...]) for every row of a worksheet."""
+    for row in worksheet.iter_rows():
+        cells = [cell for cell in row if getattr(cell, "row", None) is not None]
+        if not cells:
+            continue
+        width = max(cell.column for cell in cells)
+        texts: list[tuple[str, str | None]] = [("", None)] * width
+        for cell in cells:
+            texts[cell.column - 1] = cell_text(cell.value, getattr(cell, "number_format", "General"))
+        yield cells[0].row, texts
+
+
+def _find_header(
+    rows: Iterator[tuple[int, list[tuple[str, str | None]]]], mapping: Mapping[str, str] | None
+) -> tuple[int, list[str], HeaderMatch] | None:
+    """Consume rows up to the header row (the first with enough known headers); the rest stay in ``rows``."""
+    for _ in range(HEADER_SEARCH_ROWS):
+        try:
+            number, cells = next(rows)
+        except StopIteration:
+            return None
+        headers = [text for text, _ in cells]
+        match = match_headers(headers, extra=mapping)
+        if match.known >= MIN_KNOWN_HEADERS:
+            return number, headers, match
+    return None
+
+
+def _sheet_frame(
+    name: str, match: HeaderMatch, rows: Iterator[tuple[int, list[tuple[str, str | None]]]]
+) -> pd.DataFrame | None:
+    """The data rows under a header row; blank rows are skipped, cell problems kept in ``attrs``."""
+    columns = [(position, canonical or original) for position, original, canonical in match.columns]
+    data: dict[str, list[str]] = {label: [] for _, label in columns}
+    numbers: list[int] = []
+    pending: list[tuple[int, str, str, str]] = []
+    for number, cells in rows:
+        if not any(text.strip() for text, _ in cells):
+            continue
+        for position, label in columns:
+            text, problem = cells[position] if position < len(cells) else ("", None)
+            data[label].append(text)
+            if problem:
+                pending.append((len(numbers), label, text, problem))
+        numbers.append(number)
+    if not numbers:
+        return None
+    frame = pd.DataFrame(data, dtype=object)
+    frame[SHEET_COL] = name
+    frame[ROW_COL] = numbers
+    frame.attrs["issues"] = [(i, label, text, problem) for i, label, text, problem in pending]
+    return frame
+
+
+# ----- CSV -------------------------------------------------------------------------------
+
+_ENCODINGS = ("utf-8", "gb18030")
+
+
+def _decode(path: Path, raw: bytes) -> tuple[str, str]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as error:
+            raise InputError(f"undecodable UTF-16 text near byte {error.start}", file=path) from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        try:
+            return raw[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as error:
+            line = raw[: error.start + 3].count(b"\n") + 1
+            raise InputError("the file says UTF-8 but has bytes that are not UTF-8", file=path, row=line) from None
+    first_error: UnicodeDecodeError | None = None
+    for encoding in _ENCODINGS:
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError as error:
+            first_error = first_error or error
+    assert first_error is not None
+    line = raw[: first_error.start].count(b"\n") + 1
+    raise InputError(
+        "the file has bytes that are neither UTF-8 nor GBK/GB18030; save it again as UTF-8 CSV",
+        file=path,
+        row=line,
+    )
+
+
+def _delimiter(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        header = text.splitlines()[0] if text else ""
+        return max(",;\t", key=header.count)
+
+
+def _read_csv(path: Path, mapping: Mapping[str, str] | None) -> OrderSheet:
+    text, encoding = _decode(path, path.read_bytes())
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError("the file is empty", file=path) from None
+    match = match_headers(header, extra=mapping)
+    if match.missing:
+        raise InputError(missing_columns_message(match), file=path)
+    columns = [(position, canonical or original) for position, original, canonical in match.columns]
+    data: dict[str, list[str]] = {label: [] for _, label in columns}
+    numbers: list[int] = []
+    try:
+        for values in reader:
+            line = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            for position, label in columns:
+                data[label].append(values[position] if position < len(values) else "")
+            numbers.append(line)
+    except csv.Error as error:
+        raise InputError(f"the CSV is malformed: {error}", file=path, row=reader.line_num) from None
+    if not numbers:
+        raise InputError("the file has a header row but no order rows", file=path)
+    frame = pd.DataFrame(data, dtype=object)
+    frame[SHEET_COL] = path.stem
+    frame[ROW_COL] = numbers
+    result = OrderSheet(frame=frame, source=path, encoding=encoding, header_rows={path.stem: 1})
+    result.header_map = {orig: canon for _, orig, canon in match.columns if canon}
+    return result
+
+
+def collect_issues(sheet: OrderSheet, parts: Sequence[pd.DataFrame]) -> None:
+    """Turn the per-sheet cell problems found while reading into CellErrors with row ids."""
+    offset = 0
+    for part in parts:
+        for index, label, text, problem in part.attrs.get("issues", []):
+            row_id = offset + index
+            sheet.issues.append(
+                CellError(row_id, str(part[SHEET_COL].iloc[0]), int(part[ROW_COL].iloc[index]), label, text, problem)
+            )
+        offset += len(part)

@@ -1,0 +1,177 @@
+"""A bundled stand-in for the providers: one loopback HTTP server, one module per provider.
+
+The importer talks to it over real HTTP exactly as it talks to the providers,
+so tests, demos and ``--sandbox`` runs exercise signing, encoding, envelopes,
+partial success and faults end to end::
+
+    with Sandbox.start() as sandbox:
+        importer.run("orders.xlsx", settings=sandbox.settings())
+
+Adding a provider is a new module beside ``xportcn_open.py`` with a
+:class:`ProviderSandbox` subclass, and one line in :data:`SANDBOX_MODULES`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, TextIO
+
+from ..config import Account, Secret, Settings
+from .faults import FaultAction, Faults
+from .server import ProviderSandbox, Request, Router, SandboxServer, start_thread
+from .state import SandboxState
+from .xportcn_open import XportcnOpenSandbox
+
+__all__ = [
+    "SANDBOX_MODULES",
+    "FaultAction",
+    "Faults",
+    "ProviderSandbox",
+    "Request",
+    "Sandbox",
+    "SandboxState",
+    "serve",
+]
+
+SANDBOX_MODULES: tuple[type[ProviderSandbox], ...] = (XportcnOpenSandbox,)
+"""Every provider the sandbox serves; one entry per provider module."""
+
+CONNECT_TIMEOUT = 2.0
+READ_TIMEOUT = 10.0
+
+
+class Sandbox:
+    """A running sandbox: its URL, its shared state, and settings that point at it.
+
+    Start with :meth:`start` (usable as a context manager); ``faults`` may be
+    replaced while it runs.
+    """
+
+    def __init__(self, server: SandboxServer, modules: list[ProviderSandbox]) -> None:
+        self._server = server
+        self._modules = modules
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: Faults | None = None,
+        verbose: bool = False,
+        modules: Sequence[type[ProviderSandbox]] = SANDBOX_MODULES,
+    ) -> Sandbox:
+        """Bind ``host:port`` (port 0 picks a free one) and serve ``modules`` in a background thread."""
+        state = SandboxState()
+        instances = [module(state) for module in modules]
+        router = Router()
+        for instance in instances:
+            router.mount(instance)
+        server = SandboxServer((host, port), router, state, faults or Faults(), verbose)
+        sandbox = cls(server, instances)
+        sandbox._thread = start_thread(server)
+        return sandbox
+
+    def stop(self) -> None:
+        """Stop serving and release the port; safe to call twice."""
+        if self._thread is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def state(self) -> SandboxState:
+        return self._server.state
+
+    @property
+    def faults(self) -> Faults:
+        return self._server.faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        self._server.faults = faults
+
+    def reset(self) -> None:
+        """Forget orders and counts, restore stock, and clear faults."""
+        self._server.faults = Faults()
+        self.state.reset()
+
+    def routes(self) -> list[str]:
+        """Every ``METHOD /path`` served, for the console and for debugging."""
+        return self._server.router.paths()
+
+    def account(self, provider: str) -> Account:
+        """An account for one sandbox provider, with the sandbox's credentials."""
+        for module in self._modules:
+            if provider == module.PROVIDER_KEY:
+                return Account(
+                    provider=provider,
+                    base_url=self.url + module.PREFIX,
+                    name="sandbox",
+                    credentials={k: Secret(v) for k, v in module.CREDENTIALS.items()},
+                    options=dict(module.OPTIONS),
+                    connect_timeout=CONNECT_TIMEOUT,
+                    read_timeout=READ_TIMEOUT,
+                )
+        raise KeyError(f"the sandbox does not serve provider '{provider}'")
+
+    def settings(self) -> Settings:
+        """Settings with one account per sandbox provider."""
+        return Settings(accounts={m.PROVIDER_KEY: self.account(m.PROVIDER_KEY) for m in self._modules})
+
+    def config_text(self) -> str:
+        """An ``importer.toml`` and the environment variables that point a real run at this sandbox."""
+        toml: list[str] = []
+        env: list[str] = []
+        for module in self._modules:
+            toml.append(f"[providers.{module.PROVIDER_KEY}]")
+            toml.append(f"base_url = {json.dumps(self.url + module.PREFIX)}")
+            for name, value in module.CREDENTIALS.items():
+                variable = f"{module.PROVIDER_KEY}_{name}".upper().replace("-", "_")
+                toml.append(f"{name}_env = {json.dumps(variable)}")
+                env.append(f"export {variable}={value}")
+            toml.extend(f"{name} = {_toml_value(value)}" for name, value in module.OPTIONS.items())
+            toml.append("")
+        return "\n".join(["# importer.toml", *toml, "# environment", *env, ""])
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8765, faults: Faults | None = None, out: TextIO = sys.stdout) -> None:
+    """Run the sandbox until interrupted, after printing where it listens and how to point a run at it."""
+    sandbox = Sandbox.start(host=host, port=port, faults=faults, verbose=True)
+    try:
+        print(f"order-importer sandbox listening on {sandbox.url} (Ctrl+C to stop)", file=out)
+        if sandbox.faults.active:
+            print(f"faults: {sandbox.faults}", file=out)
+        print("", file=out)
+        print(sandbox.config_text(), file=out, flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("sandbox stopped", file=out)
+    finally:
+        sandbox.stop()

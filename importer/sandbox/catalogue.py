@@ -1,0 +1,159 @@
+"""The sandbox's shared item catalogue: what every sandbox provider can sell.
+
+Prices are in fen (1/100 yuan), as the upstream Taobao Global APIs quote them.
+The samples and the tests use these ids; change them together.
+
+| item_id            | sku_id        | title               | seller   | fen  | stock | note               |
+|--------------------|---------------|---------------------|----------|------|-------|--------------------|
+| 600126245031041190 | 5016042822039 | 不锈钢保温杯 500ml  | Hangzhou | 1250 | 50000 | doc example line 1 |
+| 600126245031041190 | 5016042822040 | 不锈钢保温杯 (白)   | Hangzhou | 1250 | 5     | small stock        |
+| 600126245031041190 | 5016042822041 | 不锈钢保温杯 (粉)   | Hangzhou | 1350 | 0     | sold out           |
+| 600129202197070073 | 4860968496626 | 加厚帆布托特包      | Yiwu     | 3990 | 9999  | doc example line 2 |
+| 600129202197070073 | 4860968496627 | 加厚帆布托特包 (米) | Yiwu     | 3990 | 9999  |                    |
+| 600086815456800431 | 4766078803304 | 儿童吸管水杯 350ml  | Hangzhou | 1680 | 500   | doc create answer  |
+| 600131587420016652 | 5120033418870 | 陶瓷马克杯          | Hangzhou | 1890 | 800   | only SKU           |
+| 600140872255310248 | 5203301889021 | 手机支架 (银)       | Shenzhen | 790  | 2000  | discount from 990  |
+| 600140872255310248 | 5203301889022 | 手机支架 (黑)       | Shenzhen | 990  | 2000  |                    |
+| 652876415053       | 4891238819930 | Type-C 数据线 1米   | Shenzhen | 500  | 10000 | raw Taobao id      |
+| 652876415053       | 4891238819931 | Type-C 数据线 2米   | Shenzhen | 700  | 10000 | raw Taobao id      |
+| 652901887342       | 4893302211470 | 桌面收纳盒          | Yiwu     | 2450 | 300   | raw id, only SKU   |
+
+Sellers (nick, seller id): Hangzhou = 杭州优品家居旗舰店, 2206512345678;
+Yiwu = 义乌小商品批发城, 1812345678; Shenzhen = 深圳数码配件专营店, 3937219703.
+The mp-style 18-digit items also carry the raw Taobao id they map from
+(``raw_id``), for providers that translate ids first.
+
+An item with a single SKU may be ordered with an empty ``sku_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Seller:
+    """A shop on the marketplace; orders are split into one group per seller."""
+
+    nick: str
+    seller_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sku:
+    """One buyable variant. ``price`` and ``discount_price`` are in fen."""
+
+    sku_id: str
+    props: str
+    price: int
+    stock: int
+    discount_price: int | None = None
+
+    @property
+    def pay_price(self) -> int:
+        """The unit price a buyer pays today."""
+        return self.discount_price if self.discount_price is not None else self.price
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One listing with its SKUs; ``raw_id`` is the marketplace's own id of an mp-style item."""
+
+    item_id: str
+    title: str
+    seller: Seller
+    skus: tuple[Sku, ...]
+    raw_id: str = ""
+    platform: str = "taobao"
+
+
+HANGZHOU = Seller("杭州优品家居旗舰店", "2206512345678")
+YIWU = Seller("义乌小商品批发城", "1812345678")
+SHENZHEN = Seller("深圳数码配件专营店", "3937219703")
+
+CATALOGUE: tuple[Item, ...] = (
+    Item(
+        "600126245031041190",
+        "不锈钢保温杯 500ml",
+        HANGZHOU,
+        (
+            Sku("5016042822039", "颜色:黑色;容量:500ml", 1250, 50000),
+            Sku("5016042822040", "颜色:白色;容量:500ml", 1250, 5),
+            Sku("5016042822041", "颜色:粉色;容量:500ml", 1350, 0),
+        ),
+        raw_id="652711530188",
+    ),
+    Item(
+        "600129202197070073",
+        "加厚帆布托特包",
+        YIWU,
+        (
+            Sku("4860968496626", "颜色:卡其", 3990, 9999),
+            Sku("4860968496627", "颜色:米白", 3990, 9999),
+        ),
+        raw_id="652734409921",
+    ),
+    Item(
+        "600086815456800431",
+        "儿童吸管水杯 350ml",
+        HANGZHOU,
+        (Sku("4766078803304", "颜色:蓝色", 1680, 500),),
+        raw_id="652688120554",
+    ),
+    Item(
+        "600131587420016652",
+        "陶瓷马克杯",
+        HANGZHOU,
+        (Sku("5120033418870", "默认", 1890, 800),),
+        raw_id="652745562817",
+    ),
+    Item(
+        "600140872255310248",
+        "铝合金手机支架",
+        SHENZHEN,
+        (
+            Sku("5203301889021", "颜色:银色", 990, 2000, discount_price=790),
+            Sku("5203301889022", "颜色:黑色", 990, 2000),
+        ),
+        raw_id="652790034416",
+    ),
+    Item(
+        "652876415053",
+        "Type-C 数据线",
+        SHENZHEN,
+        (
+            Sku("4891238819930", "长度:1米", 500, 10000),
+            Sku("4891238819931", "长度:2米", 700, 10000),
+        ),
+    ),
+    Item(
+        "652901887342",
+        "桌面收纳盒",
+        YIWU,
+        (Sku("4893302211470", "默认", 2450, 300),),
+    ),
+)
+
+_ITEMS = {item.item_id: item for item in CATALOGUE}
+
+
+def find_item(item_id: str) -> Item | None:
+    """The catalogue item with this id, or None."""
+    return _ITEMS.get(item_id)
+
+
+def find_sku(item_id: str, sku_id: str) -> tuple[Item, Sku] | None:
+    """The item and SKU for an order line, or None when either is unknown.
+
+    An empty ``sku_id`` names the only SKU of a single-SKU item; on an item
+    with several SKUs it matches nothing.
+    """
+    item = _ITEMS.get(item_id)
+    if item is None:
+        return None
+    if not sku_id:
+        return (item, item.skus[0]) if len(item.skus) == 1 else None
+    for sku in item.skus:
+        if sku.sku_id == sku_id:
+            return item, sku
+    return None

@@ -1,0 +1,205 @@
+"""The sandbox's HTTP layer: a threaded loopback server, a router and the provider-module contract.
+
+A provider module subclasses :class:`ProviderSandbox` and lists its routes as
+``(method, documented path, handler)``; the server serves each under the
+module's ``PREFIX``. Handlers see a parsed :class:`Request` and return
+``(status, json_body)`` or ``(status, json_body, headers)``. Faults are applied
+here, before dispatch, so every provider meets them the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
+
+from .faults import FaultAction, Faults
+from .state import SandboxState
+
+MAX_BODY = 10 * 1024 * 1024
+
+Reply = tuple[int, Any] | tuple[int, Any, Mapping[str, str]]
+Handler = Callable[["Request"], Reply]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One call as a handler sees it. Header names are lower-case."""
+
+    method: str
+    path: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    json: Any = None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class ProviderSandbox:
+    """Base of the per-provider sandbox modules.
+
+    ``PROVIDER_KEY`` is the adapter's registry key, ``PREFIX`` the path the
+    provider's documented base URL maps to, ``CREDENTIALS`` the credential
+    values the sandbox accepts and ``OPTIONS`` the account options a client
+    needs (e.g. a user id).
+    """
+
+    PROVIDER_KEY: ClassVar[str]
+    PREFIX: ClassVar[str]
+    CREDENTIALS: ClassVar[Mapping[str, str]]
+    OPTIONS: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    def routes(self) -> list[tuple[str, str, Handler]]:
+        """``(method, documented path, handler)`` for every endpoint this provider serves."""
+        raise NotImplementedError
+
+
+class Router:
+    """Maps (method, full path) to a handler; a path may be registered once per method."""
+
+    def __init__(self) -> None:
+        self._routes: dict[tuple[str, str], Handler] = {}
+
+    def add(self, method: str, path: str, handler: Handler) -> None:
+        key = (method.upper(), path)
+        if key in self._routes:
+            raise ValueError(f"sandbox route {method} {path} is registered twice")
+        self._routes[key] = handler
+
+    def mount(self, module: ProviderSandbox) -> None:
+        prefix = module.PREFIX.rstrip("/")
+        for method, path, handler in module.routes():
+            self.add(method, prefix + "/" + path.lstrip("/"), handler)
+
+    def match(self, method: str, path: str) -> Handler | None:
+        return self._routes.get((method.upper(), path))
+
+    def knows_path(self, path: str) -> bool:
+        return any(p == path for _, p in self._routes)
+
+    def paths(self) -> list[str]:
+        return sorted(f"{m} {p}" for m, p in self._routes)
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """A threaded HTTP server with its router, state and (replaceable) faults."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self, address: tuple[str, int], router: Router, state: SandboxState, faults: Faults, verbose: bool = False
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.router = router
+        self.state = state
+        self.faults = faults
+        self.verbose = verbose
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one call, applies faults, dispatches and writes the JSON answer."""
+
+    server: SandboxServer
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # idle keep-alive connections are closed after this many seconds
+    server_version = "order-importer-sandbox"
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            sys.stderr.write(f"sandbox: {format % args}\n")
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._send(413, {"error": "request body too large"}, close=True)
+            return
+        body = self.rfile.read(length) if length else b""
+        split = urlsplit(self.path)
+        state = self.server.state
+        state.record_call(self.command, split.path)
+        faults = self.server.faults
+        if faults.latency:
+            time.sleep(faults.latency)
+        if faults.choose() is FaultAction.HTTP_500:
+            self._send(500, {"error": "sandbox fault: injected HTTP 500"})
+            return
+        handler = self.server.router.match(self.command, split.path)
+        if handler is None:
+            status = 405 if self.server.router.knows_path(split.path) else 404
+            self._send(status, {"error": f"no sandbox endpoint {self.command} {split.path}"})
+            return
+        request = Request(
+            method=self.command,
+            path=split.path,
+            query=dict(parse_qsl(split.query, keep_blank_values=True)),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            json=_parse_json(body),
+        )
+        try:
+            reply = handler(request)
+        except Exception:
+            text = traceback.format_exc()
+            state.record_error(text)
+            sys.stderr.write(f"sandbox handler error on {self.command} {split.path}:\n{text}")
+            self._send(500, {"error": "sandbox handler error"})
+            return
+        headers: Mapping[str, str] = reply[2] if len(reply) == 3 else {}
+        self._send(reply[0], reply[1], headers=headers)
+
+    def _send(self, status: int, payload: Any, headers: Mapping[str, str] | None = None, close: bool = False) -> None:
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _parse_json(body: bytes) -> Any:
+    """The body as JSON, or None when it is empty or not JSON (handlers answer that in their own words)."""
+    if not body:
+        return None
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def start_thread(server: SandboxServer) -> threading.Thread:
+    """Serve in a daemon thread; stop with ``server.shutdown()``."""
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="order-importer-sandbox", daemon=True
+    )
+    thread.start()
+    return thread

@@ -1,0 +1,126 @@
+"""What the sandbox remembers between calls: stock, created orders and call counts.
+
+One :class:`SandboxState` is shared by every provider module of a running
+sandbox, so stock taken through one provider is gone for the others, and tests
+can count what reached "the provider". Handlers that read and then change
+state (check stock, then take it) hold :attr:`SandboxState.lock` around both.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import Counter
+from typing import Any
+
+from .catalogue import CATALOGUE
+
+StockKey = tuple[str, str]
+
+
+def _initial_stock() -> dict[StockKey, int]:
+    return {(item.item_id, sku.sku_id): sku.stock for item in CATALOGUE for sku in item.skus}
+
+
+class SandboxState:
+    """Thread-safe memory of one sandbox; :meth:`reset` returns it to the catalogue's start."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._sequence = 0  # never reset: ids stay unique for the life of the process
+        self._reset()
+
+    def _reset(self) -> None:
+        self._stock = _initial_stock()
+        self._prices: dict[StockKey, int] = {}
+        self._orders: dict[str, list[dict[str, Any]]] = {}
+        self._creates: Counter[tuple[str, str]] = Counter()
+        self._calls: Counter[str] = Counter()
+        self._errors: list[str] = []
+
+    def reset(self) -> None:
+        """Forget orders and counts, and restore stock and prices."""
+        with self.lock:
+            self._reset()
+
+    # ----- ids ------------------------------------------------------------------
+    def next_id(self, base: int) -> str:
+        """A fresh numeric id as text: ``base`` plus a process-wide sequence number."""
+        with self.lock:
+            self._sequence += 1
+            return str(base + self._sequence)
+
+    # ----- stock and prices -------------------------------------------------------
+    def stock(self, item_id: str, sku_id: str) -> int:
+        with self.lock:
+            return self._stock.get((item_id, sku_id), 0)
+
+    def set_stock(self, item_id: str, sku_id: str, quantity: int) -> None:
+        with self.lock:
+            self._stock[(item_id, sku_id)] = quantity
+
+    def take_stock(self, item_id: str, sku_id: str, quantity: int) -> bool:
+        """Take ``quantity`` units if that many are left; False (and nothing taken) otherwise."""
+        with self.lock:
+            left = self._stock.get((item_id, sku_id), 0)
+            if quantity > left:
+                return False
+            self._stock[(item_id, sku_id)] = left - quantity
+            return True
+
+    def price(self, item_id: str, sku_id: str, default: int) -> int:
+        """The unit price in fen now: a price set with :meth:`set_price`, else ``default``."""
+        with self.lock:
+            return self._prices.get((item_id, sku_id), default)
+
+    def set_price(self, item_id: str, sku_id: str, fen: int) -> None:
+        with self.lock:
+            self._prices[(item_id, sku_id)] = fen
+
+    # ----- orders -------------------------------------------------------------------
+    def record_create(self, provider: str, external_id: str) -> None:
+        """Count one create call that reached a provider's logic."""
+        with self.lock:
+            self._creates[(provider, external_id)] += 1
+
+    def create_calls(self, external_id: str | None = None, provider: str | None = None) -> int:
+        """How many create calls reached the providers, optionally for one external id or provider."""
+        with self.lock:
+            return sum(
+                n
+                for (p, ext), n in self._creates.items()
+                if (external_id is None or ext == external_id) and (provider is None or p == provider)
+            )
+
+    def add_order(self, provider: str, order: dict[str, Any]) -> None:
+        with self.lock:
+            self._orders.setdefault(provider, []).append(copy.deepcopy(order))
+
+    def orders(self, provider: str) -> list[dict[str, Any]]:
+        """Copies of the orders created at one provider, oldest first."""
+        with self.lock:
+            return copy.deepcopy(self._orders.get(provider, []))
+
+    # ----- calls and handler errors -------------------------------------------------
+    def record_call(self, method: str, path: str) -> None:
+        with self.lock:
+            self._calls[f"{method} {path}"] += 1
+
+    def calls(self, endpoint: str | None = None) -> int:
+        """Calls received, all or for one endpoint written as ``"POST /xportcn/api/open/order"``."""
+        with self.lock:
+            return self._calls[endpoint] if endpoint is not None else sum(self._calls.values())
+
+    def calls_by_endpoint(self) -> dict[str, int]:
+        with self.lock:
+            return dict(self._calls)
+
+    def record_error(self, text: str) -> None:
+        """Keep a handler crash so a test can fail on it rather than on its HTTP 500."""
+        with self.lock:
+            self._errors.append(text)
+
+    @property
+    def errors(self) -> list[str]:
+        with self.lock:
+            return list(self._errors)

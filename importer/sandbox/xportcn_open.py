@@ -1,0 +1,422 @@
+"""Sandbox of Xportcn OpenAPI's Taobao purchase orders (provider key ``xportcn-open``).
+
+Endpoints, under the documented base ``https://www.xportcn.com/api`` (served at
+``/xportcn/api``):
+
+- ``POST /open/order/render``: price an order and say which lines cannot be bought.
+- ``POST /open/order``: create the order, line by line (partial success is possible).
+- ``POST /open/purchase/page``: list created orders, filterable by ``sellerOrderNumber``.
+
+The create request and answer follow xportcn-openapi-purchase-order-create.txt.
+The render answer, the list body and answer, and the money unit are not
+documented; they are **[inferred]** as PROVIDERS.md §0/§3 describe: the
+upstream Taobao Global render result in camelCase, money in fen, unit prices in
+``originPrice``/``discountPrice``::
+
+    data: {renderItemList: [{nick, sellerId,
+                             itemPriceInfos: [{itemId, skuId, quantity, originPrice: {amount, currency},
+                                               discountPrice: {amount, currency}}],
+                             mainlandShippingFee: {amount, currency}, orderFee: {amount, currency}}],
+           unavailableSkuList: [{itemId, skuId, reason, errorCode, errorMsg}],
+           totalRealPayPrice: {amount, currency}}
+
+Freight is 600 fen per seller group. A create takes stock; an order is
+remembered (and listed) when at least one of its lines was bought.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+from .catalogue import Item, Sku, find_item, find_sku
+from .server import Handler, ProviderSandbox, Reply, Request
+from .state import SandboxState
+from .xportcn_common import XportcnGate, bad_params
+
+FREIGHT_FEN = 600
+CURRENCY = "CNY"
+RECEIVER_KEYS = frozenset({"zip", "country", "address", "city", "phone", "mobile_phone", "district", "name", "state"})
+RECEIVER_REQUIRED = ("name", "address", "state", "city")
+STATUS_WAIT_BUYER_PAY = 0  # TAOBAO_ORDER_WAIT_BUYER_PAY in the order status enum
+CHINA = timezone(timedelta(hours=8))
+
+# Id ranges shaped like the documented answer's ids.
+ORDER_ID_BASE = 1031992847890000000
+ORDER_NO_BASE = 1031992847781000000
+SUB_ORDER_ID_BASE = 1031992851828000000
+TAOBAO_ID_BASE = 200027842000
+
+
+class ParamError(ValueError):
+    """A body Xportcn could not read: answered with code 3005."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One parsed line of ``orderLineList``; ``price`` (fen) only on create."""
+
+    item_id: str
+    sku_id: str
+    quantity: int
+    line_no: str = ""
+    price: int | None = None
+    currency: str = CURRENCY
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A line checked against the catalogue: its item and SKU, or why it cannot be bought."""
+
+    line: Line
+    item: Item | None = None
+    sku: Sku | None = None
+    unit_price: int = 0
+    origin_price: int = 0
+    discount_price: int | None = None
+    error_code: str | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None
+
+
+class XportcnOpenSandbox(ProviderSandbox):
+    """The ``xportcn-open`` provider: render, create and list Taobao purchase orders."""
+
+    PROVIDER_KEY = "xportcn-open"
+    PREFIX = "/xportcn/api"
+    CREDENTIALS: ClassVar[Mapping[str, str]] = {"access_key": "sandbox-xportcn-ak", "secret": "sandbox-xportcn-secret"}
+    OPTIONS: ClassVar[Mapping[str, Any]] = {"user_id": "sandbox-user"}
+    EXAMPLE_LINES: ClassVar[Mapping[str, list[dict[str, str]]]] = {
+        "clean": [
+            {"item_id": "600126245031041190", "sku_id": "5016042822039", "quantity": "2"},
+            {"item_id": "600129202197070073", "sku_id": "4860968496626", "quantity": "1"},
+        ],
+        "unknown_item": [{"item_id": "999999999999999999", "sku_id": "1", "quantity": "1"}],
+        "out_of_stock": [{"item_id": "600126245031041190", "sku_id": "5016042822041", "quantity": "1"}],
+    }
+    DEVELOP_ID = "1028257583384757029"
+
+    def __init__(self, state: SandboxState) -> None:
+        super().__init__(state)
+        self.gate = XportcnGate({self.CREDENTIALS["access_key"]: self.CREDENTIALS["secret"]}, self.DEVELOP_ID)
+
+    def routes(self) -> list[tuple[str, str, Handler]]:
+        return [
+            ("POST", "/open/order/render", self.gate.signed(self.render)),
+            ("POST", "/open/order", self.gate.signed(self.create)),
+            ("POST", "/open/purchase/page", self.gate.signed(self.page)),
+        ]
+
+    # ----- render ---------------------------------------------------------------------
+    def render(self, request: Request) -> Reply:
+        try:
+            body = _body(request)
+            lines = _lines(body, create=False)
+            _receiver(body)
+        except ParamError as error:
+            return bad_params(str(error))
+        with self.state.lock:
+            reserved: Counter[tuple[str, str]] = Counter()
+            verdicts = []
+            for line in lines:
+                verdict = self._assess(line, lambda key: self.state.stock(*key) - reserved[key])
+                if verdict.ok and verdict.sku is not None:
+                    reserved[(line.item_id, verdict.sku.sku_id)] += line.quantity
+                verdicts.append(verdict)
+        return self.gate.ok(_render_data(verdicts))
+
+    # ----- create ---------------------------------------------------------------------
+    def create(self, request: Request) -> Reply:
+        try:
+            body = _body(request)
+            lines = _lines(body, create=True)
+            receiver = _receiver(body)
+            purchase_amount = _whole(body.get("purchaseAmount"), "purchaseAmount")
+            external_id = _optional_text(body, "sellerOrderNumber")
+            source = _optional_text(body, "orderSource")
+        except ParamError as error:
+            return bad_params(str(error))
+        with self.state.lock:
+            self.state.record_create(self.PROVIDER_KEY, external_id)
+            verdicts = [self._buy(line) for line in lines]
+            data = self._order_data(verdicts)
+            if data["orderNo"] is not None:
+                record = {
+                    **data,
+                    "sellerOrderNumber": external_id,
+                    "orderSource": source,
+                    "status": STATUS_WAIT_BUYER_PAY,
+                    "purchaseAmount": purchase_amount,
+                    "receiver": receiver,
+                }
+                self.state.add_order(self.PROVIDER_KEY, record)
+        for sub in data["subOrderVOS"]:
+            sub.pop("orderLineNo", None)  # the documented create answer has no line number
+        return self.gate.ok(data)
+
+    def _buy(self, line: Line) -> Verdict:
+        """Check one create line and take its stock; caller holds the state lock."""
+        verdict = self._assess(line, lambda key: self.state.stock(*key))
+        if not verdict.ok or verdict.sku is None:
+            return verdict
+        if line.currency != CURRENCY:
+            return _refuse(line, "CURRENCY_NOT_SUPPORTED", f"不支持的币种{line.currency}", verdict.item, verdict.sku)
+        if line.price is not None and line.price < verdict.unit_price:
+            reason = f"商品价格已变动，当前单价{verdict.unit_price}分"
+            return _refuse(line, "PRICE_CHANGED", reason, verdict.item, verdict.sku)
+        self.state.take_stock(line.item_id, verdict.sku.sku_id, line.quantity)
+        return verdict
+
+    def _order_data(self, verdicts: list[Verdict]) -> dict[str, Any]:
+        """The documented create ``data``; ``orderLineNo`` is kept on each line for the list endpoint."""
+        bought = any(v.ok for v in verdicts)
+        order_no = self.state.next_id(ORDER_NO_BASE) if bought else None
+        subs: list[dict[str, Any]] = []
+        purchase_ids: dict[str, str] = {}
+        for verdict in verdicts:
+            line = verdict.line
+            sub: dict[str, Any] = {
+                "subOrderId": None,
+                "orderNo": order_no,
+                "quantity": line.quantity,
+                "title": verdict.item.title if verdict.item else None,
+                "purchaseCurrency": None,
+                "purchaseAmount": None,
+                "itemId": line.item_id,
+                "domesticPostFee": None,
+                "closeReason": None,
+                "skuId": verdict.sku.sku_id if verdict.sku else line.sku_id,
+                "status": None,
+                "taobaoPurchaseId": None,
+                "taobaoSubPurchaseId": None,
+                "errorCode": verdict.error_code,
+                "errorMessage": verdict.reason,
+                "orderLineNo": line.line_no,
+            }
+            if verdict.ok and verdict.item is not None:
+                seller = verdict.item.seller.seller_id
+                first_of_group = seller not in purchase_ids
+                if first_of_group:
+                    purchase_ids[seller] = self.state.next_id(TAOBAO_ID_BASE)
+                sub.update(
+                    subOrderId=self.state.next_id(SUB_ORDER_ID_BASE),
+                    purchaseCurrency=CURRENCY,
+                    purchaseAmount=verdict.unit_price * line.quantity,
+                    domesticPostFee=FREIGHT_FEN if first_of_group else 0,
+                    status=STATUS_WAIT_BUYER_PAY,
+                    taobaoPurchaseId=purchase_ids[seller],
+                    taobaoSubPurchaseId=self.state.next_id(TAOBAO_ID_BASE),
+                )
+            subs.append(sub)
+        return {
+            "id": self.state.next_id(ORDER_ID_BASE) if bought else None,
+            "orderNo": order_no,
+            "subOrderVOS": subs,
+            "createTime": datetime.now(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+
+    # ----- list -------------------------------------------------------------------------
+    def page(self, request: Request) -> Reply:
+        """[inferred] ``{pageNum, pageSize, sellerOrderNumber?, orderNo?}`` → a MyBatis-style page of orders."""
+        body = request.json if request.json is not None else {}
+        if not isinstance(body, dict):
+            return bad_params("body must be a JSON object")
+        try:
+            page_no = _whole(body.get("pageNum", 1), "pageNum")
+            size = min(_whole(body.get("pageSize", 20), "pageSize"), 100)
+            external_id = _optional_text(body, "sellerOrderNumber")
+            order_no = _optional_text(body, "orderNo")
+        except ParamError as error:
+            return bad_params(str(error))
+        page_no, size = max(page_no, 1), max(size, 1)
+        orders = list(reversed(self.state.orders(self.PROVIDER_KEY)))  # newest first
+        if external_id:
+            orders = [o for o in orders if o["sellerOrderNumber"] == external_id]
+        if order_no:
+            orders = [o for o in orders if o["orderNo"] == order_no]
+        start = (page_no - 1) * size
+        return self.gate.ok(
+            {
+                "records": orders[start : start + size],
+                "total": len(orders),
+                "size": size,
+                "current": page_no,
+                "pages": -(-len(orders) // size),
+            }
+        )
+
+    # ----- shared ---------------------------------------------------------------------
+    def _assess(self, line: Line, left: Callable[[tuple[str, str]], int]) -> Verdict:
+        """Whether a line can be bought now, and at what unit price (fen)."""
+        found = find_sku(line.item_id, line.sku_id)
+        if found is None:
+            if find_item(line.item_id) is None:
+                return _refuse(line, "ITEM_NOT_FOUND", "商品不存在或已下架")
+            if not line.sku_id:
+                return _refuse(line, "SKU_REQUIRED", "该商品有多个规格，请指定skuId")
+            return _refuse(line, "SKU_NOT_FOUND", "商品规格不存在")
+        item, sku = found
+        origin = self.state.price(item.item_id, sku.sku_id, sku.price)
+        discount = sku.discount_price if origin == sku.price else None
+        unit = discount if discount is not None else origin
+        units_left = left((item.item_id, sku.sku_id))
+        if units_left <= 0:
+            return _refuse(line, "SOLD_OUT", "商品已售罄", item, sku)
+        if line.quantity > units_left:
+            return _refuse(line, "INSUFFICIENT_STOCK", f"库存不足，仅剩{units_left}件", item, sku)
+        return Verdict(line, item, sku, unit, origin, discount)
+
+
+def _refuse(line: Line, code: str, reason: str, item: Item | None = None, sku: Sku | None = None) -> Verdict:
+    return Verdict(line, item, sku, error_code=code, reason=reason)
+
+
+def _money(fen: int) -> dict[str, Any]:
+    return {"amount": fen, "currency": CURRENCY}
+
+
+def _render_data(verdicts: list[Verdict]) -> dict[str, Any]:
+    """The [inferred] render ``data``: one group per seller, unavailable lines apart."""
+    groups: dict[str, dict[str, Any]] = {}
+    unavailable = []
+    for verdict in verdicts:
+        line = verdict.line
+        if not verdict.ok or verdict.item is None or verdict.sku is None:
+            sku_id = verdict.sku.sku_id if verdict.sku else line.sku_id
+            unavailable.append(
+                {
+                    "itemId": line.item_id,
+                    "skuId": sku_id,
+                    "reason": verdict.reason,
+                    "errorCode": verdict.error_code,
+                    "errorMsg": verdict.reason,
+                }
+            )
+            continue
+        seller = verdict.item.seller
+        group = groups.setdefault(
+            seller.seller_id, {"nick": seller.nick, "sellerId": seller.seller_id, "itemPriceInfos": [], "goods": 0}
+        )
+        info: dict[str, Any] = {
+            "itemId": verdict.item.item_id,
+            "skuId": verdict.sku.sku_id,
+            "quantity": line.quantity,
+            "originPrice": _money(verdict.origin_price),
+        }
+        if verdict.discount_price is not None:
+            info["discountPrice"] = _money(verdict.discount_price)
+        group["itemPriceInfos"].append(info)
+        group["goods"] += verdict.unit_price * line.quantity
+    items = []
+    for group in groups.values():
+        goods = group.pop("goods")
+        items.append({**group, "mainlandShippingFee": _money(FREIGHT_FEN), "orderFee": _money(goods + FREIGHT_FEN)})
+    total = sum(group["orderFee"]["amount"] for group in items)
+    return {"renderItemList": items, "unavailableSkuList": unavailable, "totalRealPayPrice": _money(total)}
+
+
+# ----- request parsing: every failure is a 3005 ---------------------------------------------
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.json, dict):
+        raise ParamError("body must be a JSON object")
+    return request.json
+
+
+def _json_string(body: dict[str, Any], name: str, kind: type) -> Any:
+    """A field documented as a JSON-encoded string; a real array or object is refused."""
+    raw = body.get(name)
+    if raw is None or raw == "":
+        raise ParamError(f"{name} is required")
+    if not isinstance(raw, str):
+        raise ParamError(f"{name} must be a JSON string, not a {type(raw).__name__}")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ParamError(f"{name} is not valid JSON") from None
+    if not isinstance(value, kind):
+        raise ParamError(f"{name} must encode a JSON {'array' if kind is list else 'object'}")
+    return value
+
+
+def _receiver(body: dict[str, Any]) -> dict[str, str]:
+    receiver: dict[str, str] = _json_string(body, "receiver", dict)
+    unknown = sorted(set(receiver) - RECEIVER_KEYS)
+    if unknown:
+        raise ParamError(f"receiver has unknown keys {unknown}")
+    if not all(isinstance(v, str) for v in receiver.values()):
+        raise ParamError("receiver values must be strings")
+    missing = [key for key in RECEIVER_REQUIRED if not receiver.get(key)]
+    if missing:
+        raise ParamError(f"receiver needs {', '.join(missing)}")
+    if not (receiver.get("phone") or receiver.get("mobile_phone")):
+        raise ParamError("receiver needs phone or mobile_phone")
+    return receiver
+
+
+def _lines(body: dict[str, Any], *, create: bool) -> list[Line]:
+    raw = _json_string(body, "orderLineList", list)
+    if not raw:
+        raise ParamError("orderLineList is empty")
+    lines = []
+    for n, entry in enumerate(raw, start=1):
+        if not isinstance(entry, dict):
+            raise ParamError(f"orderLineList[{n}] must be an object")
+        quantity = _whole(entry.get("quantity"), f"orderLineList[{n}].quantity")
+        if quantity <= 0:
+            raise ParamError(f"orderLineList[{n}].quantity must be above 0")
+        line = Line(
+            item_id=_id(entry.get("itemId"), f"orderLineList[{n}].itemId"),
+            sku_id=_id(entry.get("skuId", ""), f"orderLineList[{n}].skuId", blank_ok=True),
+            quantity=quantity,
+        )
+        if create:
+            line = Line(
+                line.item_id,
+                line.sku_id,
+                line.quantity,
+                line_no=str(entry.get("orderLineNo", "")),
+                price=_whole(entry.get("price"), f"orderLineList[{n}].price"),
+                currency=str(entry.get("currency") or CURRENCY),
+            )
+        lines.append(line)
+    return lines
+
+
+def _id(value: Any, name: str, *, blank_ok: bool = False) -> str:
+    """An id sent as digits, in a string or (as some examples do) a JSON integer."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and (_digits(value) or (blank_ok and value == "")):
+        return value
+    raise ParamError(f"{name} must be digits; got {value!r}")
+
+
+def _whole(value: Any, name: str) -> int:
+    """A whole number sent as a JSON integer or a string of digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _digits(value):
+        return int(value)
+    raise ParamError(f"{name} must be a whole number; got {value!r}")
+
+
+def _digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def _optional_text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise ParamError(f"{name} must be a string")
+    return str(value)

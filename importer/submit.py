@@ -1,0 +1,530 @@
+"""Preview and create orders at their providers, concurrently, with retries where safe.
+
+Orders for different providers run in parallel; each provider gets at most
+its account's ``concurrency`` calls in flight. A preview has no side effects
+and is retried on transient failures. A create is retried only when the
+failure proves nothing reached the provider (connection refused, HTTP 429);
+anything less clear becomes UNKNOWN and must be reconciled, never resent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from .config import Settings
+from .errors import OutcomeUnknown, ProviderError, Transient
+from .ledger import Fingerprint, Ledger, LedgerEntry, OrderState
+from .models import (
+    LineCreation,
+    LinePreview,
+    OrderCreation,
+    OrderDraft,
+    OrderPreview,
+    Status,
+)
+from .providers import provider_class
+from .providers.base import Provider
+from .results import OUTCOME_COLUMNS
+
+T = TypeVar("T")
+Progress = Callable[[int, int], None]
+
+# Extra columns of the preview frame that carry what create needs.
+ORDER_KEY_COL = "order_key"
+LINE_NO_COL = "line_no"
+CONTEXT_COL = "preview_context"
+PREVIEW_COLUMNS: tuple[str, ...] = (*OUTCOME_COLUMNS, ORDER_KEY_COL, LINE_NO_COL, CONTEXT_COL)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry a call that failed transiently.
+
+    Waits grow exponentially with full jitter, capped at ``max_wait``; a
+    provider's ``Retry-After`` is honoured as a minimum. ``sleep`` is
+    injectable so tests stay fast and deterministic.
+    """
+
+    attempts: int = 4
+    base_wait: float = 0.5
+    max_wait: float = 30.0
+    max_elapsed: float = 120.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: Callable[[], float] = random.random
+
+    def wait_before(self, attempt: int, error: Transient) -> float:
+        backoff: float = min(self.max_wait, self.base_wait * 2 ** (attempt - 1)) * self.rng()
+        return max(backoff, error.retry_after or 0.0)
+
+
+def call_with_retries(call: Callable[[], T], policy: RetryPolicy, *, retry_if: Callable[[Transient], bool]) -> T:
+    """Run ``call``; on a retryable Transient, wait and try again within the policy's bounds."""
+    started = time.monotonic()
+    attempt = 1
+    while True:
+        try:
+            return call()
+        except Transient as error:
+            elapsed = time.monotonic() - started
+            wait = policy.wait_before(attempt, error)
+            if attempt >= policy.attempts or not retry_if(error) or elapsed + wait > policy.max_elapsed:
+                raise
+            policy.sleep(wait)
+            attempt += 1
+
+
+def _nothing_reached_provider(error: Transient) -> bool:
+    """A create may be repeated only when the provider certainly did not act on it."""
+    return error.code == "429" or "could not connect" in error.message
+
+
+def external_id(provider: str, account: str, order_ref: str) -> str:
+    """The deterministic caller reference sent with a create, so a provider can be searched by it."""
+    digest = hashlib.sha256(f"{provider}\x1f{account}\x1f{order_ref}".encode()).hexdigest()
+    return "OI" + digest[:20].upper()
+
+
+def order_key(order: OrderDraft) -> str:
+    """Identify an order within one run (provider + order_ref)."""
+    return f"{order.provider}\x1f{order.order_ref}"
+
+
+class Submitter:
+    """Holds one adapter per provider and runs orders through them with bounded concurrency."""
+
+    def __init__(
+        self, settings: Settings, policy: RetryPolicy | None = None, ledger: Ledger | None = None, run_id: str = ""
+    ) -> None:
+        self.settings = settings
+        self.policy = policy or RetryPolicy()
+        self.ledger = ledger
+        self.run_id = run_id
+        self._providers: dict[str, Provider] = {}
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._lock = threading.Lock()
+
+    def provider(self, key: str) -> Provider:
+        with self._lock:
+            if key not in self._providers:
+                account = self.settings.account(key)
+                self._providers[key] = provider_class(key)(account)
+                self._slots[key] = threading.BoundedSemaphore(max(1, account.concurrency))
+            return self._providers[key]
+
+    def run_each(
+        self, orders: Sequence[OrderDraft], work: Callable[[OrderDraft], T], progress: Progress | None
+    ) -> list[T]:
+        """Apply ``work`` to every order, at most ``concurrency`` per provider at once; keeps order."""
+        for key in {o.provider for o in orders}:
+            self.provider(key)  # fail on a missing account before anything is sent
+        workers = sum(self.settings.account(k).concurrency for k in {o.provider for o in orders}) or 1
+        done = 0
+        done_lock = threading.Lock()
+
+        def task(order: OrderDraft) -> T:
+            nonlocal done
+            with self._slots[order.provider]:
+                result = work(order)
+            with done_lock:
+                done += 1
+                if progress:
+                    progress(done, len(orders))
+            return result
+
+        with ThreadPoolExecutor(max_workers=min(workers, 64)) as pool:
+            return list(pool.map(task, orders))
+
+    def preview_one(self, order: OrderDraft) -> OrderPreview | ProviderError:
+        provider = self.provider(order.provider)
+        try:
+            prepared = provider.prepare(order)
+            return call_with_retries(lambda: provider.preview(prepared), self.policy, retry_if=lambda e: True)
+        except ProviderError as error:
+            return error
+
+    def external_id(self, order: OrderDraft) -> str:
+        return external_id(order.provider, self.provider(order.provider).account.name, order.order_ref)
+
+    def create_one(self, order: OrderDraft, preview: OrderPreview) -> OrderCreation | ProviderError:
+        """Create one order, journalling it in the ledger around the call."""
+        provider = self.provider(order.provider)
+        key = self.external_id(order)
+        if self.ledger is not None:
+            self.ledger.plan(key, order, provider.account.name, Fingerprint.of(order))
+            self.ledger.mark_sending(key, self.run_id)
+            crash_point("after-sending")
+        result = self._send_create(provider, order, preview, key)
+        crash_point("after-create-response")
+        if self.ledger is not None:
+            self._journal(key, order, result)
+        return result
+
+    def _send_create(
+        self, provider: Provider, order: OrderDraft, preview: OrderPreview, key: str
+    ) -> OrderCreation | ProviderError:
+        try:
+            prepared = provider.prepare(order)
+            return call_with_retries(
+                lambda: provider.create(prepared, preview, key), self.policy, retry_if=_nothing_reached_provider
+            )
+        except Transient as error:
+            if _nothing_reached_provider(error):
+                return error
+            return OutcomeUnknown(error.message, provider=error.provider, endpoint=error.endpoint, code=error.code)
+        except ProviderError as error:
+            return error
+
+    def _journal(self, key: str, order: OrderDraft, result: OrderCreation | ProviderError) -> None:
+        assert self.ledger is not None
+        if isinstance(result, OutcomeUnknown):
+            self.ledger.mark_unknown(key, str(result))
+        elif isinstance(result, Transient):
+            self.ledger.mark_planned(key, Fingerprint.of(order))  # never reached the provider
+        elif isinstance(result, ProviderError):
+            self.ledger.mark_rejected(key, str(result))
+        elif any(line.provider_line_id or line.provider_order_id for line in result.lines.values()) or (
+            result.provider_order_ids
+        ):
+            self.ledger.mark_created(key, ", ".join(result.provider_order_ids), creation_to_json(result))
+        else:
+            self.ledger.mark_rejected(key, result.error or "every line was refused")
+
+
+def crash_point(name: str) -> None:
+    """Kill this process at a named point when ORDER_IMPORTER_KILL_AT says so.
+
+    Used only by the crash tests, which must stop a run at exactly the moments
+    that matter (after SENDING is committed, after the create response).
+    """
+    if os.environ.get("ORDER_IMPORTER_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def creation_to_json(result: OrderCreation) -> dict[str, Any]:
+    """What the ledger keeps of a create answer: ids, amounts and line errors."""
+    return {
+        "ids": list(result.provider_order_ids),
+        "total": str(result.total) if result.total is not None else "",
+        "lines": {
+            line_no: {
+                "order": line.provider_order_id,
+                "line": line.provider_line_id,
+                "amount": str(line.amount) if line.amount is not None else "",
+                "currency": line.currency,
+                "error": line.error or "",
+            }
+            for line_no, line in result.lines.items()
+        },
+    }
+
+
+def creation_from_json(data: dict[str, Any]) -> OrderCreation:
+    """Rebuild a create answer from what the ledger kept of it."""
+    lines = {
+        line_no: LineCreation(
+            provider_order_id=v["order"],
+            provider_line_id=v["line"],
+            amount=Decimal(v["amount"]) if v["amount"] else None,
+            currency=v["currency"],
+            error=v["error"] or None,
+        )
+        for line_no, v in data.get("lines", {}).items()
+    }
+    total = Decimal(data["total"]) if data.get("total") else None
+    return OrderCreation(ok=True, provider_order_ids=tuple(data.get("ids", ())), lines=lines, total=total)
+
+
+# ----- preview -----------------------------------------------------------------
+
+
+def preview_orders(
+    orders: Sequence[OrderDraft],
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    policy: RetryPolicy | None = None,
+) -> pd.DataFrame:
+    """Preview every order; one row per order line with status, prices and any error."""
+    submitter = Submitter(settings, policy)
+    results = submitter.run_each(orders, submitter.preview_one, progress)
+    records: list[dict[str, Any]] = []
+    for order, result in zip(orders, results, strict=True):
+        records.extend(_preview_records(order, result))
+    return _frame(records)
+
+
+def _preview_records(order: OrderDraft, result: OrderPreview | ProviderError) -> Iterable[dict[str, Any]]:
+    key = order_key(order)
+    if isinstance(result, ProviderError):
+        for line in order.lines:
+            yield _record(line.row_id, key, line.line_no, Status.PREVIEW_FAILED, error=f"preview failed: {result}")
+        return
+    failed = [line for line in order.lines if _line_error(result.lines.get(line.line_no))]
+    context = json.dumps(dict(result.context), ensure_ascii=False, default=str) if result.context else ""
+    for position, line in enumerate(order.lines):
+        line_preview = result.lines.get(line.line_no, LinePreview())
+        record = _record(
+            line.row_id,
+            key,
+            line.line_no,
+            Status.PREVIEWED,
+            estimated_unit_price=line_preview.unit_price,
+            estimated_amount=line_preview.amount,
+            currency_charged=line_preview.currency or result.currency,
+            context=context,
+        )
+        if position == 0:
+            record.update(freight=_dec(result.freight), order_total=_dec(result.total))
+        error = _line_error(line_preview)
+        if error:
+            record.update(status=Status.PREVIEW_FAILED, error=error, error_column="item_id")
+        elif failed:
+            lines = ", ".join(f.line_no for f in failed[:3]) + (", …" if len(failed) > 3 else "")
+            record.update(status=Status.HELD, error=f"held: line {lines} of order {order.order_ref} failed preview")
+        elif not result.ok:
+            record.update(status=Status.PREVIEW_FAILED, error=f"preview failed: {result.error or 'refused'}")
+        yield record
+
+
+def _line_error(line: LinePreview | None) -> str:
+    if line is None:
+        return "the provider's preview did not mention this line"
+    if line.error:
+        code = f" [{line.error_code}]" if line.error_code else ""
+        return f"not available: {line.error}{code}"
+    return ""
+
+
+# ----- create ------------------------------------------------------------------
+
+
+def previews_from_frame(previewed: pd.DataFrame) -> dict[str, OrderPreview]:
+    """Rebuild each order's preview from the preview frame (so an analyst may filter it first).
+
+    Only orders whose every row is PREVIEWED are returned: those are the ones
+    that may be created.
+    """
+    previews: dict[str, OrderPreview] = {}
+    for key, rows in previewed.groupby(ORDER_KEY_COL, sort=False):
+        if not (rows["status"] == Status.PREVIEWED).all():
+            continue
+        lines = {
+            str(r.line_no): LinePreview(
+                unit_price=_money(r.estimated_unit_price),
+                amount=_money(r.estimated_amount),
+                currency=str(r.currency_charged),
+            )
+            for r in rows.itertuples()
+        }
+        first = rows.iloc[0]
+        context = json.loads(first[CONTEXT_COL]) if first[CONTEXT_COL] else {}
+        previews[str(key)] = OrderPreview(
+            ok=True,
+            lines=lines,
+            freight=_money(first["freight"]),
+            total=_money(first["order_total"]),
+            currency=str(first["currency_charged"]),
+            context=context,
+        )
+    return previews
+
+
+def create_orders(
+    orders: Sequence[OrderDraft],
+    previewed: pd.DataFrame,
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    policy: RetryPolicy | None = None,
+    ledger: Ledger | None = None,
+    run_id: str = "",
+) -> pd.DataFrame:
+    """Create the orders whose preview passed; one row per line of those orders.
+
+    With a ledger, each order is journalled SENDING before its request leaves
+    and CREATED / REJECTED / UNKNOWN after.
+    """
+    previews = previews_from_frame(previewed)
+    ready = [o for o in orders if order_key(o) in previews]
+    submitter = Submitter(settings, policy, ledger, run_id)
+    results = submitter.run_each(ready, lambda o: submitter.create_one(o, previews[order_key(o)]), progress)
+    records: list[dict[str, Any]] = []
+    for order, result in zip(ready, results, strict=True):
+        records.extend(_create_records(order, previews[order_key(order)], result, submitter))
+    return _frame(records)
+
+
+def _create_records(
+    order: OrderDraft, preview: OrderPreview, result: OrderCreation | ProviderError, submitter: Submitter
+) -> Iterable[dict[str, Any]]:
+    key = order_key(order)
+    if isinstance(result, ProviderError):
+        if isinstance(result, OutcomeUnknown):
+            account = submitter.provider(order.provider).account.name
+            ext = external_id(order.provider, account, order.order_ref)
+            status, message = Status.UNKNOWN, f"needs a manual check at {order.provider}, external id {ext}: {result}"
+        else:
+            status, message = Status.CREATE_FAILED, f"create failed: {result}"
+        for line in order.lines:
+            yield _record(line.row_id, key, line.line_no, status, error=message)
+        return
+    order_id = ", ".join(result.provider_order_ids)
+    for position, line in enumerate(order.lines):
+        created = result.lines.get(line.line_no)
+        planned = preview.lines.get(line.line_no, LinePreview())
+        record = _record(
+            line.row_id,
+            key,
+            line.line_no,
+            Status.CREATED,
+            provider_order_id=(created.provider_order_id if created and created.provider_order_id else order_id),
+            provider_line_id=created.provider_line_id if created else "",
+            estimated_unit_price=planned.unit_price,
+            estimated_amount=(created.amount if created and created.amount is not None else planned.amount),
+            currency_charged=(created.currency if created and created.currency else planned.currency),
+        )
+        if position == 0:
+            record.update(freight=_dec(preview.freight), order_total=_dec(result.total or preview.total))
+        if created is None or created.error:
+            reason = created.error if created and created.error else result.error or "no result for this line"
+            code = f" [{created.error_code}]" if created and created.error_code else ""
+            record.update(status=Status.CREATE_FAILED, error=f"create failed: {reason}{code}")
+        yield record
+
+
+# ----- reconcile with the ledger ---------------------------------------------------
+
+
+def reconcile(
+    orders: Sequence[OrderDraft], settings: Settings, ledger: Ledger, *, policy: RetryPolicy | None = None
+) -> tuple[list[OrderDraft], pd.DataFrame]:
+    """Decide, before anything is sent, what the ledger already knows about each order.
+
+    Returns the orders that may be sent, and outcome rows for the others:
+    ALREADY_CREATED (same content, created before), INVALID (same order_ref,
+    different content) or UNKNOWN (an earlier send whose fate the provider
+    could not confirm). SENDING/UNKNOWN orders are looked up at the provider
+    first; only a confirmed absence lets them be sent again.
+    """
+    submitter = Submitter(settings, policy, ledger)
+    to_send: list[OrderDraft] = []
+    records: list[dict[str, Any]] = []
+    for order in orders:
+        key = submitter.external_id(order)
+        fingerprint = Fingerprint.of(order)
+        entry = ledger.get(key)
+        if entry is not None and entry.state in (OrderState.SENDING, OrderState.UNKNOWN):
+            entry = _settle(submitter, ledger, order, key, fingerprint, entry)
+            if entry is not None and entry.state is not OrderState.CREATED:
+                records.extend(_unknown_records(order, key, entry.message))
+                continue
+        if entry is None or entry.state is not OrderState.CREATED:
+            to_send.append(order)
+        elif entry.fingerprint.content_hash != fingerprint.content_hash:
+            records.extend(_conflict_records(order, entry, fingerprint))
+        else:
+            records.extend(_already_created_records(order, entry))
+    return to_send, _frame(records)
+
+
+def _settle(
+    submitter: Submitter, ledger: Ledger, order: OrderDraft, key: str, fingerprint: Fingerprint, entry: LedgerEntry
+) -> LedgerEntry | None:
+    """Look an unsettled order up at its provider and record what was found.
+
+    Returns the updated entry, or None when the provider confirmed it has no
+    such order (the order may then be sent).
+    """
+    provider = submitter.provider(order.provider)
+    try:
+        found = call_with_retries(lambda: provider.find_order(key), submitter.policy, retry_if=lambda e: True)
+    except (ProviderError, NotImplementedError) as error:
+        ledger.mark_unknown(key, f"could not look the order up: {error}")
+        return ledger.get(key)
+    if found is None:
+        ledger.mark_planned(key, fingerprint)
+        return None
+    ledger.mark_created(key, ", ".join(found.provider_order_ids), creation_to_json(found))
+    return ledger.get(key)
+
+
+def _unknown_records(order: OrderDraft, key: str, reason: str) -> Iterable[dict[str, Any]]:
+    message = f"needs a manual check at {order.provider}, external id {key}"
+    if reason:
+        message += f" ({reason})"
+    for line in order.lines:
+        yield _record(line.row_id, order_key(order), line.line_no, Status.UNKNOWN, error=message)
+
+
+def _conflict_records(order: OrderDraft, entry: LedgerEntry, fingerprint: Fingerprint) -> Iterable[dict[str, Any]]:
+    message = (
+        f"order_ref {order.order_ref} was created on {entry.created_at[:10]} "
+        f"{fingerprint.difference(entry.fingerprint)}; use a new order_ref for a new order"
+    )
+    for line in order.lines:
+        yield _record(
+            line.row_id, order_key(order), line.line_no, Status.INVALID, error=message, error_column="order_ref"
+        )
+
+
+def _already_created_records(order: OrderDraft, entry: LedgerEntry) -> Iterable[dict[str, Any]]:
+    creation = creation_from_json(entry.result)
+    for position, line in enumerate(order.lines):
+        stored = creation.lines.get(line.line_no, LineCreation())
+        record = _record(
+            line.row_id,
+            order_key(order),
+            line.line_no,
+            Status.ALREADY_CREATED,
+            provider_order_id=stored.provider_order_id or entry.provider_ids,
+            provider_line_id=stored.provider_line_id,
+            estimated_amount=stored.amount,
+            currency_charged=stored.currency,
+        )
+        if position == 0:
+            record["order_total"] = _dec(creation.total)
+        if stored.error:
+            record.update(status=Status.CREATE_FAILED, error=f"create failed earlier: {stored.error}")
+        yield record
+
+
+# ----- helpers -----------------------------------------------------------------
+
+
+def _dec(value: Any) -> Decimal | str:
+    if value is None or value == "" or (isinstance(value, float) and value != value):
+        return ""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _money(value: Any) -> Decimal | None:
+    """A money cell of a frame (Decimal, text or empty) as Decimal or None."""
+    amount = _dec(value)
+    return amount if isinstance(amount, Decimal) else None
+
+
+def _record(row_id: int, key: str, line_no: str, status: Status, *, context: str = "", **values: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {"row_id": row_id, "status": str(status), ORDER_KEY_COL: key, LINE_NO_COL: line_no}
+    record[CONTEXT_COL] = context
+    for name, value in values.items():
+        record[name] = "" if value is None else value
+    return record
+
+
+def _frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(records), columns=["row_id", *PREVIEW_COLUMNS], dtype=object).fillna("")
+    frame["row_id"] = frame["row_id"].astype("int64")
+    return frame.set_index("row_id")

@@ -1,0 +1,207 @@
+"""Check every row of an order sheet and say, per cell, what is wrong and how to fix it.
+
+The schema runs lazily, so one pass reports every problem in every row; a
+buyer fixes the whole sheet at once instead of one error per run. Checks see
+each canonical cell with its outer spaces stripped; the frame the user sees is
+left as it was read, while :attr:`Report.valid` carries the stripped canonical
+values that grouping works with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from pandera.errors import SchemaErrors
+
+from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
+from .results import errors_frame, outcomes_frame
+from .schema import build_schema, missing_column_message, order_completeness, shown
+
+# Provider keys used when the adapter registry cannot be imported.
+KNOWN_PROVIDER_KEYS: tuple[str, ...] = ("xportcn-open", "xportcn-ka-taobao", "xportcn-ka-1688", "dajisaas", "shanjing")
+# row_id of a problem with the whole sheet (e.g. a missing required column); such a problem has row 0.
+SHEET_ROW_ID = -1
+
+
+@dataclass
+class Report:
+    """The outcome of validation.
+
+    ``errors`` has one row per problem (columns of
+    :data:`importer.results.ERROR_COLUMNS`); a problem with the whole sheet has
+    row_id -1 and row 0 and makes every row invalid. ``valid`` holds the rows
+    without problems, indexed by row id, with canonical cells stripped of
+    outer spaces.
+    """
+
+    sheet: OrderSheet
+    errors: pd.DataFrame
+    valid: pd.DataFrame
+
+    @property
+    def ok(self) -> bool:
+        """True when the sheet has no problem at all."""
+        return self.errors.empty
+
+    @property
+    def invalid_row_ids(self) -> list[int]:
+        """Row ids with at least one problem, in sheet order (every row when the sheet itself is wrong)."""
+        return _invalid_row_ids(self.errors, self.sheet.frame.index)
+
+    @property
+    def outcomes(self) -> pd.DataFrame:
+        """One INVALID outcome per invalid row: its messages joined by "; " and its first failing column."""
+        rows = self.invalid_row_ids
+        if not rows:
+            return outcomes_frame([])
+        sheet_wide = self.errors[self.errors["row_id"] == SHEET_ROW_ID]
+        prefix = list(sheet_wide["message"])
+        messages: dict[int, list[str]] = {row: list(prefix) for row in rows}
+        first_column: dict[int, str] = {}
+        own = self.errors[self.errors["row_id"] != SHEET_ROW_ID]
+        for row_id, column, message in zip(own["row_id"].tolist(), own["column"], own["message"], strict=True):
+            if row_id in messages:
+                messages[row_id].append(message)
+                first_column.setdefault(row_id, column)
+        return outcomes_frame(
+            {
+                "row_id": row,
+                "status": str(Status.INVALID),
+                "error": "; ".join(messages[row]),
+                "error_column": first_column.get(row, ""),
+            }
+            for row in rows
+        )
+
+
+def validate(sheet: OrderSheet | pd.DataFrame, *, providers: Collection[str] | None = None) -> Report:
+    """Check every row of ``sheet`` against the schema and the order-level rules.
+
+    A bare DataFrame is accepted so a frame built in code can be checked: it
+    gets ``_sheet`` = "Sheet1" and ``_row`` = row id + 2 when it lacks them.
+    ``providers`` are the keys accepted in the provider column; by default the
+    keys of the adapter registry.
+    """
+    sheet = _as_sheet(sheet)
+    keys = tuple(providers) if providers is not None else default_providers()
+    frame = sheet.frame
+    checked = checked_cells(frame)
+    schema = build_schema(keys, columns_present=checked.columns)
+    found: list[CellError] = []
+    try:
+        schema.validate(checked, lazy=True)
+    except SchemaErrors as exc:
+        found.extend(_from_failure_cases(exc.failure_cases, frame))
+    found.extend(_from_completeness(order_completeness(checked, keys), frame))
+    errors = _sorted_errors([*sheet.issues, *_not_covered(found, sheet.issues)], frame)
+    invalid = _invalid_row_ids(errors, frame.index)
+    valid = frame.assign(**{column: checked[column] for column in checked.columns})
+    valid = valid[~valid.index.isin(invalid)]
+    return Report(sheet=sheet, errors=errors, valid=valid)
+
+
+def default_providers() -> tuple[str, ...]:
+    """Return the adapter registry's provider keys (the known keys when the registry cannot load)."""
+    try:
+        from .providers import REGISTRY
+    except ImportError:
+        return KNOWN_PROVIDER_KEYS
+    return tuple(REGISTRY)
+
+
+def text(series: pd.Series[Any]) -> pd.Series[str]:
+    """Return a column as text with outer whitespace stripped; a missing value becomes the empty string."""
+    if not isinstance(series.dtype, pd.StringDtype):
+        series = series.where(series.notna(), "").astype(str)
+    return series.fillna("").str.strip()
+
+
+def checked_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the canonical columns of ``frame`` as the checks see them: text, outer spaces stripped."""
+    present = [column for column in CANONICAL_COLUMNS if column in frame.columns]
+    return pd.DataFrame({column: text(frame[column]) for column in present}, index=frame.index)
+
+
+def _as_sheet(sheet: OrderSheet | pd.DataFrame) -> OrderSheet:
+    """Wrap a bare frame, and give any frame lacking them ``_sheet``/``_row`` (on a copy)."""
+    if isinstance(sheet, pd.DataFrame):
+        sheet = OrderSheet(frame=sheet)
+    frame = sheet.frame
+    if not (pd.api.types.is_integer_dtype(frame.index.dtype) and frame.index.is_unique):
+        frame = frame.reset_index(drop=True)
+    added: dict[str, Any] = {}
+    if SHEET_COL not in frame.columns:
+        added[SHEET_COL] = "Sheet1"
+    if ROW_COL not in frame.columns:
+        added[ROW_COL] = frame.index.to_numpy() + 2
+    if added:
+        frame = frame.assign(**added)
+    return sheet if frame is sheet.frame else dataclasses.replace(sheet, frame=frame)
+
+
+def _locations(frame: pd.DataFrame, row_ids: list[int]) -> tuple[list[str], list[int]]:
+    """Sheet names and Excel row numbers of ``row_ids``, looked up in one go."""
+    where = frame.loc[row_ids, [SHEET_COL, ROW_COL]]
+    return [str(s) for s in where[SHEET_COL].tolist()], [int(r) for r in where[ROW_COL].tolist()]
+
+
+def _first_sheet(frame: pd.DataFrame) -> str:
+    return str(frame[SHEET_COL].iloc[0]) if len(frame) else ""
+
+
+def _from_failure_cases(cases: pd.DataFrame, frame: pd.DataFrame) -> list[CellError]:
+    """Turn pandera's failure cases into cell errors: one per failing cell, message filled in."""
+    errors: list[CellError] = []
+    per_cell = cases[cases["index"].notna() & cases["column"].notna()]
+    sheet_wide = cases.drop(per_cell.index)
+    for check, column, value in zip(sheet_wide["check"], sheet_wide["column"], sheet_wide["failure_case"], strict=True):
+        if check == "column_in_dataframe":
+            message, column = missing_column_message(str(value)), str(value)
+        else:
+            message = f"the sheet failed the check {check}: {shown(value)}"
+        errors.append(CellError(SHEET_ROW_ID, _first_sheet(frame), 0, str(column or ""), "", message))
+    row_ids = [int(i) for i in per_cell["index"].tolist()]
+    sheets, rows = _locations(frame, row_ids)
+    cells = zip(row_ids, sheets, rows, per_cell["column"], per_cell["failure_case"], per_cell["check"], strict=True)
+    for row_id, sheet, row, column, value, template in cells:
+        value_text = "" if value is None else str(value)
+        message = str(template).replace("{value}", shown(value_text))
+        errors.append(CellError(row_id, sheet, row, str(column), value_text, message))
+    return errors
+
+
+def _from_completeness(problems: pd.DataFrame, frame: pd.DataFrame) -> list[CellError]:
+    row_ids = [int(i) for i in problems.index.tolist()]
+    sheets, rows = _locations(frame, row_ids)
+    found = zip(row_ids, sheets, rows, problems["column"], problems["message"], strict=True)
+    return [CellError(row_id, sheet, row, column, "", message) for row_id, sheet, row, column, message in found]
+
+
+def _not_covered(found: Iterable[CellError], issues: Iterable[CellError]) -> list[CellError]:
+    """Drop problems with a cell the reader already reported: its message says more about that cell."""
+    covered = {(issue.row_id, issue.column) for issue in issues}
+    return [error for error in found if (error.row_id, error.column) not in covered]
+
+
+def _sorted_errors(errors: list[CellError], frame: pd.DataFrame) -> pd.DataFrame:
+    """Errors in sheet order: by row, then by the column's place in the sheet."""
+    table = errors_frame(errors)
+    if table.empty:
+        return table
+    place = {column: n for n, column in enumerate(frame.columns)}
+    table["_place"] = table["column"].map(lambda c: place.get(c, len(place)))
+    table = table.sort_values(["row_id", "_place"], kind="stable").drop(columns="_place")
+    return table.reset_index(drop=True)
+
+
+def _invalid_row_ids(errors: pd.DataFrame, index: pd.Index[Any]) -> list[int]:
+    if errors.empty:
+        return []
+    if (errors["row_id"] == SHEET_ROW_ID).any():
+        return [int(i) for i in index.tolist()]
+    flagged = index.isin(errors["row_id"].unique())
+    return [int(i) for i in index[flagged].tolist()]

@@ -1,0 +1,90 @@
+"""Write the sample sheets in this folder: ``python samples/make_samples.py``.
+
+The item and SKU ids are those of the bundled sandbox catalogue
+(``importer/sandbox/catalogue.py``), so the samples import cleanly against it.
+Cells holding ids and phone numbers are written as text, as a careful user
+(or the template) would.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+
+HERE = Path(__file__).parent
+
+HEADERS = [
+    "provider", "order_ref", "item_id", "sku_id", "quantity", "unit_price", "currency", "title",
+    "receiver_name", "receiver_mobile", "province", "city", "district", "address", "zip", "order_remark",
+    "buyer_note",
+]
+
+RECEIVER_A = ["张三", "13800138000", "浙江省", "杭州市", "余杭区", "文一西路969号", "311121", "请尽快发货"]
+RECEIVER_B = ["李四", "013912345678", "上海市", "上海市", "浦东新区", "张江路88号", "201203", ""]
+RECEIVER_C = ["王五", "+8615068763421", "广东省", "深圳市", "南山区", "科技园南区1号", "518057", "易碎品请小心"]
+BLANK_RECEIVER = [""] * 8
+
+CLEAN_ROWS = [
+    ["xportcn-open", "PO-1001", "600126245031041190", "5016042822039", "2", "12.50", "CNY", "保温杯 500ml", *RECEIVER_A, "first order"],
+    ["xportcn-open", "PO-1001", "600129202197070073", "4860968496626", "1", "", "CNY", "帆布包", *BLANK_RECEIVER, ""],
+    ["xportcn-open", "PO-1002", "600126245031041190", "5016042822039", "5", "12.50", "CNY", "保温杯 500ml", *RECEIVER_B, ""],
+    ["xportcn-open", "PO-1003", "600129202197070073", "4860968496626", "3", "", "CNY", "帆布包", *RECEIVER_C, "=not a formula"],
+    ["xportcn-open", "PO-1003", "600126245031041190", "5016042822039", "1", "", "CNY", "保温杯 500ml", *BLANK_RECEIVER, ""],
+]
+
+ERROR_ROWS = [
+    ["xportcn-open", "PO-2001", "600126245031041190", "5016042822039", "2", "12.50", "CNY", "clean order", *RECEIVER_A, ""],
+    ["xportcn-open", "PO-2002", "600126245031041190", "5016042822039", "2.5", "", "CNY", "quantity not whole", *RECEIVER_B, ""],
+    ["xportcn-open", "PO-2002", "600129202197070073", "4860968496626", "1", "", "CNY", "held with its order", *BLANK_RECEIVER, ""],
+    ["xportcn-open", "", "600126245031041190", "5016042822039", "1", "", "CNY", "no order_ref", *RECEIVER_C, ""],
+    ["xportcn", "PO-2003", "600126245031041190", "5016042822039", "1", "", "CNY", "unknown provider", *RECEIVER_C, ""],
+    ["xportcn-open", "PO-2004", "600126245031041190", "5016042822039", "1", "-3", "RMB", "bad price and currency", *RECEIVER_C, ""],
+    ["xportcn-open", "PO-2005", "600126245031041190", "5016042822039", "1", "", "CNY", "bad phone", "赵六", "call me", *RECEIVER_C[2:], ""],
+    ["xportcn-open", "PO-2006", "600126245031041190", "5016042822039", "1", "", "CNY", "receiver differs", *RECEIVER_A, ""],
+    ["xportcn-open", "PO-2006", "600129202197070073", "4860968496626", "1", "", "CNY", "receiver differs", "李四", *RECEIVER_A[1:], ""],
+    ["xportcn-open", "PO-2007", "999999999999999999", "1", "1", "", "CNY", "unknown item (fails at preview)", *RECEIVER_B, ""],
+    ["xportcn-open", "PO-2007", "600126245031041190", "5016042822039", "1", "", "CNY", "held: other line failed", *BLANK_RECEIVER, ""],
+    ["xportcn-open", "PO-2008", "600129202197070073", "4860968496626", "100000", "", "CNY", "out of stock (fails at preview)", *RECEIVER_C, ""],
+    ["xportcn-open", "PO-2009", "600126245031041190", "5016042822039", "1", "", "CNY", "no address", *RECEIVER_A[:5], "", *RECEIVER_A[6:], ""],
+]
+
+
+def write_xlsx(path: Path, rows: list[list[str]]) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Orders"
+    sheet.append(HEADERS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+    for row in rows:
+        sheet.append(row)
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.data_type = "s"  # typed as text, so ids and phones keep every digit
+            cell.number_format = "@"
+    widths = {"A": 14, "B": 10, "C": 21, "D": 15, "H": 30, "J": 16, "N": 22}
+    for column, width in widths.items():
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A2"
+    workbook.save(path)
+
+
+def write_gbk_csv(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", encoding="gbk", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADERS)
+        writer.writerows(rows)
+
+
+def main() -> None:
+    write_xlsx(HERE / "orders.xlsx", CLEAN_ROWS)
+    write_xlsx(HERE / "orders-with-errors.xlsx", ERROR_ROWS)
+    write_gbk_csv(HERE / "orders.csv", CLEAN_ROWS)
+
+
+if __name__ == "__main__":
+    main()
