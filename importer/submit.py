@@ -150,8 +150,7 @@ class Submitter:
     def preview_one(self, order: OrderDraft) -> OrderPreview | ProviderError:
         provider = self.provider(order.provider)
         try:
-            prepared = provider.prepare(order)
-            return call_with_retries(lambda: provider.preview(prepared), self.policy, retry_if=lambda e: True)
+            return call_with_retries(lambda: provider.preview(order), self.policy, retry_if=lambda e: True)
         except ProviderError as error:
             return error
 
@@ -176,9 +175,8 @@ class Submitter:
         self, provider: Provider, order: OrderDraft, preview: OrderPreview, key: str
     ) -> OrderCreation | ProviderError:
         try:
-            prepared = provider.prepare(order)
             return call_with_retries(
-                lambda: provider.create(prepared, preview, key), self.policy, retry_if=_nothing_reached_provider
+                lambda: provider.create(order, preview, key), self.policy, retry_if=_nothing_reached_provider
             )
         except Transient as error:
             if _nothing_reached_provider(error):

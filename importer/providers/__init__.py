@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .base import Provider
+from .dajisaas import Dajisaas
+from .shanjing import Shanjing
 from .xportcn_open import XportcnOpen
 
 REGISTRY: dict[str, type[Provider]] = {
     XportcnOpen.key: XportcnOpen,
+    Dajisaas.key: Dajisaas,
+    Shanjing.key: Shanjing,
 }
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -27,7 +28,7 @@ import requests
 from ..config import Account
 from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import make_session, redact
-from ..models import OrderCreation, OrderDraft, OrderPreview
+from ..models import LinePreview, OrderCreation, OrderDraft, OrderPreview
 
 JsonDict = dict[str, Any]
 
@@ -89,9 +90,13 @@ class Provider(ABC):
     def make_auth(self, account: Account) -> requests.auth.AuthBase | None:
         """The auth scheme for this account."""
 
-    def prepare(self, order: OrderDraft) -> OrderDraft:
-        """Adapt an order before preview (e.g. map raw item ids); identity by default."""
-        return order
+    def prepare(self, order: OrderDraft) -> tuple[OrderDraft, Mapping[str, str]]:
+        """Adapt an order before it is sent, e.g. map raw item ids to the provider's own.
+
+        Returns the adapted order and, by ``line_no``, the lines that cannot be
+        sent and why (an item the provider cannot map). Identity by default.
+        """
+        return order, {}
 
     @abstractmethod
     def build_preview_request(self, order: OrderDraft) -> ApiRequest: ...
@@ -119,16 +124,31 @@ class Provider(ABC):
 
     # ----- owned by the base --------------------------------------------------
     def preview(self, order: OrderDraft) -> OrderPreview:
-        """Preview one order; raises ProviderError when the call itself fails."""
-        request = self.build_preview_request(order)
+        """Preview one order; raises ProviderError when the call itself fails.
+
+        Lines that :meth:`prepare` refused fail here without a call, and hold
+        back the rest of their order.
+        """
+        prepared, refused = self.prepare(order)
+        if refused:
+            lines = {line.line_no: LinePreview(error=refused.get(line.line_no)) for line in order.lines}
+            return OrderPreview(ok=False, lines=lines, error="some items cannot be mapped to this provider's ids")
+        request = self.build_preview_request(prepared)
         body = self.send(request, may_have_side_effects=False)
-        return self.parse_preview(order, body)
+        return self.parse_preview(prepared, body)
 
     def create(self, order: OrderDraft, preview: OrderPreview, external_id: str) -> OrderCreation:
         """Create one order. Never retried here: an unclear outcome raises OutcomeUnknown."""
-        request = self.build_create_request(order, preview, external_id)
+        prepared, refused = self.prepare(order)
+        if refused:
+            raise Rejected(
+                f"order {order.order_ref} has items that cannot be mapped: {'; '.join(refused.values())}",
+                provider=self.key,
+                endpoint="prepare",
+            )
+        request = self.build_create_request(prepared, preview, external_id)
         body = self.send(request, may_have_side_effects=True)
-        return self.parse_create(order, body)
+        return self.parse_create(prepared, body)
 
     def url(self, path: str) -> str:
         return self.account.base_url.rstrip("/") + "/" + path.lstrip("/")

@@ -21,9 +21,9 @@ prices, the error codes other than 3005, and the list endpoint's body and answer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 
@@ -33,11 +33,11 @@ from ..http import redact
 from ..models import LineCreation, LinePreview, OrderCreation, OrderDraft, OrderLine, OrderPreview
 from .auth import XportcnSignedHeaders
 from .base import ApiRequest, JsonDict, Provider, compact_json, fen_to_yuan, yuan_to_fen
+from .upstream import CURRENCY, as_list, as_object, int_or_none, match_lines, preview_from_render, text
 
 RENDER_PATH = "/open/order/render"
 CREATE_PATH = "/open/order"
 PAGE_PATH = "/open/purchase/page"
-CURRENCY = "CNY"
 DEFAULT_COUNTRY = "中国"
 
 # Envelope codes other than 200, and what they mean for the importer. Only
@@ -50,8 +50,6 @@ ERROR_CODES: dict[int, tuple[type[ProviderError], str]] = {
 }
 
 _REFUSED: tuple[type[ProviderError], str] = (Rejected, "the provider refused the request")
-
-T = TypeVar("T")
 
 
 class XportcnOpen(Provider):
@@ -79,35 +77,8 @@ class XportcnOpen(Provider):
         return ApiRequest("POST", RENDER_PATH, json=body)
 
     def parse_preview(self, order: OrderDraft, body: JsonDict) -> OrderPreview:
-        """Parse the render answer.
-
-        [inferred] data: {renderItemList: [{nick, sellerId,
-                             itemPriceInfos: [{itemId, skuId, quantity, originPrice: {amount, currency},
-                                               discountPrice: {amount, currency}}],
-                             mainlandShippingFee: {amount, currency}, orderFee: {amount, currency}}],
-                          unavailableSkuList: [{itemId, skuId, reason, errorCode, errorMsg}],
-                          totalRealPayPrice: {amount, currency}}
-        Amounts in fen; originPrice/discountPrice are unit prices.
-        """
-        data = _object(body.get("data"))
-        groups = [_object(g) for g in _list(data.get("renderItemList"))]
-        available = [("ok", _object(i)) for g in groups for i in _list(g.get("itemPriceInfos"))]
-        unavailable = [("refused", _object(u)) for u in _list(data.get("unavailableSkuList"))]
-        matches = match_lines(order.lines, available + unavailable, lambda entry: entry[1])
-        lines: dict[str, LinePreview] = {}
-        for line, match in zip(order.lines, matches, strict=True):
-            lines[line.line_no] = _line_preview(line, match)
-        freight = _sum(_money(g.get("mainlandShippingFee")) for g in groups)
-        total_money = _object(data.get("totalRealPayPrice"))
-        ok = all(not p.error for p in lines.values())
-        return OrderPreview(
-            ok=ok,
-            lines=lines,
-            freight=freight,
-            total=_money(total_money),
-            currency=str(total_money.get("currency") or CURRENCY),
-            error=None if ok else "some lines cannot be bought",
-        )
+        """Parse the render answer: the upstream render result ([inferred], see :mod:`.upstream`)."""
+        return preview_from_render(order, as_object(body.get("data")))
 
     # ----- create ----------------------------------------------------------------------
     def build_create_request(self, order: OrderDraft, preview: OrderPreview, external_id: str) -> ApiRequest:
@@ -179,7 +150,7 @@ class XportcnOpen(Provider):
         if code is None:
             kind: type[ProviderError] = OutcomeUnknown if endpoint == f"POST {CREATE_PATH}" else Transient
             raise kind(f"the answer is not an Xportcn envelope: {message}", provider=self.key, endpoint=endpoint)
-        number = _int_or_none(code)
+        number = int_or_none(code)
         kind, hint = ERROR_CODES.get(number, _REFUSED) if number is not None else _REFUSED
         raise kind(f"{hint}: {message}", provider=self.key, endpoint=endpoint, code=str(code))
 
@@ -197,20 +168,20 @@ class XportcnOpen(Provider):
         """
         request = ApiRequest("POST", PAGE_PATH, json={"pageNum": 1, "pageSize": 50, "sellerOrderNumber": external_id})
         body = self.send(request, may_have_side_effects=False)
-        data = _object(body.get("data"))
-        listed = [_object(r) for r in _list(data.get("records"))]
+        data = as_object(body.get("data"))
+        listed = [as_object(r) for r in as_list(data.get("records"))]
         if any("sellerOrderNumber" not in r for r in listed):
             raise self._error(Rejected, "the order list does not show sellerOrderNumber; check by hand", request)
-        records = [r for r in listed if _text(r.get("sellerOrderNumber")) == external_id]
+        records = [r for r in listed if text(r.get("sellerOrderNumber")) == external_id]
         if not records:
             # Absence is only confirmed when the list was filtered; an unfiltered,
             # longer list could hold the order on a later page.
-            if (_int_or_none(data.get("total")) or 0) > len(listed):
+            if (int_or_none(data.get("total")) or 0) > len(listed):
                 raise self._error(Rejected, "the order list was not filtered by sellerOrderNumber", request)
             return None
         records.sort(key=lambda r: str(r.get("createTime") or ""))
         first = creation_from_record(records[0])
-        order_nos = tuple(dict.fromkeys(_text(r.get("orderNo")) for r in records if r.get("orderNo")))
+        order_nos = tuple(dict.fromkeys(text(r.get("orderNo")) for r in records if r.get("orderNo")))
         return OrderCreation(
             ok=first.ok, provider_order_ids=order_nos, lines=first.lines, total=first.total, currency=first.currency
         )
@@ -235,33 +206,10 @@ def receiver_fields(order: OrderDraft) -> dict[str, str]:
     }
 
 
-def match_lines(
-    lines: Sequence[OrderLine], entries: Iterable[T], fields: Callable[[T], Mapping[str, Any]]
-) -> list[T | None]:
-    """Pair each order line with the first unused answer entry for the same item and SKU.
-
-    A second pass pairs lines sent without a SKU id with an entry for the same
-    item, since the provider answers with the SKU it chose. Duplicated
-    item+SKU lines therefore pair in order.
-    """
-    pool = [(entry, _text(fields(entry).get("itemId")), _text(fields(entry).get("skuId"))) for entry in entries]
-    used = [False] * len(pool)
-    result: list[T | None] = [None] * len(lines)
-    for loose in (False, True):
-        for n, line in enumerate(lines):
-            if result[n] is not None or (loose and line.sku_id):
-                continue
-            for k, (entry, item_id, sku_id) in enumerate(pool):
-                if not used[k] and item_id == line.item_id and (loose or sku_id == line.sku_id):
-                    used[k], result[n] = True, entry
-                    break
-    return result
-
-
 def creation_from_data(lines: Sequence[OrderLine], data: Mapping[str, Any]) -> OrderCreation:
     """An OrderCreation from a create ``data`` object, lines matched by item and SKU."""
-    order_no = _text(data.get("orderNo"))
-    subs = [_object(s) for s in _list(data.get("subOrderVOS"))]
+    order_no = text(data.get("orderNo"))
+    subs = [as_object(s) for s in as_list(data.get("subOrderVOS"))]
     matches = match_lines(lines, subs, lambda s: s)
     created = {line.line_no: _line_creation(sub, order_no) for line, sub in zip(lines, matches, strict=True)}
     return _creation(order_no, created, _freight(subs))
@@ -269,18 +217,18 @@ def creation_from_data(lines: Sequence[OrderLine], data: Mapping[str, Any]) -> O
 
 def creation_from_record(record: Mapping[str, Any]) -> OrderCreation:
     """An OrderCreation from a list record, lines keyed by the ``orderLineNo`` the list gives back."""
-    order_no = _text(record.get("orderNo"))
+    order_no = text(record.get("orderNo"))
     created = {}
-    for sub in (_object(s) for s in _list(record.get("subOrderVOS"))):
-        line_no = _text(sub.get("orderLineNo"))
+    for sub in (as_object(s) for s in as_list(record.get("subOrderVOS"))):
+        line_no = text(sub.get("orderLineNo"))
         if line_no:
             created[line_no] = _line_creation(sub, order_no)
-    return _creation(order_no, created, _freight(_list(record.get("subOrderVOS"))))
+    return _creation(order_no, created, _freight(as_list(record.get("subOrderVOS"))))
 
 
 def _freight(subs: Iterable[Any]) -> Decimal:
     """China freight of the bought lines: ``domesticPostFee`` ([inferred] fen), null counted as 0."""
-    fees = (fen_to_yuan(_object(s).get("domesticPostFee")) for s in subs if _object(s).get("subOrderId"))
+    fees = (fen_to_yuan(as_object(s).get("domesticPostFee")) for s in subs if as_object(s).get("subOrderId"))
     return sum((fee for fee in fees if fee is not None), Decimal("0.00"))
 
 
@@ -306,66 +254,16 @@ def _creation(order_no: str, created: Mapping[str, LineCreation], freight: Decim
 def _line_creation(sub: Mapping[str, Any] | None, order_no: str) -> LineCreation:
     if sub is None:
         return LineCreation(error="the provider's answer did not mention this line")
-    code = _text(sub.get("errorCode")) or None
-    message = _text(sub.get("errorMessage")) or None
+    code = text(sub.get("errorCode")) or None
+    message = text(sub.get("errorMessage")) or None
     if code or message:
         return LineCreation(error=message or f"refused with code {code}", error_code=code)
     if not sub.get("subOrderId"):
         return LineCreation(error="the provider gave this line no sub-order id")
     amount = fen_to_yuan(sub.get("purchaseAmount"))
     return LineCreation(
-        provider_order_id=_text(sub.get("orderNo")) or order_no,
-        provider_line_id=_text(sub.get("subOrderId")),
+        provider_order_id=text(sub.get("orderNo")) or order_no,
+        provider_line_id=text(sub.get("subOrderId")),
         amount=amount,
-        currency=_text(sub.get("purchaseCurrency")) or (CURRENCY if amount is not None else ""),
+        currency=text(sub.get("purchaseCurrency")) or (CURRENCY if amount is not None else ""),
     )
-
-
-def _line_preview(line: OrderLine, match: tuple[str, Mapping[str, Any]] | None) -> LinePreview:
-    if match is None:
-        return LinePreview(error="the provider's preview did not mention this line")
-    kind, entry = match
-    if kind == "refused":
-        reason = _text(entry.get("reason")) or _text(entry.get("errorMsg")) or "not available"
-        return LinePreview(error=reason, error_code=_text(entry.get("errorCode")) or None)
-    price = _object(entry.get("discountPrice")) or _object(entry.get("originPrice"))
-    unit = _money(price)
-    quantity = _int_or_none(entry.get("quantity")) or line.quantity
-    return LinePreview(
-        unit_price=unit,
-        amount=unit * quantity if unit is not None else None,
-        currency=str(price.get("currency") or CURRENCY),
-    )
-
-
-def _money(value: Any) -> Decimal | None:
-    """``{amount, currency}`` with amount in fen, as yuan."""
-    return fen_to_yuan(value.get("amount")) if isinstance(value, dict) else None
-
-
-def _sum(values: Iterable[Decimal | None]) -> Decimal | None:
-    present = [v for v in values if v is not None]
-    return sum(present, Decimal(0)) if present else None
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str:
-    """Ids and codes as text; JSON integers are turned into their digits, never into floats."""
-    if value is None:
-        return ""
-    return str(value)
-
-
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return None

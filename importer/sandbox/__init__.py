@@ -16,13 +16,15 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, TextIO
 
 from ..config import Account, Secret, Settings
+from .dajisaas import DajisaasSandbox
 from .faults import FaultAction, Faults
 from .server import ProviderSandbox, Request, Router, SandboxServer, start_thread
+from .shanjing import ShanjingSandbox
 from .state import SandboxState
 from .xportcn_open import XportcnOpenSandbox
 
@@ -37,7 +39,11 @@ __all__ = [
     "serve",
 ]
 
-SANDBOX_MODULES: tuple[type[ProviderSandbox], ...] = (XportcnOpenSandbox,)
+SANDBOX_MODULES: tuple[type[ProviderSandbox], ...] = (
+    XportcnOpenSandbox,
+    DajisaasSandbox,
+    ShanjingSandbox,
+)
 """Every provider the sandbox serves; one entry per provider module."""
 
 CONNECT_TIMEOUT = 2.0
@@ -114,6 +120,13 @@ class Sandbox:
         self._server.faults = Faults()
         self.state.reset()
 
+    def module(self, provider: str) -> ProviderSandbox:
+        """The running sandbox module of one provider (for its test knobs, e.g. expiring tokens)."""
+        for module in self._modules:
+            if provider == module.PROVIDER_KEY:
+                return module
+        raise KeyError(f"the sandbox does not serve provider '{provider}'")
+
     def routes(self) -> list[str]:
         """Every ``METHOD /path`` served, for the console and for debugging."""
         return self._server.router.paths()
@@ -154,6 +167,8 @@ class Sandbox:
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

@@ -27,19 +27,15 @@ remembered (and listed) when at least one of its lines was bought.
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
-from .catalogue import Item, Sku, find_item, find_sku
 from .server import Handler, ProviderSandbox, Reply, Request
 from .state import SandboxState
+from .upstream import CURRENCY, FREIGHT_FEN, Line, Verdict, check_purchase, render_data, render_verdicts, take
 from .xportcn_common import XportcnGate, bad_params
 
-FREIGHT_FEN = 600
-CURRENCY = "CNY"
 RECEIVER_KEYS = frozenset({"zip", "country", "address", "city", "phone", "mobile_phone", "district", "name", "state"})
 RECEIVER_REQUIRED = ("name", "address", "state", "city")
 STATUS_WAIT_BUYER_PAY = 0  # TAOBAO_ORDER_WAIT_BUYER_PAY in the order status enum
@@ -54,36 +50,6 @@ TAOBAO_ID_BASE = 200027842000
 
 class ParamError(ValueError):
     """A body Xportcn could not read: answered with code 3005."""
-
-
-@dataclass(frozen=True)
-class Line:
-    """One parsed line of ``orderLineList``; ``price`` (fen) only on create."""
-
-    item_id: str
-    sku_id: str
-    quantity: int
-    line_no: str = ""
-    price: int | None = None
-    currency: str = CURRENCY
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A line checked against the catalogue: its item and SKU, or why it cannot be bought."""
-
-    line: Line
-    item: Item | None = None
-    sku: Sku | None = None
-    unit_price: int = 0
-    origin_price: int = 0
-    discount_price: int | None = None
-    error_code: str | None = None
-    reason: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error_code is None
 
 
 class XportcnOpenSandbox(ProviderSandbox):
@@ -122,15 +88,8 @@ class XportcnOpenSandbox(ProviderSandbox):
             _receiver(body)
         except ParamError as error:
             return bad_params(str(error))
-        with self.state.lock:
-            reserved: Counter[tuple[str, str]] = Counter()
-            verdicts = []
-            for line in lines:
-                verdict = self._assess(line, lambda key: self.state.stock(*key) - reserved[key])
-                if verdict.ok and verdict.sku is not None:
-                    reserved[(line.item_id, verdict.sku.sku_id)] += line.quantity
-                verdicts.append(verdict)
-        return self.gate.ok(_render_data(verdicts))
+        verdicts = render_verdicts(self.state, lines)
+        return self.gate.ok(render_data(verdicts))
 
     # ----- create ---------------------------------------------------------------------
     def create(self, request: Request) -> Reply:
@@ -163,15 +122,8 @@ class XportcnOpenSandbox(ProviderSandbox):
 
     def _buy(self, line: Line) -> Verdict:
         """Check one create line and take its stock; caller holds the state lock."""
-        verdict = self._assess(line, lambda key: self.state.stock(*key))
-        if not verdict.ok or verdict.sku is None:
-            return verdict
-        if line.currency != CURRENCY:
-            return _refuse(line, "CURRENCY_NOT_SUPPORTED", f"不支持的币种{line.currency}", verdict.item, verdict.sku)
-        if line.price is not None and line.price < verdict.unit_price:
-            reason = f"商品价格已变动，当前单价{verdict.unit_price}分"
-            return _refuse(line, "PRICE_CHANGED", reason, verdict.item, verdict.sku)
-        self.state.take_stock(line.item_id, verdict.sku.sku_id, line.quantity)
+        verdict = check_purchase(self.state, line)
+        take(self.state, [verdict])
         return verdict
 
     def _order_data(self, verdicts: list[Verdict]) -> dict[str, Any]:
@@ -253,73 +205,6 @@ class XportcnOpenSandbox(ProviderSandbox):
         )
 
     # ----- shared ---------------------------------------------------------------------
-    def _assess(self, line: Line, left: Callable[[tuple[str, str]], int]) -> Verdict:
-        """Whether a line can be bought now, and at what unit price (fen)."""
-        found = find_sku(line.item_id, line.sku_id)
-        if found is None:
-            if find_item(line.item_id) is None:
-                return _refuse(line, "ITEM_NOT_FOUND", "商品不存在或已下架")
-            if not line.sku_id:
-                return _refuse(line, "SKU_REQUIRED", "该商品有多个规格，请指定skuId")
-            return _refuse(line, "SKU_NOT_FOUND", "商品规格不存在")
-        item, sku = found
-        origin = self.state.price(item.item_id, sku.sku_id, sku.price)
-        discount = sku.discount_price if origin == sku.price else None
-        unit = discount if discount is not None else origin
-        units_left = left((item.item_id, sku.sku_id))
-        if units_left <= 0:
-            return _refuse(line, "SOLD_OUT", "商品已售罄", item, sku)
-        if line.quantity > units_left:
-            return _refuse(line, "INSUFFICIENT_STOCK", f"库存不足，仅剩{units_left}件", item, sku)
-        return Verdict(line, item, sku, unit, origin, discount)
-
-
-def _refuse(line: Line, code: str, reason: str, item: Item | None = None, sku: Sku | None = None) -> Verdict:
-    return Verdict(line, item, sku, error_code=code, reason=reason)
-
-
-def _money(fen: int) -> dict[str, Any]:
-    return {"amount": fen, "currency": CURRENCY}
-
-
-def _render_data(verdicts: list[Verdict]) -> dict[str, Any]:
-    """The [inferred] render ``data``: one group per seller, unavailable lines apart."""
-    groups: dict[str, dict[str, Any]] = {}
-    unavailable = []
-    for verdict in verdicts:
-        line = verdict.line
-        if not verdict.ok or verdict.item is None or verdict.sku is None:
-            sku_id = verdict.sku.sku_id if verdict.sku else line.sku_id
-            unavailable.append(
-                {
-                    "itemId": line.item_id,
-                    "skuId": sku_id,
-                    "reason": verdict.reason,
-                    "errorCode": verdict.error_code,
-                    "errorMsg": verdict.reason,
-                }
-            )
-            continue
-        seller = verdict.item.seller
-        group = groups.setdefault(
-            seller.seller_id, {"nick": seller.nick, "sellerId": seller.seller_id, "itemPriceInfos": [], "goods": 0}
-        )
-        info: dict[str, Any] = {
-            "itemId": verdict.item.item_id,
-            "skuId": verdict.sku.sku_id,
-            "quantity": line.quantity,
-            "originPrice": _money(verdict.origin_price),
-        }
-        if verdict.discount_price is not None:
-            info["discountPrice"] = _money(verdict.discount_price)
-        group["itemPriceInfos"].append(info)
-        group["goods"] += verdict.unit_price * line.quantity
-    items = []
-    for group in groups.values():
-        goods = group.pop("goods")
-        items.append({**group, "mainlandShippingFee": _money(FREIGHT_FEN), "orderFee": _money(goods + FREIGHT_FEN)})
-    total = sum(group["orderFee"]["amount"] for group in items)
-    return {"renderItemList": items, "unavailableSkuList": unavailable, "totalRealPayPrice": _money(total)}
 
 
 # ----- request parsing: every failure is a 3005 ---------------------------------------------
