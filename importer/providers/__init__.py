@@ -6,10 +6,12 @@ from ..errors import ConfigError
 from .base import Provider
 from .dajisaas import Dajisaas
 from .shanjing import Shanjing
+from .xportcn_ka_taobao import XportcnKaTaobao
 from .xportcn_open import XportcnOpen
 
 REGISTRY: dict[str, type[Provider]] = {
     XportcnOpen.key: XportcnOpen,
+    XportcnKaTaobao.key: XportcnKaTaobao,
     Dajisaas.key: Dajisaas,
     Shanjing.key: Shanjing,
 }

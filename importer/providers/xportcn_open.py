@@ -35,8 +35,6 @@ from .auth import XportcnSignedHeaders
 from .base import ApiRequest, JsonDict, Provider, compact_json, fen_to_yuan, yuan_to_fen
 from .upstream import CURRENCY, as_list, as_object, int_or_none, match_lines, preview_from_render, text
 
-RENDER_PATH = "/open/order/render"
-CREATE_PATH = "/open/order"
 PAGE_PATH = "/open/purchase/page"
 DEFAULT_COUNTRY = "中国"
 
@@ -60,6 +58,8 @@ class XportcnOpen(Provider):
     default_base_url = "https://www.xportcn.com/api"
     sandbox_prefix = "/xportcn/api"
     columns = ("order_source",)
+    RENDER_PATH = "/open/order/render"
+    CREATE_PATH = "/open/order"
 
     def make_auth(self, account: Account) -> requests.auth.AuthBase:
         return XportcnSignedHeaders(
@@ -74,7 +74,7 @@ class XportcnOpen(Provider):
     def build_preview_request(self, order: OrderDraft) -> ApiRequest:
         lines = [{"itemId": ln.item_id, "quantity": str(ln.quantity), "skuId": ln.sku_id} for ln in order.lines]
         body = {"orderLineList": compact_json(lines), "receiver": compact_json(receiver_fields(order))}
-        return ApiRequest("POST", RENDER_PATH, json=body)
+        return ApiRequest("POST", self.RENDER_PATH, json=body)
 
     def parse_preview(self, order: OrderDraft, body: JsonDict) -> OrderPreview:
         """Parse the render answer: the upstream render result ([inferred], see :mod:`.upstream`)."""
@@ -108,7 +108,7 @@ class XportcnOpen(Provider):
         if source:
             body["orderSource"] = str(source)
         body["sellerOrderNumber"] = external_id
-        return ApiRequest("POST", CREATE_PATH, json=body)
+        return ApiRequest("POST", self.CREATE_PATH, json=body)
 
     def _planned_fen(self, order: OrderDraft, line: OrderLine, preview: OrderPreview) -> tuple[int, int]:
         """Unit price and line amount in fen, from the preview (the sheet's price only as a fallback)."""
@@ -118,7 +118,7 @@ class XportcnOpen(Provider):
             raise Rejected(
                 f"line {line.line_no} of order {order.order_ref} has no previewed price; preview the order first",
                 provider=self.key,
-                endpoint=f"POST {CREATE_PATH}",
+                endpoint=f"POST {self.CREATE_PATH}",
             )
         amount = planned.amount if planned.amount is not None else unit * line.quantity
         return yuan_to_fen(unit), yuan_to_fen(amount)
@@ -136,7 +136,9 @@ class XportcnOpen(Provider):
         data = body.get("data")
         if not isinstance(data, dict):
             raise OutcomeUnknown(
-                "the provider answered success without order data", provider=self.key, endpoint=f"POST {CREATE_PATH}"
+                "the provider answered success without order data",
+                provider=self.key,
+                endpoint=f"POST {self.CREATE_PATH}",
             )
         return creation_from_data(order.lines, data)
 
@@ -148,7 +150,7 @@ class XportcnOpen(Provider):
             return
         message = redact(str(body.get("msg") or "no message"), self._secrets())
         if code is None:
-            kind: type[ProviderError] = OutcomeUnknown if endpoint == f"POST {CREATE_PATH}" else Transient
+            kind: type[ProviderError] = OutcomeUnknown if endpoint == f"POST {self.CREATE_PATH}" else Transient
             raise kind(f"the answer is not an Xportcn envelope: {message}", provider=self.key, endpoint=endpoint)
         number = int_or_none(code)
         kind, hint = ERROR_CODES.get(number, _REFUSED) if number is not None else _REFUSED

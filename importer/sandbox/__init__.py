@@ -26,6 +26,7 @@ from .faults import FaultAction, Faults
 from .server import ProviderSandbox, Request, Router, SandboxServer, start_thread
 from .shanjing import ShanjingSandbox
 from .state import SandboxState
+from .xportcn_ka_taobao import XportcnKaTaobaoSandbox
 from .xportcn_open import XportcnOpenSandbox
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
 
 SANDBOX_MODULES: tuple[type[ProviderSandbox], ...] = (
     XportcnOpenSandbox,
+    XportcnKaTaobaoSandbox,
     DajisaasSandbox,
     ShanjingSandbox,
 )

@@ -68,6 +68,9 @@ class XportcnOpenSandbox(ProviderSandbox):
         "out_of_stock": [{"item_id": "600126245031041190", "sku_id": "5016042822041", "quantity": "1"}],
     }
     DEVELOP_ID = "1028257583384757029"
+    RENDER_PATH = "/open/order/render"
+    CREATE_PATH = "/open/order"
+    PAGE_PATH = "/open/purchase/page"
 
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)
@@ -75,16 +78,16 @@ class XportcnOpenSandbox(ProviderSandbox):
 
     def routes(self) -> list[tuple[str, str, Handler]]:
         return [
-            ("POST", "/open/order/render", self.gate.signed(self.render)),
-            ("POST", "/open/order", self.gate.signed(self.create)),
-            ("POST", "/open/purchase/page", self.gate.signed(self.page)),
+            ("POST", self.RENDER_PATH, self.gate.signed(self.render)),
+            ("POST", self.CREATE_PATH, self.gate.signed(self.create)),
+            ("POST", self.PAGE_PATH, self.gate.signed(self.page)),
         ]
 
     # ----- render ---------------------------------------------------------------------
     def render(self, request: Request) -> Reply:
         try:
             body = _body(request)
-            lines = _lines(body, create=False)
+            lines = self.parse_lines(body, create=False)
             _receiver(body)
         except ParamError as error:
             return bad_params(str(error))
@@ -95,9 +98,9 @@ class XportcnOpenSandbox(ProviderSandbox):
     def create(self, request: Request) -> Reply:
         try:
             body = _body(request)
-            lines = _lines(body, create=True)
+            lines = self.parse_lines(body, create=True)
             receiver = _receiver(body)
-            purchase_amount = _whole(body.get("purchaseAmount"), "purchaseAmount")
+            purchase_amount = self.parse_purchase_amount(body)
             external_id = _optional_text(body, "sellerOrderNumber")
             source = _optional_text(body, "orderSource")
         except ParamError as error:
@@ -119,6 +122,14 @@ class XportcnOpenSandbox(ProviderSandbox):
         for sub in data["subOrderVOS"]:
             sub.pop("orderLineNo", None)  # the documented create answer has no line number
         return self.gate.ok(data)
+
+    def parse_lines(self, body: dict[str, Any], *, create: bool) -> list[Line]:
+        """The order lines of a render or create body (``orderLineList``, a JSON string)."""
+        return _lines(body, create=create)
+
+    def parse_purchase_amount(self, body: dict[str, Any]) -> int | None:
+        """``purchaseAmount``, required on this create."""
+        return whole_number(body.get("purchaseAmount"), "purchaseAmount")
 
     def _buy(self, line: Line) -> Verdict:
         """Check one create line and take its stock; caller holds the state lock."""
@@ -181,8 +192,8 @@ class XportcnOpenSandbox(ProviderSandbox):
         if not isinstance(body, dict):
             return bad_params("body must be a JSON object")
         try:
-            page_no = _whole(body.get("pageNum", 1), "pageNum")
-            size = min(_whole(body.get("pageSize", 20), "pageSize"), 100)
+            page_no = whole_number(body.get("pageNum", 1), "pageNum")
+            size = min(whole_number(body.get("pageSize", 20), "pageSize"), 100)
             external_id = _optional_text(body, "sellerOrderNumber")
             order_no = _optional_text(body, "orderNo")
         except ParamError as error:
@@ -255,12 +266,12 @@ def _lines(body: dict[str, Any], *, create: bool) -> list[Line]:
     for n, entry in enumerate(raw, start=1):
         if not isinstance(entry, dict):
             raise ParamError(f"orderLineList[{n}] must be an object")
-        quantity = _whole(entry.get("quantity"), f"orderLineList[{n}].quantity")
+        quantity = whole_number(entry.get("quantity"), f"orderLineList[{n}].quantity")
         if quantity <= 0:
             raise ParamError(f"orderLineList[{n}].quantity must be above 0")
         line = Line(
-            item_id=_id(entry.get("itemId"), f"orderLineList[{n}].itemId"),
-            sku_id=_id(entry.get("skuId", ""), f"orderLineList[{n}].skuId", blank_ok=True),
+            item_id=digits_id(entry.get("itemId"), f"orderLineList[{n}].itemId"),
+            sku_id=digits_id(entry.get("skuId", ""), f"orderLineList[{n}].skuId", blank_ok=True),
             quantity=quantity,
         )
         if create:
@@ -269,14 +280,14 @@ def _lines(body: dict[str, Any], *, create: bool) -> list[Line]:
                 line.sku_id,
                 line.quantity,
                 line_no=str(entry.get("orderLineNo", "")),
-                price=_whole(entry.get("price"), f"orderLineList[{n}].price"),
+                price=whole_number(entry.get("price"), f"orderLineList[{n}].price"),
                 currency=str(entry.get("currency") or CURRENCY),
             )
         lines.append(line)
     return lines
 
 
-def _id(value: Any, name: str, *, blank_ok: bool = False) -> str:
+def digits_id(value: Any, name: str, *, blank_ok: bool = False) -> str:
     """An id sent as digits, in a string or (as some examples do) a JSON integer."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
@@ -285,7 +296,7 @@ def _id(value: Any, name: str, *, blank_ok: bool = False) -> str:
     raise ParamError(f"{name} must be digits; got {value!r}")
 
 
-def _whole(value: Any, name: str) -> int:
+def whole_number(value: Any, name: str) -> int:
     """A whole number sent as a JSON integer or a string of digits."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
