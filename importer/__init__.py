@@ -12,10 +12,16 @@ The public API is small and stable (a test pins ``__all__``)::
 
 or all at once with :func:`run`. Heavy libraries load on first use, so the
 command line starts fast.
+
+``validate`` and ``group`` are both stage modules and public functions; the
+package keeps the names bound to the functions (the modules stay importable
+as ``importer.validate`` through ``sys.modules``).
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -88,3 +94,15 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
+
+
+class _Package(types.ModuleType):
+    """The package object; refuses to let a stage module shadow the function of the same name."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == "api":
+            return  # the import system binds submodules on their parent; keep the public function instead
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

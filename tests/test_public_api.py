@@ -51,3 +51,13 @@ def test_cli_import_does_not_load_pandas():
     code = "import sys, importer.cli; print('pandas' in sys.modules, 'pandera' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_stage_functions_stay_functions_after_their_modules_are_imported():
+    code = (
+        "import importer, importer.validate, importer.group; importer.run; "
+        "from importer.validate import Report; "
+        "print(callable(importer.validate), callable(importer.group), type(importer.validate).__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True", "function"]

@@ -89,6 +89,7 @@ class Shanjing(TaobaoGlobalProvider):
                 "get a new refresh token from Shanjing and update the environment",
                 provider=self.key,
                 endpoint=f"GET {REFRESH_PATH}",
+                code="token_refresh",
             )
         expires = int_or_none(data.get("expires_in"))
         return token, float(expires) if expires else None, text(data.get("refresh_token")) or None

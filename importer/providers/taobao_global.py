@@ -30,6 +30,10 @@ MP_ID_MIN_DIGITS = 16
 raw Taobao ids 12-13); the account option ``map_items`` ("auto", "always", "never") overrides."""
 
 
+CALL_PROBLEMS = frozenset({"400", "401", "403", "token_refresh", "IllegalAccessToken", "AccessTokenExpired"})
+"""Refusal codes of a collision call that say nothing about the item, so they fail the whole order."""
+
+
 @dataclass(frozen=True)
 class ItemMapping:
     """A raw Taobao item as the provider knows it: its mpId and raw SKU id → mpSkuId."""
@@ -108,6 +112,8 @@ class TaobaoGlobalProvider(Provider):
         try:
             found: ItemMapping | str = self.parse_mapping(raw_id, self.send(request, may_have_side_effects=False))
         except Rejected as error:
+            if error.code in CALL_PROBLEMS:
+                raise  # the call itself was refused (credentials, token, body): not a fact about the item
             found = error.message
         with self._mapping_lock:
             self._mappings[raw_id] = found
