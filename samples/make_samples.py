@@ -27,13 +27,38 @@ RECEIVER_B = ["李四", "013912345678", "上海市", "上海市", "浦东新区"
 RECEIVER_C = ["王五", "+8615068763421", "广东省", "深圳市", "南山区", "科技园南区1号", "518057", "易碎品请小心"]
 BLANK_RECEIVER = [""] * 8
 
-CLEAN_ROWS = [
+CLEAN_ROWS = [  # one sheet, every provider: the demo import
     ["xportcn-open", "PO-1001", "600126245031041190", "5016042822039", "2", "12.50", "CNY", "保温杯 500ml", *RECEIVER_A, "first order"],
     ["xportcn-open", "PO-1001", "600129202197070073", "4860968496626", "1", "", "CNY", "帆布包", *BLANK_RECEIVER, ""],
-    ["xportcn-open", "PO-1002", "600126245031041190", "5016042822039", "5", "12.50", "CNY", "保温杯 500ml", *RECEIVER_B, ""],
-    ["xportcn-open", "PO-1003", "600129202197070073", "4860968496626", "3", "", "CNY", "帆布包", *RECEIVER_C, "=not a formula"],
-    ["xportcn-open", "PO-1003", "600126245031041190", "5016042822039", "1", "", "CNY", "保温杯 500ml", *BLANK_RECEIVER, ""],
+    ["dajisaas", "PO-1002", "652711530188", "4412088130021", "5", "12.50", "CNY", "保温杯 (raw Taobao id)", *RECEIVER_B, ""],
+    ["shanjing", "PO-1003", "652734409921", "4420517730011", "3", "", "CNY", "帆布包 (raw Taobao id)", *RECEIVER_C, "=not a formula"],
+    ["shanjing", "PO-1003", "600126245031041190", "5016042822039", "1", "", "CNY", "保温杯 500ml", *BLANK_RECEIVER, ""],
+    ["xportcn-ka-taobao", "PO-1004", "600131587420016652", "", "2", "", "CNY", "陶瓷马克杯", *RECEIVER_A, ""],
 ]
+
+# One sheet per provider: what a team working with one agent fills in.
+PROVIDER_ROWS = {
+    "xportcn-open": [
+        ["xportcn-open", "XO-1", "600126245031041190", "5016042822039", "2", "12.50", "CNY", "保温杯 500ml", *RECEIVER_A, ""],
+        ["xportcn-open", "XO-1", "600140872255310248", "5203301889021", "1", "", "CNY", "手机支架 (银)", *BLANK_RECEIVER, ""],
+        ["xportcn-open", "XO-2", "600086815456800431", "4766078803304", "4", "", "CNY", "儿童吸管水杯", *RECEIVER_B, ""],
+    ],
+    "xportcn-ka-taobao": [
+        ["xportcn-ka-taobao", "KT-1", "600126245031041190", "5016042822039", "1", "", "CNY", "保温杯 500ml", *RECEIVER_A, ""],
+        ["xportcn-ka-taobao", "KT-1", "600129202197070073", "4860968496627", "2", "", "CNY", "帆布包 (米)", *BLANK_RECEIVER, ""],
+        ["xportcn-ka-taobao", "KT-2", "600131587420016652", "", "3", "", "CNY", "陶瓷马克杯", *RECEIVER_C, ""],
+    ],
+    "dajisaas": [
+        ["dajisaas", "DJ-1", "652711530188", "4412088130021", "2", "", "CNY", "保温杯 (raw id)", *RECEIVER_A, ""],
+        ["dajisaas", "DJ-1", "652876415053", "4891238819931", "3", "", "CNY", "数据线 2米 (raw id)", *BLANK_RECEIVER, ""],
+        ["dajisaas", "DJ-2", "600129202197070073", "4860968496626", "1", "", "CNY", "帆布包 (mpId)", *RECEIVER_B, ""],
+    ],
+    "shanjing": [
+        ["shanjing", "SJ-1", "652901887342", "", "1", "", "CNY", "桌面收纳盒 (raw id, one SKU)", *RECEIVER_C, ""],
+        ["shanjing", "SJ-1", "652790034416", "4450012398801", "2", "", "CNY", "手机支架 (raw id)", *BLANK_RECEIVER, ""],
+        ["shanjing", "SJ-2", "600126245031041190", "5016042822039", "6", "", "CNY", "保温杯 (mpId)", *RECEIVER_A, ""],
+    ],
+}
 
 ERROR_ROWS = [
     ["xportcn-open", "PO-2001", "600126245031041190", "5016042822039", "2", "12.50", "CNY", "clean order", *RECEIVER_A, ""],
@@ -82,6 +107,8 @@ def write_gbk_csv(path: Path, rows: list[list[str]]) -> None:
 
 def main() -> None:
     write_xlsx(HERE / "orders.xlsx", CLEAN_ROWS)
+    for provider, rows in PROVIDER_ROWS.items():
+        write_xlsx(HERE / f"orders-{provider}.xlsx", rows)
     write_xlsx(HERE / "orders-with-errors.xlsx", ERROR_ROWS)
     write_gbk_csv(HERE / "orders.csv", CLEAN_ROWS)
 

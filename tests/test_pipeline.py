@@ -46,15 +46,33 @@ def test_clean_import_creates_every_order(clean_sheet, sandbox):
     assert set(result.outcomes["status"]) == {Status.CREATED}
     assert result.output == clean_sheet.with_name("orders.results.xlsx")
     rows = results_rows(result.output)
-    assert len(rows) == 5
+    assert len(rows) == len(result.sheet.frame)
     assert all(row["status"] == "CREATED" and row["provider_order_id"] for row in rows)
-    assert len({row["provider_order_id"] for row in rows}) == 3  # three orders
+    assert {row["provider"] for row in rows} == set(importer_providers())  # the demo sheet spans every provider
+    assert rows[0]["provider_order_id"] == rows[1]["provider_order_id"]  # one Xportcn order for PO-1001
     # what the user typed comes back byte for byte
     assert rows[0]["item_id"] == "600126245031041190"
     assert rows[2]["receiver_mobile"] == "013912345678"
     assert rows[3]["receiver_mobile"] == "+8615068763421"
     assert rows[3]["buyer_note"] == "=not a formula"
     assert rows[0]["receiver_name"] == "张三"
+
+
+@pytest.mark.parametrize(
+    "provider", sorted(p.stem.removeprefix("orders-") for p in SAMPLES.glob("orders-*.xlsx") if "errors" not in p.stem)
+)
+def test_each_provider_sample_imports_cleanly(provider, tmp_path, sandbox):
+    target = tmp_path / f"orders-{provider}.xlsx"
+    shutil.copy(SAMPLES / target.name, target)
+    result = importer.run(target, settings=sandbox.settings())
+    assert set(result.outcomes["status"]) == {Status.CREATED}, result.outcomes["error"].tolist()
+    assert set(result.sheet.frame["provider"]) == {provider}
+
+
+def importer_providers():
+    from importer.providers import REGISTRY
+
+    return REGISTRY
 
 
 def test_rerun_creates_nothing_twice(clean_sheet, sandbox):
