@@ -112,6 +112,10 @@ class Transient(ProviderError):
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
 
+class ProviderUnavailable(Transient):
+    """Calls to this provider were stopped for the run after repeated transient failures; nothing was sent."""
+
+
 class OutcomeUnknown(ProviderError):
     """A create request may have reached the provider but no clear answer came back.
 

@@ -7,7 +7,9 @@ message passes through :func:`redact` first.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -66,3 +68,32 @@ def make_session(pool_size: int = 4) -> requests.Session:
     session.mount("https://", adapter)
     session.headers["User-Agent"] = "order-importer"
     return session
+
+
+class RateLimiter:
+    """At most ``rate`` calls per second, spaced evenly; :meth:`acquire` blocks until the next slot.
+
+    Even spacing (a token bucket holding one token) keeps every 1-second
+    window at or under the limit, which a bucket with a burst cannot promise.
+    The interval is 1 % longer than ``1 / rate`` so network jitter cannot
+    push arrivals at the provider over the limit. Thread-safe.
+    """
+
+    def __init__(
+        self, rate: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be above 0 calls per second")
+        self.interval = 1.01 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            self._sleep(slot - now)

@@ -23,9 +23,10 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import pandas as pd
+import tenacity
 
 from .config import Settings
-from .errors import OutcomeUnknown, ProviderError, Transient
+from .errors import OutcomeUnknown, ProviderError, ProviderUnavailable, Transient
 from .ledger import Fingerprint, Ledger, LedgerEntry, OrderState
 from .models import (
     LineCreation,
@@ -40,6 +41,9 @@ from .providers.base import Provider
 from .results import OUTCOME_COLUMNS
 
 T = TypeVar("T")
+DEFAULT_BREAKER_THRESHOLD = 5
+"""Transient failures in a row after which a provider is not called again in the run (config:
+``circuit_breaker_threshold`` in the provider's section)."""
 Progress = Callable[[int, int], None]
 
 # Extra columns of the preview frame that carry what create needs.
@@ -71,19 +75,82 @@ class RetryPolicy:
 
 
 def call_with_retries(call: Callable[[], T], policy: RetryPolicy, *, retry_if: Callable[[Transient], bool]) -> T:
-    """Run ``call``; on a retryable Transient, wait and try again within the policy's bounds."""
-    started = time.monotonic()
-    attempt = 1
-    while True:
+    """Run ``call``; on a retryable Transient, wait and try again within the policy's bounds (tenacity)."""
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        return policy.wait_before(state.attempt_number, error) if isinstance(error, Transient) else 0.0
+
+    def retryable(error: BaseException) -> bool:
+        return isinstance(error, Transient) and not isinstance(error, ProviderUnavailable) and retry_if(error)
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_any(tenacity.stop_after_attempt(policy.attempts), _StopBeforeDeadline(policy, wait)),
+        wait=wait,
+        retry=tenacity.retry_if_exception(retryable),
+        sleep=policy.sleep,
+        reraise=True,
+    )
+    return retrying(call)
+
+
+class _StopBeforeDeadline(tenacity.stop.stop_base):
+    """Stop when the next wait would end past ``max_elapsed`` (rather than sleeping and then giving up)."""
+
+    def __init__(self, policy: RetryPolicy, wait: Callable[[tenacity.RetryCallState], float]) -> None:
+        self.policy = policy
+        self.wait = wait
+
+    def __call__(self, state: tenacity.RetryCallState) -> bool:
+        return (state.seconds_since_start or 0.0) + self.wait(state) > self.policy.max_elapsed
+
+
+class CircuitBreaker:
+    """Stops calls to one provider for the rest of the run after ``threshold`` transient failures in a row.
+
+    Every attempt counts (a retried call that fails three times counts three);
+    any answer resets the count. Once open it stays open: the run's remaining
+    orders for that provider are reported NOT_ATTEMPTED instead of waiting on
+    a provider that is down.
+    """
+
+    def __init__(self, provider: str, threshold: int) -> None:
+        self.provider = provider
+        self.threshold = max(1, threshold)
+        self.failures = 0
+        self.last_error = ""
+        self._lock = threading.Lock()
+
+    @property
+    def is_open(self) -> bool:
+        with self._lock:
+            return self.failures >= self.threshold
+
+    def refusal(self) -> ProviderUnavailable:
+        return ProviderUnavailable(
+            f"provider unavailable: stopped calling it after {self.failures} failures in a row ({self.last_error})",
+            provider=self.provider,
+            endpoint="",
+        )
+
+    def call(self, call: Callable[[], T]) -> T:
+        """Run ``call`` unless the breaker is open; count its transient failures."""
+        if self.is_open:
+            raise self.refusal()
         try:
-            return call()
-        except Transient as error:
-            elapsed = time.monotonic() - started
-            wait = policy.wait_before(attempt, error)
-            if attempt >= policy.attempts or not retry_if(error) or elapsed + wait > policy.max_elapsed:
-                raise
-            policy.sleep(wait)
-            attempt += 1
+            result = call()
+        except (Transient, OutcomeUnknown) as error:
+            with self._lock:
+                self.failures += 1
+                self.last_error = error.message
+            raise
+        except ProviderError:
+            with self._lock:
+                self.failures = 0
+            raise
+        with self._lock:
+            self.failures = 0
+        return result
 
 
 def _nothing_reached_provider(error: Transient) -> bool:
@@ -114,6 +181,7 @@ class Submitter:
         self.run_id = run_id
         self._providers: dict[str, Provider] = {}
         self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
         self._lock = threading.Lock()
 
     def provider(self, key: str) -> Provider:
@@ -122,7 +190,13 @@ class Submitter:
                 account = self.settings.account(key)
                 self._providers[key] = provider_class(key)(account)
                 self._slots[key] = threading.BoundedSemaphore(max(1, account.concurrency))
+                threshold = int(account.options.get("circuit_breaker_threshold", DEFAULT_BREAKER_THRESHOLD))
+                self._breakers[key] = CircuitBreaker(key, threshold)
             return self._providers[key]
+
+    def breaker(self, key: str) -> CircuitBreaker:
+        self.provider(key)
+        return self._breakers[key]
 
     def run_each(
         self, orders: Sequence[OrderDraft], work: Callable[[OrderDraft], T], progress: Progress | None
@@ -149,8 +223,11 @@ class Submitter:
 
     def preview_one(self, order: OrderDraft) -> OrderPreview | ProviderError:
         provider = self.provider(order.provider)
+        breaker = self.breaker(order.provider)
         try:
-            return call_with_retries(lambda: provider.preview(order), self.policy, retry_if=lambda e: True)
+            return call_with_retries(
+                lambda: breaker.call(lambda: provider.preview(order)), self.policy, retry_if=lambda e: True
+            )
         except ProviderError as error:
             return error
 
@@ -161,6 +238,8 @@ class Submitter:
         """Create one order, journalling it in the ledger around the call."""
         provider = self.provider(order.provider)
         key = self.external_id(order)
+        if self.breaker(order.provider).is_open:
+            return self.breaker(order.provider).refusal()  # nothing journalled: this order was never sent
         if self.ledger is not None:
             self.ledger.plan(key, order, provider.account.name, Fingerprint.of(order))
             self.ledger.mark_sending(key, self.run_id)
@@ -174,10 +253,15 @@ class Submitter:
     def _send_create(
         self, provider: Provider, order: OrderDraft, preview: OrderPreview, key: str
     ) -> OrderCreation | ProviderError:
+        breaker = self.breaker(order.provider)
         try:
             return call_with_retries(
-                lambda: provider.create(order, preview, key), self.policy, retry_if=_nothing_reached_provider
+                lambda: breaker.call(lambda: provider.create(order, preview, key)),
+                self.policy,
+                retry_if=_nothing_reached_provider,
             )
+        except ProviderUnavailable as error:
+            return error
         except Transient as error:
             if _nothing_reached_provider(error):
                 return error
@@ -266,6 +350,10 @@ def preview_orders(
 
 def _preview_records(order: OrderDraft, result: OrderPreview | ProviderError) -> Iterable[dict[str, Any]]:
     key = order_key(order)
+    if isinstance(result, ProviderUnavailable):
+        for line in order.lines:
+            yield _record(line.row_id, key, line.line_no, Status.NOT_ATTEMPTED, error=str(result))
+        return
     if isinstance(result, ProviderError):
         for line in order.lines:
             yield _record(line.row_id, key, line.line_no, Status.PREVIEW_FAILED, error=f"preview failed: {result}")
@@ -370,7 +458,9 @@ def _create_records(
 ) -> Iterable[dict[str, Any]]:
     key = order_key(order)
     if isinstance(result, ProviderError):
-        if isinstance(result, OutcomeUnknown):
+        if isinstance(result, ProviderUnavailable):
+            status, message = Status.NOT_ATTEMPTED, str(result)
+        elif isinstance(result, OutcomeUnknown):
             account = submitter.provider(order.provider).account.name
             ext = external_id(order.provider, account, order.order_ref)
             status, message = Status.UNKNOWN, f"needs a manual check at {order.provider}, external id {ext}: {result}"

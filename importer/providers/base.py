@@ -27,7 +27,7 @@ import requests
 
 from ..config import Account
 from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
-from ..http import make_session, redact
+from ..http import RateLimiter, make_session, redact
 from ..models import LinePreview, OrderCreation, OrderDraft, OrderPreview
 
 JsonDict = dict[str, Any]
@@ -79,10 +79,14 @@ class Provider(ABC):
     """Path prefix under which the bundled sandbox serves this provider."""
     columns: ClassVar[tuple[str, ...]] = ()
     """Provider-specific sheet columns this adapter reads (besides the canonical ones)."""
+    default_rate_limit: ClassVar[float] = 10.0
+    """Calls per second when the account sets no ``rate_limit`` (none is documented; 0 means no limit)."""
 
     def __init__(self, account: Account, session: requests.Session | None = None) -> None:
         self.account = account
         self.session = session or make_session(account.concurrency)
+        rate = account.rate_limit if account.rate_limit is not None else self.default_rate_limit
+        self.limiter = RateLimiter(rate) if rate > 0 else None
         self.auth = self.make_auth(account)
 
     # ----- hooks for adapters -------------------------------------------------
@@ -169,6 +173,8 @@ class Provider(ABC):
         sent is Transient for a preview and OutcomeUnknown for a create.
         """
         unclear: type[ProviderError] = OutcomeUnknown if may_have_side_effects else Transient
+        if self.limiter is not None:
+            self.limiter.acquire()
         try:
             response = self.session.request(
                 request.method,

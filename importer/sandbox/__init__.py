@@ -145,6 +145,7 @@ class Sandbox:
                     options=dict(module.OPTIONS),
                     connect_timeout=CONNECT_TIMEOUT,
                     read_timeout=READ_TIMEOUT,
+                    rate_limit=0.0,  # no client-side limit; the sandbox enforces one only when its faults say so
                 )
         raise KeyError(f"the sandbox does not serve provider '{provider}'")
 

@@ -9,7 +9,10 @@ here, before dispatch, so every provider meets them the same way.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import struct
 import sys
 import threading
 import time
@@ -65,12 +68,19 @@ class ProviderSandbox:
         """``(method, documented path, handler)`` for every endpoint this provider serves."""
         raise NotImplementedError
 
+    def create_paths(self) -> list[str]:
+        """The documented paths that create orders; ``CREATE_PATH`` when the module declares one."""
+        path = getattr(self, "CREATE_PATH", None)
+        return [path] if isinstance(path, str) else []
+
 
 class Router:
     """Maps (method, full path) to a handler; a path may be registered once per method."""
 
     def __init__(self) -> None:
         self._routes: dict[tuple[str, str], Handler] = {}
+        self._creates: set[str] = set()
+        self._prefixes: list[str] = []
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         key = (method.upper(), path)
@@ -80,8 +90,19 @@ class Router:
 
     def mount(self, module: ProviderSandbox) -> None:
         prefix = module.PREFIX.rstrip("/")
+        self._prefixes.append(prefix)
         for method, path, handler in module.routes():
             self.add(method, prefix + "/" + path.lstrip("/"), handler)
+        for path in module.create_paths():
+            self._creates.add(prefix + "/" + path.lstrip("/"))
+
+    def is_create(self, path: str) -> bool:
+        """Whether ``path`` creates orders (where commit-then-drop faults apply)."""
+        return path in self._creates
+
+    def provider_of(self, path: str) -> str:
+        """The mount prefix a path belongs to: the unit the sandbox's rate limit counts in."""
+        return next((prefix for prefix in self._prefixes if path.startswith(prefix + "/")), "")
 
     def match(self, method: str, path: str) -> Handler | None:
         return self._routes.get((method.upper(), path))
@@ -143,10 +164,16 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         state.record_call(self.command, split.path)
         faults = self.server.faults
-        if faults.latency:
-            time.sleep(faults.latency)
-        if faults.choose() is FaultAction.HTTP_500:
-            self._send(500, {"error": "sandbox fault: injected HTTP 500"})
+        router = self.server.router
+        delay = faults.delay(split.path)
+        if delay:
+            time.sleep(delay)
+        wait = faults.over_rate_limit(router.provider_of(split.path))
+        if wait is not None:
+            self._send(429, {"error": "sandbox: rate limit exceeded"}, headers={"Retry-After": f"{wait:.3f}"})
+            return
+        action = faults.choose(is_create=router.is_create(split.path))
+        if self._refused_by_fault(action):
             return
         handler = self.server.router.match(self.command, split.path)
         if handler is None:
@@ -169,8 +196,41 @@ class _Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"sandbox handler error on {self.command} {split.path}:\n{text}")
             self._send(500, {"error": "sandbox handler error"})
             return
+        if action is FaultAction.DROP_AFTER_COMMIT:
+            self._drop()
+            return
+        if action is FaultAction.ERROR_AFTER_COMMIT:
+            self._send(500, {"error": "sandbox fault: HTTP 500 after the order was made"})
+            return
         headers: Mapping[str, str] = reply[2] if len(reply) == 3 else {}
         self._send(reply[0], reply[1], headers=headers)
+
+    def _refused_by_fault(self, action: FaultAction) -> bool:
+        """Act on a fault that happens before the provider logic; True when the call ends here."""
+        faults = self.server.faults
+        if action is FaultAction.HTTP_500:
+            self._send(500, {"error": "sandbox fault: injected HTTP 500"})
+        elif action is FaultAction.HTTP_503:
+            self._send(503, {"error": "sandbox fault: service unavailable"}, headers={"Retry-After": "1"})
+        elif action is FaultAction.HTTP_429:
+            self._send(
+                429, {"error": "sandbox fault: too many requests"}, headers={"Retry-After": f"{faults.retry_after:g}"}
+            )
+        elif action is FaultAction.RESET:
+            self._drop()
+        elif action is FaultAction.STALL:
+            time.sleep(faults.stall)  # the client gives up; the call is then handled for nobody
+            return False
+        else:
+            return False
+        return True
+
+    def _drop(self) -> None:
+        """Close the connection without an answer (RST where the platform allows)."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
 
     def _send(self, status: int, payload: Any, headers: Mapping[str, str] | None = None, close: bool = False) -> None:
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")

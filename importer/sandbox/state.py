@@ -35,6 +35,7 @@ class SandboxState:
         self._prices: dict[StockKey, int] = {}
         self._orders: dict[str, list[dict[str, Any]]] = {}
         self._creates: Counter[tuple[str, str]] = Counter()
+        self._made: Counter[tuple[str, str]] = Counter()
         self._calls: Counter[str] = Counter()
         self._errors: list[str] = []
 
@@ -92,9 +93,22 @@ class SandboxState:
                 if (external_id is None or ext == external_id) and (provider is None or p == provider)
             )
 
-    def add_order(self, provider: str, order: dict[str, Any]) -> None:
+    def add_order(self, provider: str, order: dict[str, Any], external_id: str = "") -> None:
+        """Remember a created order; ``external_id`` is the caller reference it was created with."""
         with self.lock:
             self._orders.setdefault(provider, []).append(copy.deepcopy(order))
+            if external_id:
+                self._made[(provider, external_id)] += 1
+
+    def orders_per_external_id(self, provider: str | None = None) -> dict[str, int]:
+        """How many orders were made under each external id: more than 1 is a duplicate purchase."""
+        with self.lock:
+            return {ext: n for (p, ext), n in self._made.items() if provider is None or p == provider}
+
+    def duplicates(self) -> dict[str, int]:
+        """External ids under which more than one order was made, at any provider."""
+        with self.lock:
+            return {f"{p}/{ext}": n for (p, ext), n in self._made.items() if n > 1}
 
     def orders(self, provider: str) -> list[dict[str, Any]]:
         """Copies of the orders created at one provider, oldest first."""

@@ -171,7 +171,7 @@ class TaobaoGlobalSandbox(ProviderSandbox):
                 return self.ok({**refusal, "orderList": [], "paymentUrl": None, "outerPurchaseId": reference})
             take(self.state, verdicts)
             data = self._order_data(verdicts, reference)
-            self.state.add_order(self.PROVIDER_KEY, {"reference": reference, "data": data})
+            self.state.add_order(self.PROVIDER_KEY, {"reference": reference, "data": data}, reference)
         return self.ok(data)
 
     def _order_data(self, verdicts: list[Verdict], reference: str) -> dict[str, Any]:

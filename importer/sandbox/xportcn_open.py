@@ -118,7 +118,7 @@ class XportcnOpenSandbox(ProviderSandbox):
                     "purchaseAmount": purchase_amount,
                     "receiver": receiver,
                 }
-                self.state.add_order(self.PROVIDER_KEY, record)
+                self.state.add_order(self.PROVIDER_KEY, record, external_id)
         for sub in data["subOrderVOS"]:
             sub.pop("orderLineNo", None)  # the documented create answer has no line number
         return self.gate.ok(data)
