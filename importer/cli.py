@@ -218,12 +218,40 @@ def sandbox(
     host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
     latency: Annotated[float, typer.Option(help="Seconds added to every call.")] = 0.0,
-    error_rate: Annotated[float, typer.Option(help="Share of calls answered with HTTP 500.")] = 0.0,
+    error_rate: Annotated[float, typer.Option(help="Share of calls answered HTTP 500 (nothing done).")] = 0.0,
+    rate_503: Annotated[float, typer.Option(help="Share of calls answered HTTP 503.")] = 0.0,
+    rate_429: Annotated[float, typer.Option(help="Share of calls answered HTTP 429 with Retry-After.")] = 0.0,
+    retry_after: Annotated[float, typer.Option(help="Seconds sent in Retry-After.")] = 1.0,
+    reset_rate: Annotated[float, typer.Option(help="Share of connections closed without an answer.")] = 0.0,
+    stall_rate: Annotated[float, typer.Option(help="Share of calls that stall past the client's timeout.")] = 0.0,
+    stall: Annotated[float, typer.Option(help="Seconds a stalled call waits.")] = 15.0,
+    drop_after_commit: Annotated[
+        float, typer.Option(help="Share of creates that make the order, then drop the connection.")
+    ] = 0.0,
+    error_after_commit: Annotated[
+        float, typer.Option(help="Share of creates that make the order, then answer HTTP 500.")
+    ] = 0.0,
+    rate_limit: Annotated[float | None, typer.Option(help="Calls per second per provider; more get 429.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for repeatable faults.")] = None,
 ) -> None:
     """Run the provider sandbox until interrupted, and print a config that points at it."""
     from .sandbox import Faults, serve
 
-    serve(host, port, Faults(latency=latency, error_rate=error_rate))
+    faults = Faults(
+        latency=latency,
+        error_rate=error_rate,
+        rate_503=rate_503,
+        rate_429=rate_429,
+        retry_after=retry_after,
+        reset_rate=reset_rate,
+        stall_rate=stall_rate,
+        stall=stall,
+        drop_after_commit=drop_after_commit,
+        error_after_commit=error_after_commit,
+        rate_limit=rate_limit,
+        seed=seed,
+    )
+    serve(host, port, faults)
 
 
 def main() -> None:

@@ -75,8 +75,8 @@ class RateLimiter:
 
     Even spacing (a token bucket holding one token) keeps every 1-second
     window at or under the limit, which a bucket with a burst cannot promise.
-    The interval is 1 % longer than ``1 / rate`` so network jitter cannot
-    push arrivals at the provider over the limit. Thread-safe.
+    The interval is 5 % longer than ``1 / rate`` so thread and network
+    jitter cannot push arrivals at the provider over the limit. Thread-safe.
     """
 
     def __init__(
@@ -84,7 +84,7 @@ class RateLimiter:
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be above 0 calls per second")
-        self.interval = 1.01 / rate
+        self.interval = 1.05 / rate
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
@@ -97,3 +97,20 @@ class RateLimiter:
             self._next = slot + self.interval
         if slot > now:
             self._sleep(slot - now)
+
+
+_LIMITERS: dict[tuple[str, float], RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def shared_limiter(account_key: str, rate: float) -> RateLimiter:
+    """The one limiter of an account in this process.
+
+    A preview stage and the create stage after it (separate calls from a
+    notebook, or one run) then share the same budget.
+    """
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get((account_key, rate))
+        if limiter is None:
+            limiter = _LIMITERS[(account_key, rate)] = RateLimiter(rate)
+        return limiter

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,6 +25,7 @@ import tenacity
 
 from .config import Settings
 from .errors import OutcomeUnknown, ProviderError, ProviderUnavailable, Transient
+from .killpoints import kill_point
 from .ledger import Fingerprint, Ledger, LedgerEntry, OrderState
 from .models import (
     LineCreation,
@@ -102,7 +101,9 @@ class _StopBeforeDeadline(tenacity.stop.stop_base):
         self.wait = wait
 
     def __call__(self, state: tenacity.RetryCallState) -> bool:
-        return (state.seconds_since_start or 0.0) + self.wait(state) > self.policy.max_elapsed
+        # Time asleep counts even when ``sleep`` is a test double that returns at once.
+        elapsed = max(state.seconds_since_start or 0.0, state.idle_for)
+        return elapsed + self.wait(state) > self.policy.max_elapsed
 
 
 class CircuitBreaker:
@@ -243,9 +244,9 @@ class Submitter:
         if self.ledger is not None:
             self.ledger.plan(key, order, provider.account.name, Fingerprint.of(order))
             self.ledger.mark_sending(key, self.run_id)
-            crash_point("after-sending")
+            kill_point("after-sending")
         result = self._send_create(provider, order, preview, key)
-        crash_point("after-create-response")
+        kill_point("after-create-response")
         if self.ledger is not None:
             self._journal(key, order, result)
         return result
@@ -283,16 +284,6 @@ class Submitter:
             self.ledger.mark_created(key, ", ".join(result.provider_order_ids), creation_to_json(result))
         else:
             self.ledger.mark_rejected(key, result.error or "every line was refused")
-
-
-def crash_point(name: str) -> None:
-    """Kill this process at a named point when ORDER_IMPORTER_KILL_AT says so.
-
-    Used only by the crash tests, which must stop a run at exactly the moments
-    that matter (after SENDING is committed, after the create response).
-    """
-    if os.environ.get("ORDER_IMPORTER_KILL_AT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def creation_to_json(result: OrderCreation) -> dict[str, Any]:

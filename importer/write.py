@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import InputError
+from .killpoints import kill_point
 from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
 from .results import OUTCOME_COLUMNS
 
@@ -123,6 +124,7 @@ def _atomic(target: Path) -> Iterator[Path]:
         yield temporary
         with temporary.open("rb") as written:
             os.fsync(written.fileno())
+        kill_point("while-writing")
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

@@ -27,7 +27,7 @@ import requests
 
 from ..config import Account
 from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
-from ..http import RateLimiter, make_session, redact
+from ..http import make_session, redact, shared_limiter
 from ..models import LinePreview, OrderCreation, OrderDraft, OrderPreview
 
 JsonDict = dict[str, Any]
@@ -86,7 +86,8 @@ class Provider(ABC):
         self.account = account
         self.session = session or make_session(account.concurrency)
         rate = account.rate_limit if account.rate_limit is not None else self.default_rate_limit
-        self.limiter = RateLimiter(rate) if rate > 0 else None
+        account_key = f"{self.key}|{account.name}|{account.base_url}"
+        self.limiter = shared_limiter(account_key, rate) if rate > 0 else None
         self.auth = self.make_auth(account)
 
     # ----- hooks for adapters -------------------------------------------------

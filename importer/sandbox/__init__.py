@@ -17,6 +17,7 @@ import json
 import sys
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -165,8 +166,17 @@ class Sandbox:
                 toml.append(f"{name}_env = {json.dumps(variable)}")
                 env.append(f"export {variable}={value}")
             toml.extend(f"{name} = {_toml_value(value)}" for name, value in module.OPTIONS.items())
+            toml.append("rate_limit = 0  # the sandbox only limits when started with --rate-limit")
             toml.append("")
         return "\n".join(["# importer.toml", *toml, "# environment", *env, ""])
+
+    def write_config(self, path: str | Path) -> dict[str, str]:
+        """Write an ``importer.toml`` pointing at this sandbox; return the environment variables it names."""
+        text = self.config_text()
+        toml, _, exports = text.partition("# environment\n")
+        Path(path).write_text(toml, encoding="utf-8")
+        pairs = (line.removeprefix("export ").partition("=") for line in exports.splitlines() if line)
+        return {name: value for name, _, value in pairs}
 
 
 def _toml_value(value: Any) -> str:

@@ -129,6 +129,12 @@ class SandboxServer(ThreadingHTTPServer):
         self.faults = faults
         self.verbose = verbose
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (killed, timed out) is normal here; anything else is printed."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     """Reads one call, applies faults, dispatches and writes the JSON answer."""

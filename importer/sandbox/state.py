@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from typing import Any
 
 from .catalogue import CATALOGUE
@@ -37,6 +38,7 @@ class SandboxState:
         self._creates: Counter[tuple[str, str]] = Counter()
         self._made: Counter[tuple[str, str]] = Counter()
         self._calls: Counter[str] = Counter()
+        self._arrivals: deque[tuple[float, str]] = deque(maxlen=100_000)
         self._errors: list[str] = []
 
     def reset(self) -> None:
@@ -119,6 +121,12 @@ class SandboxState:
     def record_call(self, method: str, path: str) -> None:
         with self.lock:
             self._calls[f"{method} {path}"] += 1
+            self._arrivals.append((time.monotonic(), f"{method} {path}"))
+
+    def arrivals(self, prefix: str = "") -> list[float]:
+        """Arrival times (``time.monotonic``) of the latest calls, optionally only paths under ``prefix``."""
+        with self.lock:
+            return [t for t, endpoint in self._arrivals if endpoint.split(" ", 1)[1].startswith(prefix)]
 
     def calls(self, endpoint: str | None = None) -> int:
         """Calls received, all or for one endpoint written as ``"POST /xportcn/api/open/order"``."""

@@ -1,0 +1,280 @@
+"""No duplicate orders, ever: retries, rate limits, the circuit breaker, and runs killed at the worst moments.
+
+The crash tests run the real command line as a subprocess against a sandbox
+in this process, kill it (at named points and at random moments), run it
+again on the same file, and then ask the sandbox how many orders each
+external id produced. A quick subset runs by default; the full count is
+marked ``slow``.
+"""
+
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import importer
+from importer.errors import Transient
+from importer.http import RateLimiter
+from importer.models import Status
+from importer.sandbox import Faults
+from importer.submit import RetryPolicy, call_with_retries
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SETTLED = {
+    Status.CREATED,
+    Status.ALREADY_CREATED,
+    Status.CREATE_FAILED,
+    Status.PREVIEW_FAILED,
+    Status.INVALID,
+    Status.HELD,
+    Status.UNKNOWN,
+}
+NAMED_POINTS = ("after-sending", "after-create-response", "while-writing")
+
+
+# ----- backoff, Retry-After and rate limits ------------------------------------------------
+
+
+def test_backoff_grows_exponentially_with_full_jitter_and_a_cap():
+    waits = []
+    policy = RetryPolicy(attempts=6, base_wait=0.5, max_wait=3.0, max_elapsed=1000, sleep=waits.append, rng=lambda: 1.0)
+    calls = []
+
+    def failing():
+        calls.append(1)
+        raise Transient("down", provider="p", endpoint="e")
+
+    with pytest.raises(Transient):
+        call_with_retries(failing, policy, retry_if=lambda e: True)
+    assert len(calls) == 6
+    assert waits == [0.5, 1.0, 2.0, 3.0, 3.0]
+    jittered = RetryPolicy(base_wait=0.5, rng=lambda: 0.25)
+    assert jittered.wait_before(3, Transient("x", provider="p", endpoint="e")) == 0.5
+
+
+def test_retry_after_is_a_floor_and_the_elapsed_budget_is_kept():
+    waits = []
+    policy = RetryPolicy(attempts=5, base_wait=0.1, max_elapsed=10, sleep=waits.append, rng=lambda: 0.0)
+    with pytest.raises(Transient):
+        call_with_retries(
+            lambda: (_ for _ in ()).throw(Transient("slow down", provider="p", endpoint="e", retry_after=4.0)),
+            policy,
+            retry_if=lambda e: True,
+        )
+    assert waits == [4.0, 4.0]  # a third 4 s wait would pass the 10 s budget: stop instead
+
+
+def test_a_429_burst_is_waited_out_before_any_retry(fresh_sandbox, tmp_path):
+    arrivals = []
+    fresh_sandbox.faults = Faults(rate_429=1.0, retry_after=0.4)
+
+    def sleep(seconds):
+        arrivals.append(("slept", seconds))
+        fresh_sandbox.faults = Faults()  # the burst ends while we wait
+        time.sleep(seconds)
+
+    policy = RetryPolicy(attempts=3, sleep=sleep, rng=lambda: 0.0)
+    frame = _frame("xportcn-open", "R429")
+    result = importer.run(frame, settings=fresh_sandbox.settings(), output=tmp_path / "o.xlsx", policy=policy)
+    assert set(result.outcomes["status"]) == {Status.CREATED}
+    assert arrivals and all(seconds >= 0.4 for _, seconds in arrivals)
+
+
+def test_client_rate_limit_keeps_every_second_under_the_limit(fresh_sandbox, tmp_path):
+    limit = 8.0
+    fresh_sandbox.faults = Faults(rate_limit=limit)  # the sandbox refuses anything over the limit with 429
+    settings = _with(fresh_sandbox, "xportcn-open", rate_limit=limit, concurrency=4)
+    frame = pd.concat([_frame("xportcn-open", f"RL-{n}") for n in range(12)], ignore_index=True)
+    result = importer.run(frame, settings=settings, output=tmp_path / "o.xlsx", policy=RetryPolicy(attempts=1))
+    assert set(result.outcomes["status"]) == {Status.CREATED}  # not one 429 from the sandbox's own limiter
+    arrivals = fresh_sandbox.state.arrivals("/xportcn/api")
+    assert len(arrivals) == 24  # a preview and a create per order
+    assert max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals) <= limit
+
+
+def test_rate_limiter_spaces_calls_evenly():
+    now = [0.0]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(10, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        limiter.acquire()
+    assert len(slept) == 4 and all(abs(s - 0.105) < 1e-9 for s in slept)
+
+
+# ----- circuit breaker ----------------------------------------------------------------------
+
+
+def test_a_provider_that_stays_down_is_not_called_for_the_rest_of_the_run(fresh_sandbox, tmp_path):
+    fresh_sandbox.faults = Faults(rate_503=1.0)
+    settings = _with(fresh_sandbox, "xportcn-open", concurrency=1, options={"circuit_breaker_threshold": 3})
+    frame = pd.concat([_frame("xportcn-open", f"CB-{n}") for n in range(6)], ignore_index=True)
+    policy = RetryPolicy(attempts=2, sleep=lambda s: None)
+    result = importer.run(frame, settings=settings, output=tmp_path / "o.xlsx", policy=policy, stage="preview")
+    statuses = Counter(result.outcomes["status"])
+    assert statuses[Status.PREVIEW_FAILED] == 1  # the first order failed after its retries
+    assert statuses[Status.NOT_ATTEMPTED] == 5  # then the breaker opened: the rest were not sent
+    assert "provider unavailable" in " ".join(result.outcomes["error"])
+    assert result.exit_code == 1
+    assert fresh_sandbox.state.calls("POST /xportcn/api/open/order/render") == 3
+
+
+# ----- unclear creates are reconciled, never resent ------------------------------------------
+
+
+def test_commit_then_drop_is_resolved_on_the_next_run_without_duplicates(fresh_sandbox, tmp_path):
+    frame = pd.concat([_frame(p, f"DROP-{p}-{n}") for p in ("xportcn-open", "shanjing") for n in range(10)])
+    frame = frame.reset_index(drop=True)
+    fresh_sandbox.faults = Faults(drop_after_commit=0.2, seed=11)
+    kwargs = {"settings": fresh_sandbox.settings(), "output": tmp_path / "o.xlsx", "ledger": tmp_path / "l.sqlite"}
+    first = importer.run(frame, policy=RetryPolicy(attempts=2, sleep=lambda s: None), **kwargs)
+    unknown = int((first.outcomes["status"] == Status.UNKNOWN).sum())
+    assert unknown > 0, "the seed should drop some answers"
+    assert first.outcomes.loc[first.outcomes["status"] == Status.UNKNOWN, "error"].str.contains("manual check").all()
+    fresh_sandbox.faults = Faults()
+    creates_before = fresh_sandbox.state.create_calls()
+    second = importer.run(frame, policy=RetryPolicy(attempts=2, sleep=lambda s: None), **kwargs)
+    assert set(second.outcomes["status"]) <= {Status.ALREADY_CREATED, Status.CREATED}
+    assert fresh_sandbox.state.duplicates() == {}
+    assert fresh_sandbox.state.create_calls() == creates_before  # every dropped order was found, none resent
+
+
+def test_commit_then_500_is_unknown_then_found(fresh_sandbox, tmp_path):
+    frame = _frame("dajisaas", "E500")
+    kwargs = {"settings": fresh_sandbox.settings(), "output": tmp_path / "o.xlsx", "ledger": tmp_path / "l.sqlite"}
+    fresh_sandbox.faults = Faults(error_after_commit=1.0)
+    first = importer.run(frame, policy=RetryPolicy(attempts=3, sleep=lambda s: None), **kwargs)
+    assert set(first.outcomes["status"]) == {Status.UNKNOWN}
+    assert fresh_sandbox.state.create_calls() == 1  # a 500 after sending is never retried
+    fresh_sandbox.faults = Faults()
+    second = importer.run(frame, **kwargs)
+    assert set(second.outcomes["status"]) == {Status.ALREADY_CREATED}
+    assert fresh_sandbox.state.duplicates() == {} and fresh_sandbox.state.create_calls() == 1
+
+
+def test_a_finished_file_rerun_sends_no_create(fresh_sandbox, tmp_path):
+    sheet = tmp_path / "orders.xlsx"
+    shutil.copy(SAMPLES / "orders.xlsx", sheet)
+    importer.run(sheet, settings=fresh_sandbox.settings())
+    before = fresh_sandbox.state.create_calls()
+    importer.run(sheet, settings=fresh_sandbox.settings())
+    assert fresh_sandbox.state.create_calls() == before
+
+
+# ----- crash tests -------------------------------------------------------------------------
+
+
+def test_killed_runs_never_create_twice_quick(fresh_sandbox, tmp_path):
+    report = crash_loop(fresh_sandbox, tmp_path, rounds=2, seed=1)
+    assert report["kills"] >= 6
+
+
+@pytest.mark.slow
+def test_killed_runs_never_create_twice_200_times(fresh_sandbox, tmp_path):
+    report = crash_loop(fresh_sandbox, tmp_path, rounds=50, seed=2)
+    assert report["kills"] >= 200
+    print(f"crash loop: {report}")
+
+
+def crash_loop(sandbox, tmp_path, *, rounds, seed):
+    """Per round: a fresh copy of the demo sheet (new order refs), killed runs at each named point and at a
+    random moment, then a clean run; afterwards no external id may hold two orders."""
+    rng = random.Random(seed)
+    config = tmp_path / "importer.toml"
+    env = {**os.environ, **sandbox.write_config(config), "ORDER_IMPORTER_CONFIG": str(config)}
+    sandbox.faults = Faults(drop_after_commit=0.1, seed=seed)
+    kills = Counter()
+    for round_no in range(rounds):
+        sheet = tmp_path / f"round-{round_no}" / "orders.xlsx"
+        sheet.parent.mkdir()
+        frame = importer.load(SAMPLES / "orders.xlsx").frame
+        frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
+        frame["order_ref"] = frame["order_ref"] + f"-{seed}-{round_no}"
+        frame.to_excel(sheet, index=False, sheet_name="Orders")
+        for point in (*NAMED_POINTS, "random"):
+            kills[point] += _run_cli(sheet, env, point, rng)
+        finished = _run_cli(sheet, env, None, rng)
+        assert finished == 0
+        _check_round(sheet)
+    assert sandbox.state.duplicates() == {}
+    return {"rounds": rounds, "kills": sum(kills.values()), "by_point": dict(kills), "duplicates": 0}
+
+
+def _run_cli(sheet, env, point, rng):
+    """Run one import; returns 1 when the process was killed."""
+    command = [sys.executable, "-m", "importer", "import", str(sheet)]
+    run_env = dict(env)
+    if point in NAMED_POINTS:
+        run_env["ORDER_IMPORTER_KILL_AT"] = point
+    process = subprocess.Popen(command, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if point == "random":
+        time.sleep(rng.uniform(0.3, 2.5))
+        process.send_signal(signal.SIGKILL)
+    _, err = process.communicate(timeout=120)
+    if process.returncode == -signal.SIGKILL:
+        return 1
+    assert process.returncode in (0, 1), err.decode()
+    return 0
+
+
+def _check_round(sheet):
+    results = sheet.with_name("orders.results.xlsx")
+    rows = pd.read_excel(results, sheet_name="Orders", dtype=str, engine="openpyxl")
+    assert len(rows) == 6
+    assert set(rows["status"]) <= {str(s) for s in SETTLED}
+    ledger = sheet.with_name("order-importer.ledger.sqlite")
+    with sqlite3.connect(ledger) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+# ----- helpers -------------------------------------------------------------------------------
+
+
+def _frame(provider, ref):
+    examples = {
+        "xportcn-open": ("600126245031041190", "5016042822039"),
+        "dajisaas": ("652711530188", "4412088130021"),
+        "shanjing": ("652711530188", "4412088130021"),
+    }
+    item, sku = examples[provider]
+    return pd.DataFrame(
+        [
+            {
+                "provider": provider,
+                "order_ref": ref,
+                "item_id": item,
+                "sku_id": sku,
+                "quantity": "1",
+                "receiver_name": "张三",
+                "receiver_mobile": "13800138000",
+                "province": "浙江省",
+                "city": "杭州市",
+                "district": "余杭区",
+                "address": "文一西路969号",
+            }
+        ],
+        dtype=str,
+    )
+
+
+def _with(sandbox, provider, options=None, **changes):
+    import dataclasses
+
+    settings = sandbox.settings()
+    account = settings.account(provider)
+    if options:
+        changes["options"] = {**account.options, **options}
+    return settings.with_accounts({provider: dataclasses.replace(account, **changes)})
