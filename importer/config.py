@@ -95,7 +95,7 @@ class Settings:
             known = ", ".join(sorted(self.accounts)) or "none"
             raise ConfigError(
                 f"no account configured for provider '{provider}' (configured: {known}); "
-                "add a [providers.{provider}] section to importer.toml or run with --sandbox"
+                f"add a [providers.{provider}] section to importer.toml or run with --sandbox"
             ) from None
 
     def with_accounts(self, accounts: Mapping[str, Account]) -> Settings:

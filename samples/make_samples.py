@@ -34,6 +34,8 @@ CLEAN_ROWS = [  # one sheet, every provider: the demo import
     ["shanjing", "PO-1003", "652734409921", "4420517730011", "3", "", "CNY", "帆布包 (raw Taobao id)", *RECEIVER_C, "=not a formula"],
     ["shanjing", "PO-1003", "600126245031041190", "5016042822039", "1", "", "CNY", "保温杯 500ml", *BLANK_RECEIVER, ""],
     ["xportcn-ka-taobao", "PO-1004", "600131587420016652", "", "2", "", "CNY", "陶瓷马克杯", *RECEIVER_A, ""],
+    ["xportcn-ka-1688", "PO-1005", "889512351602", "530ad0e3e64c05d35bc0b1a2ec2a0652", "2", "", "CNY", "儿童积木 (1688)", *RECEIVER_B, ""],
+    ["xportcn-ka-1688", "PO-1005", "652876415053", "9a1b3c5d7e9f1a2b4c6d8e0f2a4b6c8d", "10", "", "CNY", "数据线 (1688, 2nd supplier)", *BLANK_RECEIVER, ""],
 ]
 
 # One sheet per provider: what a team working with one agent fills in.
@@ -47,6 +49,11 @@ PROVIDER_ROWS = {
         ["xportcn-ka-taobao", "KT-1", "600126245031041190", "5016042822039", "1", "", "CNY", "保温杯 500ml", *RECEIVER_A, ""],
         ["xportcn-ka-taobao", "KT-1", "600129202197070073", "4860968496627", "2", "", "CNY", "帆布包 (米)", *BLANK_RECEIVER, ""],
         ["xportcn-ka-taobao", "KT-2", "600131587420016652", "", "3", "", "CNY", "陶瓷马克杯", *RECEIVER_C, ""],
+    ],
+    "xportcn-ka-1688": [
+        ["xportcn-ka-1688", "AL-1", "889512351602", "530ad0e3e64c05d35bc0b1a2ec2a0652", "2", "", "CNY", "儿童积木", *RECEIVER_A, ""],
+        ["xportcn-ka-1688", "AL-1", "743109225518", "2c9d4e6f8a0b1c3d5e7f9a1b3c5d7e9f", "5", "", "CNY", "硅胶厨房铲", *BLANK_RECEIVER, ""],
+        ["xportcn-ka-1688", "AL-2", "652876415053", "9a1b3c5d7e9f1a2b4c6d8e0f2a4b6c8d", "20", "", "CNY", "数据线", *RECEIVER_C, ""],
     ],
     "dajisaas": [
         ["dajisaas", "DJ-1", "652711530188", "4412088130021", "2", "", "CNY", "保温杯 (raw id)", *RECEIVER_A, ""],

@@ -6,12 +6,14 @@ from ..errors import ConfigError
 from .base import Provider
 from .dajisaas import Dajisaas
 from .shanjing import Shanjing
+from .xportcn_ka_1688 import XportcnKa1688
 from .xportcn_ka_taobao import XportcnKaTaobao
 from .xportcn_open import XportcnOpen
 
 REGISTRY: dict[str, type[Provider]] = {
     XportcnOpen.key: XportcnOpen,
     XportcnKaTaobao.key: XportcnKaTaobao,
+    XportcnKa1688.key: XportcnKa1688,
     Dajisaas.key: Dajisaas,
     Shanjing.key: Shanjing,
 }

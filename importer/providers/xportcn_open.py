@@ -25,32 +25,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-import requests
-
-from ..config import Account
-from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
-from ..http import redact
+from ..errors import OutcomeUnknown, Rejected
 from ..models import LineCreation, LinePreview, OrderCreation, OrderDraft, OrderLine, OrderPreview
-from .auth import XportcnSignedHeaders
-from .base import ApiRequest, JsonDict, Provider, compact_json, fen_to_yuan, yuan_to_fen
+from .base import ApiRequest, JsonDict, compact_json, fen_to_yuan, yuan_to_fen
 from .upstream import CURRENCY, as_list, as_object, int_or_none, match_lines, preview_from_render, text
+from .xportcn import XportcnProvider
 
 PAGE_PATH = "/open/purchase/page"
 DEFAULT_COUNTRY = "中国"
 
-# Envelope codes other than 200, and what they mean for the importer. Only
-# 3005 is documented; the table of Xportcn error codes is not public, so the
-# others are [inferred] and marked so.
-ERROR_CODES: dict[int, tuple[type[ProviderError], str]] = {
-    3005: (Rejected, "the provider could not read the request parameters"),
-    401: (Rejected, "the provider refused the signature; check the access key and secret"),  # [inferred]
-    429: (Transient, "the provider asks to slow down"),  # [inferred]
-}
 
-_REFUSED: tuple[type[ProviderError], str] = (Rejected, "the provider refused the request")
-
-
-class XportcnOpen(Provider):
+class XportcnOpen(XportcnProvider):
     """Adapter for Xportcn OpenAPI's Taobao purchase orders."""
 
     key = "xportcn-open"
@@ -60,15 +45,6 @@ class XportcnOpen(Provider):
     columns = ("order_source",)
     RENDER_PATH = "/open/order/render"
     CREATE_PATH = "/open/order"
-
-    def make_auth(self, account: Account) -> requests.auth.AuthBase:
-        return XportcnSignedHeaders(
-            account.credential("access_key"),
-            account.credential("secret"),
-            str(account.options.get("user_id", "")),
-            variant=str(account.options.get("signature_variant", "ak-ts-nonce-secret")),
-            milliseconds=bool(account.options.get("timestamp_ms", False)),
-        )
 
     # ----- preview ---------------------------------------------------------------------
     def build_preview_request(self, order: OrderDraft) -> ApiRequest:
@@ -143,19 +119,6 @@ class XportcnOpen(Provider):
         return creation_from_data(order.lines, data)
 
     # ----- envelope and lookup ------------------------------------------------------------
-    def check_envelope(self, body: JsonDict, endpoint: str) -> None:
-        """``code == 200`` is success; other codes map through ERROR_CODES (unknown ones are refusals)."""
-        code = body.get("code")
-        if code in (200, "200"):
-            return
-        message = redact(str(body.get("msg") or "no message"), self._secrets())
-        if code is None:
-            kind: type[ProviderError] = OutcomeUnknown if endpoint == f"POST {self.CREATE_PATH}" else Transient
-            raise kind(f"the answer is not an Xportcn envelope: {message}", provider=self.key, endpoint=endpoint)
-        number = int_or_none(code)
-        kind, hint = ERROR_CODES.get(number, _REFUSED) if number is not None else _REFUSED
-        raise kind(f"{hint}: {message}", provider=self.key, endpoint=endpoint, code=str(code))
-
     def find_order(self, external_id: str) -> OrderCreation | None:
         """Look an order up by ``sellerOrderNumber`` on the list endpoint; None when none is listed.
 

@@ -27,6 +27,7 @@ from .faults import FaultAction, Faults
 from .server import ProviderSandbox, Request, Router, SandboxServer, start_thread
 from .shanjing import ShanjingSandbox
 from .state import SandboxState
+from .xportcn_ka_1688 import XportcnKa1688Sandbox
 from .xportcn_ka_taobao import XportcnKaTaobaoSandbox
 from .xportcn_open import XportcnOpenSandbox
 
@@ -44,6 +45,7 @@ __all__ = [
 SANDBOX_MODULES: tuple[type[ProviderSandbox], ...] = (
     XportcnOpenSandbox,
     XportcnKaTaobaoSandbox,
+    XportcnKa1688Sandbox,
     DajisaasSandbox,
     ShanjingSandbox,
 )

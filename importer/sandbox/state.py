@@ -15,12 +15,15 @@ from collections import Counter, deque
 from typing import Any
 
 from .catalogue import CATALOGUE
+from .catalogue_1688 import OFFERS
 
 StockKey = tuple[str, str]
 
 
 def _initial_stock() -> dict[StockKey, int]:
-    return {(item.item_id, sku.sku_id): sku.stock for item in CATALOGUE for sku in item.skus}
+    stock = {(item.item_id, sku.sku_id): sku.stock for item in CATALOGUE for sku in item.skus}
+    stock.update({(offer.offer_id, spec.spec_id): spec.stock for offer in OFFERS for spec in offer.specs})
+    return stock
 
 
 class SandboxState:
@@ -101,6 +104,11 @@ class SandboxState:
             self._orders.setdefault(provider, []).append(copy.deepcopy(order))
             if external_id:
                 self._made[(provider, external_id)] += 1
+
+    def count_order(self, provider: str, external_id: str) -> None:
+        """Count one order made under ``external_id`` (for providers that store one record per split part)."""
+        with self.lock:
+            self._made[(provider, external_id)] += 1
 
     def orders_per_external_id(self, provider: str | None = None) -> dict[str, int]:
         """How many orders were made under each external id: more than 1 is a duplicate purchase."""

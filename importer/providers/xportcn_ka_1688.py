@@ -1,0 +1,192 @@
+"""Xportcn KA client, AlibabaOrderController: 1688 orders (provider key ``xportcn-ka-1688``).
+
+Source: xportcn-ka-alibaba-order-create.txt and PROVIDERS.md §2. Signed
+headers and envelope as every Xportcn surface (:mod:`.xportcn`).
+
+- Preview (mandatory before create): ``POST /alibaba/ka/order/create/preview``
+  with ``flow``, ``addressParam`` (object) and ``cargoParamList`` (array of
+  ``{offerId: int, specId: str, quantity}``). ``data`` is an array, one
+  element per supplier.
+- Create: ``POST /alibaba/ka/order/create`` with the same plus ``outOrderId``
+  (our external id), ``message`` (the order remark) and ``tradeType``.
+  ``data.orderIds`` may hold several ids: 1688 splits an order by supplier.
+- Sheet: ``item_id`` is the offerId, ``sku_id`` the specId (32 hex
+  characters); an optional ``district_code`` column fills ``districtCode``.
+- ``flow`` comes from the account option ``flow`` (default ``general``, as on
+  the twin document; the KA example shows ``fenxiaonew``).
+
+**[inferred]**: a non-null line ``message`` in the preview means the line
+cannot be bought; the KA preview carries ``tradeModeNameList`` (the first mode
+common to every supplier is sent as ``tradeType``, none when they share none);
+the order total is ``sumTotalPayment`` (goods, carriage and a service fee);
+``orderIds`` come in the preview's supplier order; a failed create is a
+non-200 code and buys nothing; the order list endpoint (see :meth:`find_order`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import OutcomeUnknown
+from ..models import LineCreation, LinePreview, OrderCreation, OrderDraft, OrderLine, OrderPreview
+from .base import ApiRequest, JsonDict, fen_to_yuan
+from .upstream import as_list, as_object, match_lines, sum_present, text
+from .xportcn import XportcnProvider
+
+DEFAULT_FLOW = "general"
+CURRENCY = "CNY"
+
+
+class XportcnKa1688(XportcnProvider):
+    """Adapter for 1688 orders through the Xportcn KA AlibabaOrderController."""
+
+    key = "xportcn-ka-1688"
+    title = "Xportcn KA (1688)"
+    sandbox_prefix = "/xportcn-ka-1688/api"
+    columns = ("district_code",)
+    PREVIEW_PATH = "/alibaba/ka/order/create/preview"
+    CREATE_PATH = "/alibaba/ka/order/create"
+    LIST_PATH = "/alibaba/ka/order/list"
+
+    # ----- preview ----------------------------------------------------------------------
+    def build_preview_request(self, order: OrderDraft) -> ApiRequest:
+        body = {"flow": self._flow(), "addressParam": address_param(order), "cargoParamList": cargo_list(order)}
+        return ApiRequest("POST", self.PREVIEW_PATH, json=body)
+
+    def parse_preview(self, order: OrderDraft, body: JsonDict) -> OrderPreview:
+        """Parse the documented preview answer.
+
+        data: [{sumCarriage, sumPayment, sumTotalPayment, sumPaymentNoCarriage, tradeModeNameList?,
+                orderItemTOList: [{amount, message, finalUnitPrice, specId, skuId, offerId, openOfferId}]}]
+        Money in fen. Lines are matched by offerId + specId; each keeps its supplier group's position.
+        """
+        groups = [as_object(g) for g in as_list(body.get("data"))]
+        entries = [(n, as_object(item)) for n, g in enumerate(groups) for item in as_list(g.get("orderItemTOList"))]
+        matches = match_lines(
+            order.lines, entries, lambda e: {"itemId": e[1].get("offerId"), "skuId": e[1].get("specId")}
+        )
+        lines: dict[str, LinePreview] = {}
+        group_of: dict[str, int] = {}
+        for line, match in zip(order.lines, matches, strict=True):
+            if match is None:
+                lines[line.line_no] = LinePreview(error="the provider's preview did not mention this line")
+                continue
+            group_of[line.line_no], entry = match
+            lines[line.line_no] = _line_preview(entry)
+        ok = all(p.error is None for p in lines.values())
+        return OrderPreview(
+            ok=ok,
+            lines=lines,
+            freight=sum_present(fen_to_yuan(g.get("sumCarriage")) for g in groups),
+            total=sum_present(fen_to_yuan(g.get("sumTotalPayment") or g.get("sumPayment")) for g in groups),
+            currency=CURRENCY,
+            error=None if ok else "some lines cannot be bought",
+            context={"trade_type": _common_trade_mode(groups), "groups": _line_groups(order.lines, group_of)},
+        )
+
+    # ----- create -------------------------------------------------------------------------
+    def build_create_request(self, order: OrderDraft, preview: OrderPreview, external_id: str) -> ApiRequest:
+        body: dict[str, Any] = {"flow": self._flow()}
+        if order.remark:
+            body["message"] = order.remark
+        trade_type = preview.context.get("trade_type")
+        if trade_type:
+            body["tradeType"] = str(trade_type)
+        body.update(addressParam=address_param(order), cargoParamList=cargo_list(order), outOrderId=external_id)
+        return ApiRequest("POST", self.CREATE_PATH, json=body)
+
+    def parse_create(self, order: OrderDraft, body: JsonDict) -> OrderCreation:
+        """Parse the documented create answer ``data: {orderIds: [..]}`` (lines are assigned in :meth:`create`)."""
+        ids = tuple(text(i) for i in as_list(as_object(body.get("data")).get("orderIds")) if text(i))
+        if not ids:
+            raise OutcomeUnknown(
+                "the provider answered success without order ids",
+                provider=self.key,
+                endpoint=f"POST {self.CREATE_PATH}",
+            )
+        return OrderCreation(ok=True, provider_order_ids=ids)
+
+    def create(self, order: OrderDraft, preview: OrderPreview, external_id: str) -> OrderCreation:
+        """Create, then give each line the order id of its supplier group ([inferred]: ids in preview order)."""
+        created = super().create(order, preview, external_id)
+        groups = [list(g) for g in preview.context.get("groups", [])]
+        ids = created.provider_order_ids
+        if len(groups) != len(ids):
+            together = ", ".join(ids)
+            return OrderCreation(
+                ok=True, provider_order_ids=ids, lines={ln.line_no: LineCreation(together) for ln in order.lines}
+            )
+        lines = {
+            line_no: LineCreation(provider_order_id=order_id)
+            for order_id, group in zip(ids, groups, strict=True)
+            for line_no in group
+        }
+        total = preview.total
+        return OrderCreation(ok=True, provider_order_ids=ids, lines=lines, total=total, currency=CURRENCY)
+
+    # ----- lookup -------------------------------------------------------------------------
+    def find_order(self, external_id: str) -> OrderCreation | None:
+        """[inferred] ``POST /alibaba/ka/order/list`` with ``{outOrderId, pageNum, pageSize}``.
+
+        Answer ``data: {records: [{orderId, outOrderId, status, createTime, sumPayment}], total}``: one
+        record per 1688 order, so a split order lists several. Absence is confirmed only when the
+        answer was filtered (every record carries the id asked for).
+        """
+        request = ApiRequest("POST", self.LIST_PATH, json={"outOrderId": external_id, "pageNum": 1, "pageSize": 50})
+        data = as_object(self.send(request, may_have_side_effects=False).get("data"))
+        records = [as_object(r) for r in as_list(data.get("records"))]
+        if any(text(r.get("outOrderId")) != external_id for r in records):
+            raise self._error(OutcomeUnknown, "the order list was not filtered by outOrderId; check by hand", request)
+        ids = tuple(text(r.get("orderId")) for r in records if r.get("orderId"))
+        return OrderCreation(ok=True, provider_order_ids=ids) if ids else None
+
+    def _flow(self) -> str:
+        return str(self.account.options.get("flow", DEFAULT_FLOW))
+
+
+def address_param(order: OrderDraft) -> dict[str, str]:
+    """The 1688 ``addressParam`` from the order's receiver, keys in the documented order."""
+    r = order.receiver
+    return {
+        "fullName": r.name,
+        "mobile": r.mobile or r.phone,
+        "phone": r.phone,
+        "postCode": r.zip,
+        "cityText": r.city,
+        "provinceText": r.province,
+        "areaText": r.district,
+        "townText": "",
+        "address": r.address,
+        "districtCode": order.extra.get("district_code", ""),
+    }
+
+
+def cargo_list(order: OrderDraft) -> list[dict[str, Any]]:
+    """``cargoParamList``: offerId as an exact JSON integer, specId as text, quantity as a number."""
+    return [{"offerId": int(line.item_id), "specId": line.sku_id, "quantity": line.quantity} for line in order.lines]
+
+
+def _line_preview(entry: dict[str, Any]) -> LinePreview:
+    message = text(entry.get("message"))
+    if message:
+        return LinePreview(error=message, error_code=text(entry.get("resultCode")) or None)
+    return LinePreview(
+        unit_price=fen_to_yuan(entry.get("finalUnitPrice")), amount=fen_to_yuan(entry.get("amount")), currency=CURRENCY
+    )
+
+
+def _common_trade_mode(groups: list[dict[str, Any]]) -> str:
+    """The first trade mode every supplier offers; '' when a supplier lists none or they share none."""
+    modes = [[text(m) for m in as_list(g.get("tradeModeNameList"))] for g in groups]
+    if not modes or not all(modes):
+        return ""
+    return next((mode for mode in modes[0] if all(mode in other for other in modes[1:])), "")
+
+
+def _line_groups(lines: tuple[OrderLine, ...], group_of: dict[str, int]) -> list[list[str]]:
+    """Line numbers per supplier group, in the preview's group order."""
+    groups: dict[int, list[str]] = {}
+    for line in lines:
+        if line.line_no in group_of:
+            groups.setdefault(group_of[line.line_no], []).append(line.line_no)
+    return [groups[n] for n in sorted(groups)]

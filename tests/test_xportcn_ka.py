@@ -1,0 +1,173 @@
+"""The Xportcn KA surfaces (TaoOrder and 1688): request shapes against the documents, and their sandbox paths."""
+
+import dataclasses
+import json
+from decimal import Decimal
+
+import pytest
+
+from importer.config import Secret
+from importer.errors import Rejected
+from importer.models import LinePreview, OrderDraft, OrderLine, OrderPreview, Receiver
+from importer.providers import provider_class
+from importer.providers.xportcn_ka_1688 import XportcnKa1688
+
+RECEIVER = Receiver(
+    name="张三", phone="", mobile="13800138000", country="中国", province="浙江省", city="杭州市", address="西湖区xxx"
+)
+# xportcn-ka-taobao-order-create.txt, the documented create body
+DOC_KA_TAOBAO_CREATE = {
+    "sellerOrderNumber": "SELLER20240520001",
+    "orderSource": "TAOBAO",
+    "productOrderLineList": [
+        {"itemId": "908842788582", "skuId": "5770276409292", "quantity": 1, "orderLineNo": "LINE001"},
+        {"itemId": "953853002606", "skuId": "SKU987654322", "quantity": 1, "orderLineNo": "LINE002"},
+    ],
+    "receiver": '{"name":"张三","phone":"13800138000","address":"浙江省杭州市西湖区xxx","country":"中国",'
+    '"state":"浙江省","city":"杭州市"}',
+    "remark": "请尽快发货,易碎品请小心轻放",
+}
+# PROVIDERS.md §2, the real KA preview request
+DOC_1688_PREVIEW = {
+    "flow": "fenxiaonew",
+    "addressParam": {
+        "fullName": "test",
+        "mobile": "13567102355",
+        "phone": "",
+        "postCode": "532600",
+        "cityText": "崇左市",
+        "provinceText": "凭祥市区",
+        "areaText": "凭祥市区",
+        "townText": "广西壮族自治区省",
+        "address": "测试",
+        "districtCode": "451481",
+    },
+    "cargoParamList": [{"offerId": 889512351602, "specId": "530ad0e3e64c05d35bc0b1a2ec2a0652", "quantity": 2.0}],
+}
+TOYS, TOYS_SPEC = "889512351602", "530ad0e3e64c05d35bc0b1a2ec2a0652"  # supplier Letong, 2900 fen
+SPATULA, SPATULA_SPEC = "743109225518", "2c9d4e6f8a0b1c3d5e7f9a1b3c5d7e9f"  # supplier Jinhua, 650 fen
+CABLE, CABLE_SPEC = "652876415053", "9a1b3c5d7e9f1a2b4c6d8e0f2a4b6c8d"  # supplier Dongguan (assureTrade only)
+
+
+def shape(value):
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shape(v) for v in value[:1]]
+    return type(value).__name__
+
+
+def adapter(sandbox, key, **changes):
+    account = sandbox.account(key)
+    return provider_class(key)(dataclasses.replace(account, **changes) if changes else account)
+
+
+def draft(provider, lines, ref="A-1", remark="", extra=None):
+    items = tuple(
+        OrderLine(row_id=n, line_no=str(n), item_id=item, sku_id=sku, quantity=q)
+        for n, (item, sku, q) in enumerate(lines, start=1)
+    )
+    return OrderDraft(provider, ref, RECEIVER, items, remark=remark, extra=extra or {})
+
+
+# ----- KA TaoOrder ----------------------------------------------------------------------------
+
+
+def test_ka_taobao_create_body_matches_the_documented_example(sandbox):
+    provider = adapter(sandbox, "xportcn-ka-taobao")
+    order = draft("xportcn-ka-taobao", [("908842788582", "5770276409292", 1), ("953853002606", "5770276409293", 1)])
+    order = dataclasses.replace(order, remark="请尽快发货", extra={"order_source": "TAOBAO"})
+    body = provider.build_create_request(order, OrderPreview(ok=True), "OI123").json
+    assert list(body) == list(DOC_KA_TAOBAO_CREATE)
+    assert shape(body) == shape(DOC_KA_TAOBAO_CREATE)  # a real array with integer quantities; receiver a string
+    receiver = json.loads(body["receiver"])
+    assert receiver["name"] == "张三" and receiver["state"] == "浙江省"
+    assert body["sellerOrderNumber"] == "OI123"
+
+
+def test_ka_taobao_sandbox_refuses_a_json_string_line_list(sandbox):
+    provider = adapter(sandbox, "xportcn-ka-taobao")
+    request = provider.build_preview_request(draft("xportcn-ka-taobao", [("600126245031041190", "5016042822039", 1)]))
+    broken = dataclasses.replace(request, json={**request.json, "productOrderLineList": json.dumps([])})
+    with pytest.raises(Rejected, match="productOrderLineList must be a non-empty JSON array"):
+        provider.send(broken, may_have_side_effects=False)
+
+
+# ----- KA 1688 ---------------------------------------------------------------------------------
+
+
+def test_1688_preview_body_has_the_documented_keys_and_types(sandbox):
+    provider = adapter(sandbox, "xportcn-ka-1688")
+    order = draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 2)], extra={"district_code": "451481"})
+    body = provider.build_preview_request(order).json
+    assert list(body) == list(DOC_1688_PREVIEW)
+    assert list(body["addressParam"]) == list(DOC_1688_PREVIEW["addressParam"])
+    assert body["addressParam"]["districtCode"] == "451481"
+    cargo = body["cargoParamList"][0]
+    assert cargo["offerId"] == 889512351602 and isinstance(cargo["offerId"], int)  # exact, never a float
+    assert isinstance(cargo["specId"], str) and cargo["quantity"] == 2
+    assert body["flow"] == "general"
+
+
+def test_1688_split_order_maps_each_order_id_to_its_suppliers_lines(fresh_sandbox):
+    provider = adapter(fresh_sandbox, "xportcn-ka-1688")
+    order = draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 2), (SPATULA, SPATULA_SPEC, 3), (TOYS, TOYS_SPEC, 1)])
+    preview = provider.preview(order)
+    assert preview.ok
+    assert preview.lines["1"].unit_price == Decimal("29.00") and preview.lines["2"].amount == Decimal("19.50")
+    assert preview.freight == Decimal("12.00")  # 6 yuan carriage per supplier
+    assert preview.context["trade_type"] == "fxassure"
+    created = provider.create(order, preview, "OI-split")
+    assert len(created.provider_order_ids) == 2
+    first, second = created.provider_order_ids
+    assert created.lines["1"].provider_order_id == first == created.lines["3"].provider_order_id
+    assert created.lines["2"].provider_order_id == second
+    assert fresh_sandbox.state.orders_per_external_id("xportcn-ka-1688") == {"OI-split": 1}
+
+
+def test_1688_trade_type_is_one_every_supplier_offers(fresh_sandbox):
+    provider = adapter(fresh_sandbox, "xportcn-ka-1688")
+    order = draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1), (CABLE, CABLE_SPEC, 1)])
+    preview = provider.preview(order)
+    assert preview.context["trade_type"] == "assureTrade"
+    assert provider.build_create_request(order, preview, "OI-t").json["tradeType"] == "assureTrade"
+    assert provider.create(order, preview, "OI-t").ok
+
+
+def test_1688_create_without_preview_is_refused(fresh_sandbox):
+    provider = adapter(fresh_sandbox, "xportcn-ka-1688")
+    order = draft("xportcn-ka-1688", [(SPATULA, SPATULA_SPEC, 1)])
+    planned = OrderPreview(ok=True, lines={"1": LinePreview(unit_price=Decimal("6.50"), amount=Decimal("6.50"))})
+    with pytest.raises(Rejected, match="preview"):
+        provider.create(order, planned, "OI-no-preview")
+    assert fresh_sandbox.state.orders_per_external_id() == {}
+
+
+def test_1688_unbuyable_lines_fail_on_their_own_line(fresh_sandbox):
+    provider = adapter(fresh_sandbox, "xportcn-ka-1688")
+    order = draft(
+        "xportcn-ka-1688",
+        [(TOYS, TOYS_SPEC, 1), (TOYS, "7f2b61c4d9a84e0fb6a3c2d1e0f9a811", 1), ("999999999999", "0" * 32, 1)],
+    )
+    preview = provider.preview(order)
+    assert not preview.ok
+    assert preview.lines["1"].error is None
+    assert "售罄" in preview.lines["2"].error
+    assert "不存在" in preview.lines["3"].error
+
+
+def test_1688_find_order_lists_every_part_of_a_split_order(fresh_sandbox):
+    provider = adapter(fresh_sandbox, "xportcn-ka-1688")
+    order = draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1), (SPATULA, SPATULA_SPEC, 1)])
+    created = provider.create(order, provider.preview(order), "OI-find")
+    found = provider.find_order("OI-find")
+    assert found is not None and set(found.provider_order_ids) == set(created.provider_order_ids)
+    assert provider.find_order("OI-absent") is None
+
+
+def test_1688_signature_from_a_wrong_secret_is_refused(sandbox):
+    account = sandbox.account("xportcn-ka-1688")
+    wrong = {**account.credentials, "secret": Secret(account.credential("secret")[:-1] + "!")}
+    provider = XportcnKa1688(dataclasses.replace(account, credentials=wrong))
+    with pytest.raises(Rejected, match="signature"):
+        provider.preview(draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1)]))
