@@ -214,6 +214,29 @@ def status(ledger: LedgerOpt = Path("order-importer.ledger.sqlite")) -> None:
 
 
 @app.command()
+def template(
+    provider: Annotated[str, typer.Argument(help="A provider key, or 'all' for every provider in one sheet.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File, or a folder for 'all' (one per provider).")
+    ] = None,
+) -> None:
+    """Write an .xlsx order template: header notes, drop-downs, text-formatted id columns, an example order."""
+    from .errors import ImporterError
+    from .templates import ALL, write_all, write_template
+
+    try:
+        if provider == ALL and (output is None or output.suffix == ""):
+            for path in write_all(output or Path("templates")):
+                typer.echo(f"wrote {path}")
+            return
+        target = write_template(provider, output or Path(f"{provider}-template.xlsx"))
+    except ImporterError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_INPUT) from None
+    typer.echo(f"wrote {target}")
+
+
+@app.command()
 def sandbox(
     host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,

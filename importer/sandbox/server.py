@@ -60,6 +60,9 @@ class ProviderSandbox:
     PREFIX: ClassVar[str]
     CREDENTIALS: ClassVar[Mapping[str, str]]
     OPTIONS: ClassVar[Mapping[str, Any]] = {}
+    EXAMPLE_LINES: ClassVar[Mapping[str, list[dict[str, str]]]] = {}
+    """Sheet lines (``item_id``, ``sku_id``, ``quantity``) the contract tests and templates use:
+    ``clean`` (two sellers), ``unknown_item`` and ``out_of_stock``."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
