@@ -184,7 +184,7 @@ def test_killed_runs_never_create_twice_quick(fresh_sandbox, tmp_path):
 
 @pytest.mark.slow
 def test_killed_runs_never_create_twice_200_times(fresh_sandbox, tmp_path):
-    report = crash_loop(fresh_sandbox, tmp_path, rounds=50, seed=2)
+    report = crash_loop(fresh_sandbox, tmp_path, rounds=64, seed=2)
     assert report["kills"] >= 200
     print(f"crash loop: {report}")
 
