@@ -195,7 +195,7 @@ def run(
         run_id = uuid.uuid4().hex
         journal.start_run(run_id, str(order_sheet.source or "<DataFrame>"))
         to_send, settled = reconcile(grouping.orders, settings, journal, policy=policy)
-        previewed = preview(to_send, settings, progress=progress, policy=policy)
+        previewed = preview_orders(to_send, settings, progress=progress, policy=policy, ledger=journal)
         created = create_orders(
             to_send, previewed, settings, progress=progress, policy=policy, ledger=journal, run_id=run_id
         )
@@ -218,3 +218,32 @@ def _row_records(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[tuple[int, s
             strict=True,
         )
     ]
+
+
+def export_run(ledger: str | Path, path: str | Path, run_id: str | None = None) -> Path:
+    """Write the per-row results of an earlier import (the latest, or the run whose id starts with ``run_id``).
+
+    The ledger keeps each row's sheet, Excel row and outcome (status, ids,
+    amounts, message), never the sheet's own cells; the export therefore has
+    ``sheet`` and ``row`` columns to find each row in the original file.
+    """
+    from .errors import InputError
+    from .results import errors_frame
+
+    with Ledger.open(ledger) as journal:
+        runs = [r for r in journal.runs() if run_id is None or str(r["run_id"]).startswith(run_id)]
+        if not runs or (run_id is not None and len(runs) > 1):
+            what = "no import run" if not runs else f"{len(runs)} runs"
+            raise InputError(f"{what} in {ledger} matches '{run_id or 'latest'}'; see `order-importer status`")
+        rows = journal.run_rows(str(runs[-1]["run_id"]))
+    frame = pd.DataFrame(
+        {
+            "sheet": [r[1] for r in rows],
+            "row": [str(r[2]) for r in rows],
+            "_sheet": [r[1] for r in rows],
+            "_row": [r[2] for r in rows],
+        },
+        index=pd.Index([r[0] for r in rows], name="row_id"),
+    )
+    outcomes = outcomes_frame({**r[3], "row_id": r[0]} for r in rows)
+    return _write_results(OrderSheet(frame=frame), outcomes, errors_frame([]), Path(path))

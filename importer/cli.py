@@ -214,6 +214,29 @@ def status(ledger: LedgerOpt = Path("order-importer.ledger.sqlite")) -> None:
 
 
 @app.command()
+def export(
+    run_id: Annotated[
+        str | None, typer.Argument(help="A run id or its first characters (default: the latest).")
+    ] = None,
+    ledger: LedgerOpt = Path("order-importer.ledger.sqlite"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="The workbook to write.")] = Path("run.results.xlsx"),
+) -> None:
+    """Re-export the per-row results of an earlier import from its ledger."""
+    from .api import export_run
+    from .errors import ImporterError
+
+    if not ledger.exists():
+        _stderr(f"error: no ledger at {ledger}")
+        raise typer.Exit(EXIT_INPUT)
+    try:
+        path = export_run(ledger, output, run_id)
+    except ImporterError as error:
+        _stderr(f"error: {error}")
+        raise typer.Exit(EXIT_INPUT) from None
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
 def template(
     provider: Annotated[str, typer.Argument(help="A provider key, or 'all' for every provider in one sheet.")],
     output: Annotated[

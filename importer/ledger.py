@@ -27,7 +27,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
@@ -72,7 +72,17 @@ CREATE TABLE IF NOT EXISTS run_rows (
     outcome TEXT NOT NULL,
     PRIMARY KEY (run_id, row_id)
 );
+CREATE TABLE IF NOT EXISTS item_map (
+    provider   TEXT NOT NULL,
+    account    TEXT NOT NULL,
+    raw_id     TEXT NOT NULL,
+    mapping    TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (provider, account, raw_id)
+);
 """
+MAPPING_TTL = timedelta(days=1)
+"""How long a provider's item-id mapping (撞库 answer) is reused by later runs."""
 
 
 class OrderState(StrEnum):
@@ -296,6 +306,27 @@ class Ledger:
 
     def mark_unknown(self, key: str, message: str) -> None:
         self._set(key, OrderState.UNKNOWN, message=message)
+
+    # ----- item-id mappings, reused across runs ---------------------------------
+    def cached_mapping(self, provider: str, account: str, raw_id: str) -> dict[str, Any] | None:
+        """A mapping stored by an earlier run within :data:`MAPPING_TTL`, or None."""
+        with self._mutex:
+            row = self._db.execute(
+                "SELECT mapping, fetched_at FROM item_map WHERE provider = ? AND account = ? AND raw_id = ?",
+                (provider, account, raw_id),
+            ).fetchone()
+        if row is None or datetime.fromisoformat(row[1]) < datetime.now(UTC) - MAPPING_TTL:
+            return None
+        value: dict[str, Any] = json.loads(row[0])
+        return value
+
+    def remember_mapping(self, provider: str, account: str, raw_id: str, mapping: dict[str, Any]) -> None:
+        with self._mutex:
+            self._db.execute(
+                "INSERT OR REPLACE INTO item_map (provider, account, raw_id, mapping, fetched_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (provider, account, raw_id, json.dumps(mapping, ensure_ascii=False), _now()),
+            )
 
     # ----- runs, for re-exporting results ---------------------------------------
     def start_run(self, run_id: str, source: str) -> None:

@@ -190,6 +190,7 @@ class Submitter:
             if key not in self._providers:
                 account = self.settings.account(key)
                 self._providers[key] = provider_class(key)(account)
+                self._providers[key].mapping_store = self.ledger
                 self._slots[key] = threading.BoundedSemaphore(max(1, account.concurrency))
                 threshold = int(account.options.get("circuit_breaker_threshold", DEFAULT_BREAKER_THRESHOLD))
                 self._breakers[key] = CircuitBreaker(key, threshold)
@@ -329,9 +330,10 @@ def preview_orders(
     *,
     progress: Progress | None = None,
     policy: RetryPolicy | None = None,
+    ledger: Ledger | None = None,
 ) -> pd.DataFrame:
     """Preview every order; one row per order line with status, prices and any error."""
-    submitter = Submitter(settings, policy)
+    submitter = Submitter(settings, policy, ledger)
     results = submitter.run_each(orders, submitter.preview_one, progress)
     records: list[dict[str, Any]] = []
     for order, result in zip(orders, results, strict=True):

@@ -93,3 +93,27 @@ def test_run_rows_round_trip(tmp_path):
         ledger.finish_run("r1", 1, [(0, "Orders", 2, {"status": "CREATED", "error": ""})])
         assert ledger.runs()[0]["exit_code"] == 1
         assert ledger.run_rows("r1") == [(0, "Orders", 2, {"status": "CREATED", "error": ""})]
+
+
+def test_an_earlier_run_is_exported_from_the_ledger(tmp_path, sandbox):
+    import shutil
+    from pathlib import Path
+
+    import openpyxl
+
+    import importer
+    from importer.api import export_run
+    from importer.errors import InputError
+
+    sheet = tmp_path / "orders.xlsx"
+    shutil.copy(Path(__file__).resolve().parent.parent / "samples" / "orders-with-errors.xlsx", sheet)
+    result = importer.run(sheet, settings=sandbox.settings())
+    exported = export_run(result.ledger, tmp_path / "again.xlsx")
+    rows = list(openpyxl.load_workbook(exported).active.iter_rows(values_only=True))
+    header = rows[0]
+    got = {(r[header.index("sheet")], int(r[header.index("row")])): r[header.index("status")] for r in rows[1:]}
+    frame = result.sheet.frame
+    want = {(s, int(r)): st for s, r, st in zip(frame["_sheet"], frame["_row"], result.outcomes["status"], strict=True)}
+    assert got == want
+    with pytest.raises(InputError, match="matches 'nope'"):
+        export_run(result.ledger, tmp_path / "x.xlsx", "nope")

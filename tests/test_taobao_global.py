@@ -263,3 +263,30 @@ def test_purchase_amount_below_the_real_cost_is_refused(fresh_sandbox):
     cheap = OrderPreview(ok=True, lines={"1": LinePreview(unit_price=Decimal("12.50"), amount=Decimal("12.50"))})
     with pytest.raises(Rejected, match=r"PURCHASE_AMOUNT_NOT_ENOUGH|低于"):
         provider.create(draft, cheap, "OI-cheap")  # no freight planned: 1250 fen < 1250 + 600
+
+
+def test_mappings_are_reused_by_the_next_run_through_the_ledger(fresh_sandbox, tmp_path):
+    import pandas as pd
+
+    import importer
+
+    rows = [
+        {
+            "provider": "dajisaas",
+            "order_ref": ref,
+            "item_id": RAW_CUP,
+            "sku_id": RAW_CUP_SKU,
+            "quantity": "1",
+            "receiver_name": "张三",
+            "receiver_mobile": "13800138000",
+            "province": "浙江省",
+            "city": "杭州市",
+            "address": "文一西路969号",
+        }
+        for ref in ("MAP-1", "MAP-2")
+    ]
+    kwargs = {"settings": fresh_sandbox.settings(), "ledger": tmp_path / "l.sqlite"}
+    importer.run(pd.DataFrame(rows[:1]), output=tmp_path / "a.xlsx", **kwargs)
+    importer.run(pd.DataFrame(rows[1:]), output=tmp_path / "b.xlsx", **kwargs)
+    assert fresh_sandbox.state.calls("GET /dajisaas/taobao/product/get") == 1
+    assert fresh_sandbox.state.orders_per_external_id("dajisaas") and len(fresh_sandbox.state.orders("dajisaas")) == 2

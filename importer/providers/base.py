@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import requests
 
@@ -66,6 +66,14 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+class MappingStore(Protocol):
+    """Keeps item-id mappings between runs (implemented by the ledger)."""
+
+    def cached_mapping(self, provider: str, account: str, raw_id: str) -> dict[str, Any] | None: ...
+
+    def remember_mapping(self, provider: str, account: str, raw_id: str, mapping: dict[str, Any]) -> None: ...
+
+
 class Provider(ABC):
     """Base class of every provider adapter."""
 
@@ -81,6 +89,9 @@ class Provider(ABC):
     """Provider-specific sheet columns this adapter reads (besides the canonical ones)."""
     default_rate_limit: ClassVar[float] = 10.0
     """Calls per second when the account sets no ``rate_limit`` (none is documented; 0 means no limit)."""
+
+    mapping_store: MappingStore | None = None
+    """Where adapters that map item ids keep mappings across runs (the run's ledger); set by the submitter."""
 
     def __init__(self, account: Account, session: requests.Session | None = None) -> None:
         self.account = account

@@ -103,20 +103,35 @@ class TaobaoGlobalProvider(Provider):
         return replace(order, lines=tuple(lines)), refused
 
     def item_mapping(self, raw_id: str) -> ItemMapping | str:
-        """The mapping of one raw id (or the provider's reason it has none), asked once per run."""
+        """The mapping of one raw id (or the provider's reason it has none).
+
+        Asked once per run; a found mapping is also kept in the run's ledger
+        (when there is one) and reused by later runs for a day.
+        """
         with self._mapping_lock:
             known = self._mappings.get(raw_id)
         if known is not None:
             return known
+        stored = self.mapping_store.cached_mapping(self.key, self.account.name, raw_id) if self.mapping_store else None
+        if stored is not None:
+            found: ItemMapping | str = ItemMapping(raw_id, stored["mp_id"], stored["skus"], stored.get("title", ""))
+        else:
+            found = self._ask_mapping(raw_id)
+        with self._mapping_lock:
+            self._mappings[raw_id] = found
+        return found
+
+    def _ask_mapping(self, raw_id: str) -> ItemMapping | str:
         request = self.mapping_request(raw_id)
         try:
-            found: ItemMapping | str = self.parse_mapping(raw_id, self.send(request, may_have_side_effects=False))
+            found = self.parse_mapping(raw_id, self.send(request, may_have_side_effects=False))
         except Rejected as error:
             if error.code in CALL_PROBLEMS:
                 raise  # the call itself was refused (credentials, token, body): not a fact about the item
-            found = error.message
-        with self._mapping_lock:
-            self._mappings[raw_id] = found
+            return error.message
+        if isinstance(found, ItemMapping) and self.mapping_store is not None:
+            value = {"mp_id": found.mp_id, "skus": dict(found.skus), "title": found.title}
+            self.mapping_store.remember_mapping(self.key, self.account.name, raw_id, value)
         return found
 
     def parse_mapping(self, raw_id: str, body: JsonDict) -> ItemMapping | str:
