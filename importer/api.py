@@ -17,6 +17,8 @@ from .config import Settings, load_settings
 from .group import Grouping
 from .group import group as _group
 from .ledger import Ledger, default_ledger_path
+from .limits import InputLimits
+from .logs import log
 from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
 from .read import read_sheet
 from .results import OUTCOME_COLUMNS, merge_outcomes, outcomes_frame
@@ -34,14 +36,16 @@ def load(
     provider: str | None = None,
     sheet: str | None = None,
     mapping: Mapping[str, str] | None = None,
+    limits: InputLimits | None = None,
 ) -> OrderSheet:
     """Read an order sheet (.xlsx, .xlsm, .csv) or wrap a DataFrame built in code.
 
     Every cell is text, so ids and phone numbers keep every character.
+    ``limits`` bound what the file may hold (size, rows, zip expansion).
     """
     if isinstance(source, pd.DataFrame):
         return _sheet_from_frame(source, provider)
-    return read_sheet(source, sheet=sheet, provider=provider, mapping=mapping)
+    return read_sheet(source, sheet=sheet, provider=provider, mapping=mapping, limits=limits)
 
 
 def _sheet_from_frame(frame: pd.DataFrame, provider: str | None) -> OrderSheet:
@@ -160,7 +164,8 @@ def run(
     An import keeps a ledger (default: ``order-importer.ledger.sqlite`` beside
     the results) so that re-running the same file never creates an order twice.
     """
-    order_sheet = load(path, provider=provider, sheet=sheet)
+    settings = settings or load_settings()
+    order_sheet = load(path, provider=provider, sheet=sheet, limits=settings.limits)
     report = validate(order_sheet)
     grouping = group(report)
     valid_rows = [line.row_id for order in grouping.orders for line in order.lines]
@@ -183,7 +188,6 @@ def run(
     if stage == "validate" or not grouping.orders:
         finish([])
         return result
-    settings = settings or load_settings()
     if stage == "preview":
         previewed = preview(grouping, settings, progress=progress, policy=policy)
         finish([previewed[list(OUTCOME_COLUMNS)]])
@@ -193,7 +197,9 @@ def run(
         ledger_path = default_ledger_path(output_path or Path.cwd() / "orders.results.xlsx")
     with Ledger.open(ledger_path) as journal:
         run_id = uuid.uuid4().hex
-        journal.start_run(run_id, str(order_sheet.source or "<DataFrame>"))
+        source = str(order_sheet.source or "<DataFrame>")
+        log.info("run %s: importing %s", run_id, source, extra={"run_id": run_id, "file": source})
+        journal.start_run(run_id, source)
         to_send, settled = reconcile(grouping.orders, settings, journal, policy=policy)
         previewed = preview_orders(to_send, settings, progress=progress, policy=policy, ledger=journal)
         created = create_orders(
@@ -201,6 +207,7 @@ def run(
         )
         finish([settled[list(OUTCOME_COLUMNS)], previewed[list(OUTCOME_COLUMNS)], created[list(OUTCOME_COLUMNS)]])
         journal.finish_run(run_id, result.exit_code, _row_records(order_sheet, result.outcomes))
+        log.info("run %s finished: %s", run_id, result.counts, extra={"run_id": run_id, "file": source})
     result.ledger = ledger_path
     return result
 

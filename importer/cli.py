@@ -45,6 +45,22 @@ SandboxOpt = Annotated[
 ]
 
 
+@app.callback()
+def _options(
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
+    log_format: Annotated[str, typer.Option(help="'text' lines or 'json' lines.")] = "text",
+    log_file: Annotated[Path | None, typer.Option(help="Write the log here instead of stderr.")] = None,
+) -> None:
+    """Turn a spreadsheet of purchase orders into orders at purchasing-agent APIs."""
+    from .logs import configure
+
+    try:
+        configure(log_level, log_format, log_file)
+    except ValueError as error:
+        _stderr(f"error: {error}")
+        raise typer.Exit(EXIT_INPUT) from None
+
+
 def _stderr(message: str) -> None:
     typer.echo(message, err=True)
 
@@ -52,8 +68,10 @@ def _stderr(message: str) -> None:
 @contextlib.contextmanager
 def _settings(config: Path | None, sandbox: bool) -> Iterator[Settings]:
     from .config import load_settings
+    from .logs import add_secrets
 
     settings = load_settings(config)
+    add_secrets([secret.reveal() for account in settings.accounts.values() for secret in account.credentials.values()])
     if not sandbox:
         yield settings
         return

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .limits import InputLimits
 
 CONFIG_ENV = "ORDER_IMPORTER_CONFIG"
 
@@ -87,6 +88,7 @@ class Settings:
     default_provider: str | None = None
     output_dir: Path | None = None
     ledger: Path | None = None
+    limits: InputLimits = field(default_factory=InputLimits)
 
     def account(self, provider: str) -> Account:
         try:
@@ -159,4 +161,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     run = data.get("run", {})
     output_dir = Path(run["output_dir"]) if "output_dir" in run else None
     ledger = Path(run["ledger"]) if "ledger" in run else None
-    return Settings(accounts=accounts, default_provider=run.get("provider"), output_dir=output_dir, ledger=ledger)
+    limits = InputLimits.from_config(data.get("limits", {}))
+    return Settings(
+        accounts=accounts, default_provider=run.get("provider"), output_dir=output_dir, ledger=ledger, limits=limits
+    )

@@ -152,7 +152,7 @@ def missing_columns_message(match: HeaderMatch) -> str:
         hint = f"; did you mean '{normalized[close[0]]}'?" if close else ""
         parts.append(f"no column for {column}{hint}")
     headers = ", ".join(f"'{h}'" for _, h, _ in match.columns) or "none"
-    return f"{'; '.join(parts)}. Headers found: {headers}"
+    return f"{'; '.join(parts)} (headers found: {headers})"
 
 
 assert set(ALIASES.values()) <= set(CANONICAL_COLUMNS), "an alias points at an unknown column"

@@ -23,12 +23,15 @@ import pandas as pd
 
 from .errors import InputError
 from .headers import HeaderMatch, match_headers, missing_columns_message
+from .limits import InputLimits
 from .models import ROW_COL, SHEET_COL, CellError, OrderSheet
 
 HEADER_SEARCH_ROWS = 20
 MIN_KNOWN_HEADERS = 2
 EXACT_FLOAT_LIMIT = 2**53
 _ZERO_FORMAT = re.compile(r"^0+$")
+_Row = tuple[int, list[tuple[str, str | None]]]
+"""One worksheet row: its Excel row number and, per cell, (text, problem or None)."""
 
 
 def read_sheet(
@@ -37,20 +40,24 @@ def read_sheet(
     sheet: str | None = None,
     provider: str | None = None,
     mapping: Mapping[str, str] | None = None,
+    limits: InputLimits | None = None,
 ) -> OrderSheet:
     """Read an .xlsx/.xlsm workbook or a .csv file; refuse anything else with a clear InputError."""
     path = Path(path)
+    limits = limits or InputLimits()
     if not path.exists():
         raise InputError("the file does not exist", file=path)
     if path.is_dir():
         raise InputError("this is a folder, not a file", file=path)
     if path.stat().st_size == 0:
         raise InputError("the file is empty", file=path)
+    limits.check_file(path)
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        result = _read_workbook(path, sheet, mapping)
+        result = _read_workbook(path, sheet, mapping, limits)
     elif suffix in (".csv", ".tsv", ".txt"):
         result = _read_csv(path, mapping)
+        limits.check_rows(path, len(result.frame))
     elif suffix == ".xls":
         raise InputError("this is an old binary Excel file (.xls); open it in Excel and save it as .xlsx", file=path)
     else:
@@ -120,7 +127,7 @@ def _float_text(value: float, number_format: str) -> tuple[str, str | None]:
 # ----- workbooks -------------------------------------------------------------------------
 
 
-def _open_workbook(path: Path) -> Any:
+def _open_workbook(path: Path, limits: InputLimits) -> Any:
     from openpyxl import load_workbook
 
     if not zipfile.is_zipfile(path):
@@ -135,54 +142,107 @@ def _open_workbook(path: Path) -> Any:
             "this is not a valid .xlsx file (it is not a zip archive); save it again from Excel", file=path
         )
     try:
+        with zipfile.ZipFile(path) as archive:
+            limits.check_archive(path, archive)
         return load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except InputError:
         raise
     except Exception as error:  # openpyxl raises many types for broken files
-        raise InputError(f"this .xlsx file is damaged and cannot be read ({type(error).__name__})", file=path) from None
+        raise _damaged(path, error) from None
 
 
-def _read_workbook(path: Path, only: str | None, mapping: Mapping[str, str] | None) -> OrderSheet:
-    workbook = _open_workbook(path)
+def _damaged(path: Path, error: Exception, sheet: str | None = None) -> InputError:
+    """One sentence for a workbook that fails to parse; XML entity tricks are named as such."""
+    if any(type(e).__module__.startswith("defusedxml") for e in _causes(error)):
+        reason = "it declares XML entities (an 'XML bomb'), which are refused"
+    else:
+        reason = f"it is damaged and cannot be read ({type(error).__name__})"
+    return InputError(f"this .xlsx file was refused: {reason}; save it again from Excel", file=path, sheet=sheet)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and the chain of errors it was raised from (openpyxl wraps parser errors)."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
+def _read_workbook(path: Path, only: str | None, mapping: Mapping[str, str] | None, limits: InputLimits) -> OrderSheet:
+    workbook = _open_workbook(path, limits)
+    reading = _SheetReader(path, mapping, limits)
     try:
         names = list(workbook.sheetnames)
         if only is not None and only not in names:
             raise InputError(f"there is no sheet named '{only}'; sheets: {', '.join(names)}", file=path)
-        parts: list[pd.DataFrame] = []
-        result = OrderSheet(frame=pd.DataFrame(), source=path)
-        best: tuple[str, HeaderMatch] | None = None
         for name in [only] if only else names:
-            worksheet = workbook[name]
-            if worksheet.sheet_state != "visible" and only is None:
-                result.notes.append(f"sheet '{name}' skipped: it is hidden")
-                continue
-            rows = _iter_cells(worksheet)
-            found = _find_header(rows, mapping)
-            if found is None:
-                result.notes.append(f"sheet '{name}' skipped: no header row with the order columns")
-                continue
-            header_row, _, match = found
-            if match.missing:
-                if best is None or match.known > best[1].known:
-                    best = (name, match)
-                result.notes.append(f"sheet '{name}' skipped: {missing_columns_message(match)}")
-                continue
-            part = _sheet_frame(name, match, rows)
-            if part is None:
-                result.notes.append(f"sheet '{name}' skipped: it has no order rows")
-                continue
-            result.header_rows[name] = header_row
-            result.header_map.update({orig: canon for _, orig, canon in match.columns if canon})
-            parts.append(part)
+            reading.read(name, workbook[name], include_hidden=only is not None)
+    except InputError:
+        raise
+    except Exception as error:  # worksheets are parsed lazily, so a damaged part shows up here
+        raise _damaged(path, error, reading.current) from None
     finally:
         workbook.close()
-    if not parts:
-        if best is not None:
-            raise InputError(missing_columns_message(best[1]), file=path, sheet=best[0])
-        raise InputError("no sheet has a header row with the order columns (order_ref, item_id, quantity)", file=path)
-    result.frame = pd.concat(parts, ignore_index=True, sort=False).fillna("")
-    collect_issues(result, parts)
-    return result
+    return reading.result()
+
+
+class _SheetReader:
+    """Reads the sheets of one workbook in turn, keeping notes on the ones it skips."""
+
+    def __init__(self, path: Path, mapping: Mapping[str, str] | None, limits: InputLimits) -> None:
+        self.path = path
+        self.mapping = mapping
+        self.limits = limits
+        self.sheet = OrderSheet(frame=pd.DataFrame(), source=path)
+        self.parts: list[pd.DataFrame] = []
+        self.best: tuple[str, HeaderMatch] | None = None
+        self.current: str | None = None
+        self.rows_read = 0
+
+    def read(self, name: str, worksheet: Any, *, include_hidden: bool) -> None:
+        self.current = name
+        notes = self.sheet.notes
+        if worksheet.sheet_state != "visible" and not include_hidden:
+            notes.append(f"sheet '{name}' skipped: it is hidden")
+            return
+        rows = _iter_cells(worksheet)
+        found = _find_header(rows, self.mapping)
+        if found is None:
+            notes.append(f"sheet '{name}' skipped: no header row with the order columns")
+            return
+        header_row, _, match = found
+        if match.missing:
+            if self.best is None or match.known > self.best[1].known:
+                self.best = (name, match)
+            notes.append(f"sheet '{name}' skipped: {missing_columns_message(match)}")
+            return
+        part = _sheet_frame(name, match, self._counted(rows, name))
+        if part is None:
+            notes.append(f"sheet '{name}' skipped: it has no order rows")
+            return
+        self.sheet.header_rows[name] = header_row
+        self.sheet.header_map.update({orig: canon for _, orig, canon in match.columns if canon})
+        self.parts.append(part)
+
+    def _counted(self, rows: Iterator[_Row], name: str) -> Iterator[_Row]:
+        """Stop at the row limit while reading, before a huge sheet fills memory."""
+        for row in rows:
+            self.rows_read += 1
+            self.limits.check_rows(self.path, self.rows_read, name)
+            yield row
+
+    def result(self) -> OrderSheet:
+        if not self.parts:
+            if self.best is not None:
+                raise InputError(missing_columns_message(self.best[1]), file=self.path, sheet=self.best[0])
+            raise InputError(
+                "no sheet has a header row with the order columns (order_ref, item_id, quantity)", file=self.path
+            )
+        self.sheet.frame = pd.concat(self.parts, ignore_index=True, sort=False).fillna("")
+        collect_issues(self.sheet, self.parts)
+        return self.sheet
 
 
 def _iter_cells(worksheet: Any) -> Iterator[tuple[int, list[tuple[str, str | None]]]]:

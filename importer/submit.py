@@ -27,6 +27,7 @@ from .config import Settings
 from .errors import OutcomeUnknown, ProviderError, ProviderUnavailable, Transient
 from .killpoints import kill_point
 from .ledger import Fingerprint, Ledger, LedgerEntry, OrderState
+from .logs import log
 from .models import (
     LineCreation,
     LinePreview,
@@ -248,6 +249,15 @@ class Submitter:
             kill_point("after-sending")
         result = self._send_create(provider, order, preview, key)
         kill_point("after-create-response")
+        outcome = "refused or unclear: " + str(result) if isinstance(result, ProviderError) else "created"
+        log.info(
+            "order %s at %s (external id %s): %s",
+            order.order_ref,
+            order.provider,
+            key,
+            outcome,
+            extra={"provider": order.provider, "order_ref": order.order_ref, "status": type(result).__name__},
+        )
         if self.ledger is not None:
             self._journal(key, order, result)
         return result

@@ -10,6 +10,7 @@ values that grouping works with.
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -120,10 +121,30 @@ def text(series: pd.Series[Any]) -> pd.Series[str]:
     return series.fillna("").str.strip()
 
 
+# Columns that hold digits and codes: full-width characters typed with a Chinese input method
+# (６００１…, ＋８６, full-width spaces) are folded to ASCII there, which cannot change their meaning.
+# Names and addresses are left exactly as typed.
+WIDTH_FOLDED_COLUMNS = frozenset(
+    {"provider", "order_ref", "line_no", "item_id", "sku_id", "quantity", "unit_price", "currency"}
+    | {"receiver_phone", "receiver_mobile", "zip"}
+)
+
+
 def checked_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return the canonical columns of ``frame`` as the checks see them: text, outer spaces stripped."""
+    """Return the canonical columns of ``frame`` as the checks see them: text, outer spaces stripped.
+
+    Id, number and code columns are also folded from full-width to ASCII
+    (NFKC); the results workbook still shows the cells as the user typed them.
+    """
     present = [column for column in CANONICAL_COLUMNS if column in frame.columns]
-    return pd.DataFrame({column: text(frame[column]) for column in present}, index=frame.index)
+    cells = {column: text(frame[column]) for column in present}
+    for column in WIDTH_FOLDED_COLUMNS.intersection(present):
+        cells[column] = cells[column].map(_fold_width).str.strip()
+    return pd.DataFrame(cells, index=frame.index)
+
+
+def _fold_width(value: str) -> str:
+    return unicodedata.normalize("NFKC", value) if not value.isascii() else value
 
 
 def _as_sheet(sheet: OrderSheet | pd.DataFrame) -> OrderSheet:

@@ -64,6 +64,7 @@ _SEVERITY = [
     Status.CREATED,
 ]
 _RED, _GREEN, _HEADER = "FFC7CE", "C6EFCE", "DDEBF7"
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _WIDTHS = {"status": 16, "error": 60, "provider_order_id": 22, "provider_line_id": 22}
 
 
@@ -135,9 +136,10 @@ def _atomic(target: Path) -> Iterator[Path]:
 
 def complete_outcomes(sheet: OrderSheet, outcomes: pd.DataFrame) -> pd.DataFrame:
     """One outcome per input row, in input order; rows nobody decided are NOT_ATTEMPTED."""
-    frame = outcomes.reindex(columns=list(OUTCOME_COLUMNS)).reindex(sheet.frame.index)
+    present = outcomes.astype(object).reindex(columns=list(OUTCOME_COLUMNS))
+    frame = present.reindex(sheet.frame.index)
     missing = frame["status"].isna()
-    frame = frame.fillna("")
+    frame = frame.astype(object).where(frame.notna(), "")
     frame.loc[missing, "status"] = str(Status.NOT_ATTEMPTED)
     frame.loc[missing, "error"] = "not processed"
     return frame
@@ -258,8 +260,17 @@ class _OpenpyxlStyles:
 
 def _set_text(cell: Any, value: str) -> None:
     """Store text as text: openpyxl would otherwise turn '=...' into a formula."""
-    cell.value = value
+    cell.value = xml_safe(value).replace("\r", "_x000D_")  # XML readers turn a raw CR into LF; Excel decodes this
     cell.data_type = "s"
+
+
+def xml_safe(text: str) -> str:
+    """Text an .xlsx can hold: control characters XML forbids (from a sheet or a provider) become U+FFFD.
+
+    openpyxl refuses them outright, which would lose the whole results file
+    over one stray byte; xlsxwriter escapes them itself.
+    """
+    return _ILLEGAL_XML.sub("\ufffd", text)
 
 
 def _set_value(cell: Any, column: str, value: Any) -> None:
@@ -295,7 +306,7 @@ def _append_result_columns(
             if position is not None and values["error"]:
                 bad = worksheet.cell(row=int(excel_row), column=position)
                 bad.fill = styles.red
-                bad.comment = Comment(str(values["error"])[:2000], "order-importer")
+                bad.comment = Comment(xml_safe(str(values["error"])[:2000]), "order-importer")
         elif _is_success(status):
             status_cell.fill = styles.green
     last_row = max(int(rows.max()), header_row) if len(rows) else header_row

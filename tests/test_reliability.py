@@ -222,14 +222,16 @@ def _run_cli(sheet, env, point, rng):
     run_env = dict(env)
     if point in NAMED_POINTS:
         run_env["ORDER_IMPORTER_KILL_AT"] = point
-    process = subprocess.Popen(command, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if point == "random":
         time.sleep(rng.uniform(0.2, 1.6))  # a run of the demo sheet takes about 1.5 s here
         process.send_signal(signal.SIGKILL)
-    _, err = process.communicate(timeout=120)
+    out, err = process.communicate(timeout=120)
     if process.returncode == -signal.SIGKILL:
         return 1
     assert process.returncode in (0, 1), err.decode()
+    if point is None:
+        assert sheet.with_name("orders.results.xlsx").exists(), (process.returncode, out, err)
     return 0
 
 

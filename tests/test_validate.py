@@ -67,7 +67,7 @@ def test_clean_sheet_has_no_errors():
         ("quantity", "1e3", "quantity must be a whole number above 0; got '1e3'"),
         ("quantity", "-2", "quantity must be a whole number above 0; got '-2'"),
         ("quantity", "2.000", "quantity must be a whole number above 0; got '2.000'"),
-        ("quantity", "２", "quantity must be a whole number above 0; got '２'"),
+        ("quantity", "二", "quantity must be a whole number above 0; got '二'"),
         (
             "unit_price",
             "abc",

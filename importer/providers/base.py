@@ -17,6 +17,8 @@ typed errors of :mod:`importer.errors`.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ import requests
 from ..config import Account
 from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import make_session, redact, shared_limiter
+from ..logs import log
 from ..models import LinePreview, OrderCreation, OrderDraft, OrderPreview
 
 JsonDict = dict[str, Any]
@@ -187,6 +190,10 @@ class Provider(ABC):
         unclear: type[ProviderError] = OutcomeUnknown if may_have_side_effects else Transient
         if self.limiter is not None:
             self.limiter.acquire()
+        started = time.monotonic()
+        if log.isEnabledFor(logging.DEBUG):
+            body = redact(json.dumps(request.json, ensure_ascii=False, default=str), self._secrets())
+            log.debug("%s %s %s", request.method, request.path, body[:2000], extra={"provider": self.key})
         try:
             response = self.session.request(
                 request.method,
@@ -207,6 +214,15 @@ class Provider(ABC):
             if _never_connected(exc):
                 raise self._error(Transient, "could not connect", request) from None
             raise self._error(unclear, "connection lost before an answer came back", request) from None
+        elapsed = round((time.monotonic() - started) * 1000)
+        log.info(
+            "%s %s -> HTTP %s in %d ms",
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed,
+            extra={"provider": self.key, "endpoint": request.describe(), "ms": elapsed},
+        )
         return self._decode(response, request, unclear)
 
     def _decode(self, response: requests.Response, request: ApiRequest, unclear: type[ProviderError]) -> JsonDict:
