@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 STEPS = [
-    ("lint", [sys.executable, "-m", "ruff", "check", "importer", "tests", "benchmarks", "dev"]),
-    ("format", [sys.executable, "-m", "ruff", "format", "--check", "importer", "tests", "benchmarks", "dev"]),
+    ("lint", [sys.executable, "-m", "ruff", "check", "importer", "tests", "benchmarks", "dev", "fuzz"]),
+    ("format", [sys.executable, "-m", "ruff", "format", "--check", "importer", "tests", "benchmarks", "dev", "fuzz"]),
     ("types", [sys.executable, "-m", "mypy"]),
     ("tests", [sys.executable, "-m", "pytest", "--cov=importer", "--cov-report=term", *sys.argv[1:]]),
 ]

@@ -258,6 +258,26 @@ def _iter_cells(worksheet: Any) -> Iterator[tuple[int, list[tuple[str, str | Non
         yield cells[0].row, texts
 
 
+def column_labels(match: HeaderMatch) -> list[tuple[int, str]]:
+    """(position, frame column) per header: the canonical name, else the header itself, made unique.
+
+    A second column for the same canonical field, or two columns with the same
+    header, keep their data under ``header (2)``, ``header (3)``… rather than
+    one overwriting the other.
+    """
+    labels: list[tuple[int, str]] = []
+    used: set[str] = set()
+    for position, original, canonical in match.columns:
+        label = canonical or original
+        n = 2
+        while label in used:
+            label = f"{canonical or original} ({n})"
+            n += 1
+        used.add(label)
+        labels.append((position, label))
+    return labels
+
+
 def _find_header(
     rows: Iterator[tuple[int, list[tuple[str, str | None]]]], mapping: Mapping[str, str] | None
 ) -> tuple[int, list[str], HeaderMatch] | None:
@@ -278,7 +298,7 @@ def _sheet_frame(
     name: str, match: HeaderMatch, rows: Iterator[tuple[int, list[tuple[str, str | None]]]]
 ) -> pd.DataFrame | None:
     """The data rows under a header row; blank rows are skipped, cell problems kept in ``attrs``."""
-    columns = [(position, canonical or original) for position, original, canonical in match.columns]
+    columns = column_labels(match)
     data: dict[str, list[str]] = {label: [] for _, label in columns}
     numbers: list[int] = []
     pending: list[tuple[int, str, str, str]] = []
@@ -352,7 +372,7 @@ def _read_csv(path: Path, mapping: Mapping[str, str] | None) -> OrderSheet:
     match = match_headers(header, extra=mapping)
     if match.missing:
         raise InputError(missing_columns_message(match), file=path)
-    columns = [(position, canonical or original) for position, original, canonical in match.columns]
+    columns = column_labels(match)
     data: dict[str, list[str]] = {label: [] for _, label in columns}
     numbers: list[int] = []
     try:

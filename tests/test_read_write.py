@@ -254,3 +254,19 @@ def test_cli_stages_and_exit_codes(tmp_path):
     exported = runner.invoke(app, ["export", "--ledger", str(ledger), "-o", str(tmp_path / "export.xlsx")])
     assert exported.exit_code == 0 and (tmp_path / "export.xlsx").exists()
     assert runner.invoke(app, ["status", "--ledger", str(tmp_path / "absent.sqlite")]).exit_code == 2
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_duplicate_headers_keep_both_columns(tmp_path, suffix):
+    header = [*HEADER, "provider", "备注", "备注"]
+    row = [*ROW, "dajisaas", "first", "second"]
+    if suffix == ".xlsx":
+        path = workbook(tmp_path / "dup.xlsx", [header, row])
+    else:
+        path = tmp_path / "dup.csv"
+        path.write_text(",".join(header) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    frame = importer.load(path).frame
+    assert frame.loc[0, "provider"] == "xportcn-open"  # the first one counts
+    assert frame.loc[0, "provider (2)"] == "dajisaas"
+    remarks = [c for c in frame.columns if c.startswith(("备注", "order_remark", "line_remark"))]
+    assert sorted(frame.loc[0, remarks]) == ["first", "second"]
