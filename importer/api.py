@@ -137,8 +137,20 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every row succeeded, 1 when some rows failed or were held."""
-        return 0 if self.outcomes["status"].isin([str(s) for s in SUCCESS_STATUSES]).all() else 1
+        """0: every row succeeded; 1: some rows failed or were held; 3: a provider was unavailable.
+
+        3 means the run stopped calling a provider after repeated transient
+        failures (its rows are NOT_ATTEMPTED): worth retrying later as it is.
+        """
+        statuses = self.outcomes["status"]
+        if statuses.isin([str(s) for s in SUCCESS_STATUSES]).all():
+            return EXIT_OK
+        unavailable = (statuses == str(Status.NOT_ATTEMPTED)) & self.outcomes["error"].str.contains(UNAVAILABLE, regex=False)
+        return EXIT_PROVIDER_UNAVAILABLE if unavailable.any() else EXIT_ROWS_FAILED
+
+
+EXIT_OK, EXIT_ROWS_FAILED, EXIT_PROVIDER_UNAVAILABLE = 0, 1, 3
+UNAVAILABLE = "provider unavailable"
 
 
 def default_output_path(source: Path) -> Path:

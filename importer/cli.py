@@ -90,6 +90,7 @@ def _run(
     output: Path | None,
     config: Path | None,
     sandbox: bool,
+    ledger: Path | None = None,
 ) -> None:
     from .errors import ImporterError
 
@@ -98,7 +99,14 @@ def _run(
             from .api import run
 
             result = run(
-                file, stage=stage, settings=settings, provider=provider, sheet=sheet, output=output, progress=progress
+                file,
+                stage=stage,
+                settings=settings,
+                provider=provider,
+                sheet=sheet,
+                output=output,
+                ledger=ledger,
+                progress=progress,
             )
     except ImporterError as error:
         _stderr(f"error: {error}")
@@ -188,9 +196,12 @@ def import_(
     output: OutputOpt = None,
     config: ConfigOpt = None,
     sandbox: SandboxOpt = False,
+    ledger: Annotated[
+        Path | None, typer.Option("--ledger", help="The ledger (default: [run] ledger, else beside the results).")
+    ] = None,
 ) -> None:
     """Validate, preview and create the orders, then write the results workbook."""
-    _run("import", file, provider, sheet, output, config, sandbox)
+    _run("import", file, provider, sheet, output, config, sandbox, ledger)
 
 
 LedgerOpt = Annotated[Path, typer.Option("--ledger", help="The ledger file.")]
@@ -296,6 +307,10 @@ def sandbox(
         float, typer.Option(help="Share of creates that make the order, then answer HTTP 500.")
     ] = 0.0,
     rate_limit: Annotated[float | None, typer.Option(help="Calls per second per provider; more get 429.")] = None,
+    endpoint_latency: Annotated[
+        list[str] | None, typer.Option(help="PATH=SECONDS added to calls whose path ends with PATH (repeatable).")
+    ] = None,
+    token_lifetime: Annotated[float | None, typer.Option(help="Seconds a Shanjing access token lives.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for repeatable faults.")] = None,
 ) -> None:
     """Run the provider sandbox until interrupted, and print a config that points at it."""
@@ -313,9 +328,21 @@ def sandbox(
         drop_after_commit=drop_after_commit,
         error_after_commit=error_after_commit,
         rate_limit=rate_limit,
+        endpoint_latency=_endpoint_latency(endpoint_latency or []),
         seed=seed,
     )
-    serve(host, port, faults)
+    serve(host, port, faults, token_lifetime=token_lifetime)
+
+
+def _endpoint_latency(pairs: list[str]) -> dict[str, float]:
+    latency: dict[str, float] = {}
+    for pair in pairs:
+        path, _, seconds = pair.rpartition("=")
+        try:
+            latency[path] = float(seconds)
+        except ValueError:
+            raise typer.BadParameter(f"--endpoint-latency wants PATH=SECONDS, got '{pair}'") from None
+    return latency
 
 
 def main() -> None:

@@ -128,7 +128,7 @@ def test_a_provider_that_stays_down_is_not_called_for_the_rest_of_the_run(fresh_
     assert statuses[Status.PREVIEW_FAILED] == 1  # the first order failed after its retries
     assert statuses[Status.NOT_ATTEMPTED] == 5  # then the breaker opened: the rest were not sent
     assert "provider unavailable" in " ".join(result.outcomes["error"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a provider was unavailable: retry the run later
     assert fresh_sandbox.state.calls("POST /xportcn/api/open/order/render") == 3
 
 
@@ -283,3 +283,34 @@ def _with(sandbox, provider, options=None, **changes):
     if options:
         changes["options"] = {**account.options, **options}
     return settings.with_accounts({provider: dataclasses.replace(account, **changes)})
+
+
+def test_cli_exit_code_3_when_a_provider_is_down(tmp_path):
+    from typer.testing import CliRunner
+
+    from importer.cli import app
+
+    sheet = tmp_path / "orders.xlsx"
+    shutil.copy(SAMPLES / "orders-xportcn-open.xlsx", sheet)
+    config = tmp_path / "importer.toml"
+    config.write_text(
+        '[providers.xportcn-open]\nbase_url = "http://127.0.0.1:9"\naccess_key_env = "HOME"\nsecret_env = "HOME"\n'
+        "circuit_breaker_threshold = 1\nconnect_timeout = 0.5\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["import", str(sheet), "--config", str(config)])
+    assert result.exit_code == 3, result.output
+    rows = pd.read_excel(tmp_path / "orders.results.xlsx", dtype=str, engine="openpyxl")
+    assert "NOT_ATTEMPTED" in set(rows["status"])
+
+
+def test_endpoint_latency_and_token_lifetime_knobs(fresh_sandbox):
+    from importer.cli import _endpoint_latency
+
+    faults = Faults(latency=0.1, endpoint_latency=_endpoint_latency(["/purchase/order/create=0.5"]))
+    assert faults.delay("/shanjing/rest/taobao-global/purchase/order/create") == pytest.approx(0.6)
+    assert faults.delay("/shanjing/rest/taobao-global/purchase/order/render") == pytest.approx(0.1)
+    with pytest.raises(Exception, match="PATH=SECONDS"):
+        _endpoint_latency(["nonsense"])
+    fresh_sandbox.set_token_lifetime(5)
+    assert fresh_sandbox.module("shanjing").token_lifetime == 5

@@ -132,6 +132,12 @@ class Sandbox:
                 return module
         raise KeyError(f"the sandbox does not serve provider '{provider}'")
 
+    def set_token_lifetime(self, seconds: float) -> None:
+        """How long bearer tokens issued from now on live, for every module that issues them."""
+        for module in self._modules:
+            if hasattr(module, "token_lifetime"):
+                module.token_lifetime = seconds
+
     def routes(self) -> list[str]:
         """Every ``METHOD /path`` served, for the console and for debugging."""
         return self._server.router.paths()
@@ -191,9 +197,17 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, faults: Faults | None = None, out: TextIO = sys.stdout) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    faults: Faults | None = None,
+    out: TextIO = sys.stdout,
+    token_lifetime: float | None = None,
+) -> None:
     """Run the sandbox until interrupted, after printing where it listens and how to point a run at it."""
     sandbox = Sandbox.start(host=host, port=port, faults=faults, verbose=True)
+    if token_lifetime is not None:
+        sandbox.set_token_lifetime(token_lifetime)
     try:
         print(f"order-importer sandbox listening on {sandbox.url} (Ctrl+C to stop)", file=out)
         if sandbox.faults.active:
