@@ -145,7 +145,9 @@ class RunResult:
         statuses = self.outcomes["status"]
         if statuses.isin([str(s) for s in SUCCESS_STATUSES]).all():
             return EXIT_OK
-        unavailable = (statuses == str(Status.NOT_ATTEMPTED)) & self.outcomes["error"].str.contains(UNAVAILABLE, regex=False)
+        unavailable = (statuses == str(Status.NOT_ATTEMPTED)) & self.outcomes["error"].str.contains(
+            UNAVAILABLE, regex=False
+        )
         return EXIT_PROVIDER_UNAVAILABLE if unavailable.any() else EXIT_ROWS_FAILED
 
 

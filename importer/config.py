@@ -120,6 +120,30 @@ def _read_credentials(provider: str, section: Mapping[str, Any], environ: Mappin
     return credentials
 
 
+def read_secrets_file(path: Path) -> dict[str, str]:
+    """``NAME=VALUE`` lines (``#`` comments) that stand in for environment variables; the environment wins.
+
+    The file must be readable by its owner only (``chmod 600``): a secret in a
+    file anyone on the machine can read is not a secret.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"secrets file {path} does not exist") from None
+    if mode & 0o077:
+        raise ConfigError(f"secrets file {path} can be read by other users; run: chmod 600 {path}")
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.removeprefix("export ").partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"secrets file {path} line {number} is not NAME=VALUE")
+        values[name.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
 _ACCOUNT_KEYS = {"base_url", "connect_timeout", "read_timeout", "concurrency", "rate_limit", "account"}
 
 
@@ -143,6 +167,8 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         raise ConfigError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    if "secrets_file" in data:
+        environ = {**read_secrets_file(path.parent / str(data["secrets_file"])), **environ}
     accounts: dict[str, Account] = {}
     for provider, section in data.get("providers", {}).items():
         if "base_url" not in section:

@@ -160,6 +160,25 @@ def _damaged(path: Path, error: Exception, sheet: str | None = None) -> InputErr
     return InputError(f"this .xlsx file was refused: {reason}; save it again from Excel", file=path, sheet=sheet)
 
 
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"[^>]*>\s*<f[ >/]')
+
+
+def _formula_cells(path: Path, member: str, header_row: int) -> list[str]:
+    """Cells below the header that hold a formula (read mode gives only their cached values).
+
+    The worksheet's XML is scanned directly: cheap, and sizes are already
+    bounded by the zip limits.
+    """
+    if not member:
+        return []
+    with zipfile.ZipFile(path) as archive:
+        try:
+            xml = archive.read(member.lstrip("/"))
+        except KeyError:
+            return []
+    return [f"{col.decode()}{row.decode()}" for col, row in _FORMULA_CELL.findall(xml) if int(row) > header_row]
+
+
 def _causes(error: BaseException) -> Iterator[BaseException]:
     """The error and the chain of errors it was raised from (openpyxl wraps parser errors)."""
     seen: BaseException | None = error
@@ -222,6 +241,13 @@ class _SheetReader:
         if part is None:
             notes.append(f"sheet '{name}' skipped: it has no order rows")
             return
+        formulas = _formula_cells(self.path, getattr(worksheet, "_worksheet_path", ""), header_row)
+        if formulas:
+            shown = ", ".join(formulas[:5]) + (", …" if len(formulas) > 5 else "")
+            notes.append(
+                f"sheet '{name}': {len(formulas)} cells hold formulas ({shown}); their last calculated values "
+                "were used, so check them"
+            )
         self.sheet.header_rows[name] = header_row
         self.sheet.header_map.update({orig: canon for _, orig, canon in match.columns if canon})
         self.parts.append(part)

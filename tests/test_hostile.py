@@ -325,3 +325,43 @@ def test_canary_secrets_appear_nowhere(tmp_path, fresh_sandbox):
     assert b"POST /open/order" in haystack  # the DEBUG log really logged the calls
     for value in CANARIES.values():
         assert value.encode() not in haystack, value
+
+
+def test_formula_cells_use_their_cached_value_and_are_flagged(tmp_path):
+    path = tmp_path / "formulas.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Orders"
+    sheet.append(HEADER)
+    sheet.append(ROW)
+    sheet.append([*ROW[:1], "=B2", *ROW[2:4], "=1+1", *ROW[5:]])
+    book.save(path)
+    # openpyxl writes no cached values; put them in as Excel would have after calculating
+    clean = zipfile.ZipFile(path)
+    xml = clean.read("xl/worksheets/sheet1.xml")
+    xml = xml.replace(b'<c r="B3"><f>B2</f><v />', b'<c r="B3" t="str"><f>B2</f><v>PO-1</v>')
+    xml = xml.replace(b"<f>1+1</f><v />", b"<f>1+1</f><v>2</v>")
+    calculated = rewrite_member(path, "xl/worksheets/sheet1.xml", xml)
+    loaded = importer.load(calculated)
+    assert list(loaded.frame["quantity"]) == ["1", "2"]
+    assert any("2 cells hold formulas (B3, E3)" in note for note in loaded.notes)
+
+
+def test_credentials_from_a_private_secrets_file(tmp_path):
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text("# order-importer\nXO_AK=fileAK123456\nexport XO_SECRET='fileSECRET789'\n", encoding="utf-8")
+    secrets.chmod(0o600)
+    config = tmp_path / "importer.toml"
+    config.write_text(
+        'secrets_file = "secrets.env"\n[providers.xportcn-open]\nbase_url = "http://x"\n'
+        'access_key_env = "XO_AK"\nsecret_env = "XO_SECRET"\n',
+        encoding="utf-8",
+    )
+    account = load_settings(config, {}).account("xportcn-open")
+    assert account.credential("access_key") == "fileAK123456" and account.credential("secret") == "fileSECRET789"
+    assert "fileSECRET789" not in repr(account)
+    assert load_settings(config, {"XO_AK": "fromenv"}).account("xportcn-open").credential("access_key") == "fromenv"
+    secrets.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600") as caught:
+        load_settings(config, {})
+    assert "fileSECRET789" not in str(caught.value)
