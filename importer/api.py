@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -172,6 +173,7 @@ def run(
     write: bool = True,
     progress: Progress | None = None,
     policy: RetryPolicy | None = None,
+    max_total: Decimal | None = None,
 ) -> RunResult:
     """Read, validate, group and (depending on ``stage``) preview and create; then write results.
 
@@ -216,6 +218,8 @@ def run(
         journal.start_run(run_id, source)
         to_send, settled = reconcile(grouping.orders, settings, journal, policy=policy)
         previewed = preview_orders(to_send, settings, progress=progress, policy=policy, ledger=journal)
+        if max_total is not None:
+            hold_over_budget(previewed, max_total)
         created = create_orders(
             to_send, previewed, settings, progress=progress, policy=policy, ledger=journal, run_id=run_id
         )
@@ -224,6 +228,23 @@ def run(
         log.info("run %s finished: %s", run_id, result.counts, extra={"run_id": run_id, "file": source})
     result.ledger = ledger_path
     return result
+
+
+def hold_over_budget(previewed: pd.DataFrame, max_total: Decimal) -> Decimal:
+    """Hold every previewed order when their previewed totals add up to more than ``max_total``.
+
+    Returns the previewed total. Holding is done on the frame, so the create
+    stage then finds nothing it may buy.
+    """
+    ready = previewed["status"] == str(Status.PREVIEWED)
+    totals = [Decimal(str(v)) for v in previewed.loc[ready, "order_total"] if str(v) not in ("", "None")]
+    total = sum(totals, Decimal(0))
+    if total > max_total:
+        previewed.loc[ready, "status"] = str(Status.HELD)
+        previewed.loc[ready, "error"] = (
+            f"held: the previewed total of all orders, {total}, is above --max-total {max_total}; nothing was bought"
+        )
+    return total
 
 
 def _row_records(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[tuple[int, str, int, dict[str, str]]]:

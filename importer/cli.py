@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -91,6 +92,7 @@ def _run(
     config: Path | None,
     sandbox: bool,
     ledger: Path | None = None,
+    max_total: Decimal | None = None,
 ) -> None:
     from .errors import ImporterError
 
@@ -107,6 +109,7 @@ def _run(
                 output=output,
                 ledger=ledger,
                 progress=progress,
+                max_total=max_total,
             )
     except ImporterError as error:
         _stderr(f"error: {error}")
@@ -199,9 +202,24 @@ def import_(
     ledger: Annotated[
         Path | None, typer.Option("--ledger", help="The ledger (default: [run] ledger, else beside the results).")
     ] = None,
+    max_total: Annotated[
+        str | None, typer.Option("--max-total", help="Buy nothing if the previewed total is above this amount.")
+    ] = None,
 ) -> None:
     """Validate, preview and create the orders, then write the results workbook."""
-    _run("import", file, provider, sheet, output, config, sandbox, ledger)
+    _run("import", file, provider, sheet, output, config, sandbox, ledger, _amount(max_total))
+
+
+def _amount(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise typer.BadParameter(f"--max-total wants an amount like 5000 or 1234.50, got '{text}'") from None
+    if not value.is_finite() or value < 0:
+        raise typer.BadParameter(f"--max-total wants an amount of 0 or more, got '{text}'")
+    return value
 
 
 LedgerOpt = Annotated[Path, typer.Option("--ledger", help="The ledger file.")]

@@ -11,6 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,8 @@ class Settings:
     output_dir: Path | None = None
     ledger: Path | None = None
     limits: InputLimits = field(default_factory=InputLimits)
+    price_tolerance_percent: Decimal = Decimal(0)
+    """How far above the sheet's unit_price a previewed price may be before the order is held."""
 
     def account(self, provider: str) -> Account:
         try:
@@ -188,6 +191,18 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     output_dir = Path(run["output_dir"]) if "output_dir" in run else None
     ledger = Path(run["ledger"]) if "ledger" in run else None
     limits = InputLimits.from_config(data.get("limits", {}))
+    tolerance = _percent(run.get("price_tolerance_percent", 0))
     return Settings(
-        accounts=accounts, default_provider=run.get("provider"), output_dir=output_dir, ledger=ledger, limits=limits
+        accounts=accounts,
+        default_provider=run.get("provider"),
+        output_dir=output_dir,
+        ledger=ledger,
+        limits=limits,
+        price_tolerance_percent=tolerance,
     )
+
+
+def _percent(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"[run] price_tolerance_percent must be a number of 0 or more; got {value!r}")
+    return Decimal(str(value))

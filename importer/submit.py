@@ -33,6 +33,7 @@ from .models import (
     LinePreview,
     OrderCreation,
     OrderDraft,
+    OrderLine,
     OrderPreview,
     Status,
 )
@@ -347,11 +348,13 @@ def preview_orders(
     results = submitter.run_each(orders, submitter.preview_one, progress)
     records: list[dict[str, Any]] = []
     for order, result in zip(orders, results, strict=True):
-        records.extend(_preview_records(order, result))
+        records.extend(_preview_records(order, result, settings.price_tolerance_percent))
     return _frame(records)
 
 
-def _preview_records(order: OrderDraft, result: OrderPreview | ProviderError) -> Iterable[dict[str, Any]]:
+def _preview_records(
+    order: OrderDraft, result: OrderPreview | ProviderError, tolerance_percent: Decimal = Decimal(0)
+) -> Iterable[dict[str, Any]]:
     key = order_key(order)
     if isinstance(result, ProviderUnavailable):
         for line in order.lines:
@@ -361,7 +364,12 @@ def _preview_records(order: OrderDraft, result: OrderPreview | ProviderError) ->
         for line in order.lines:
             yield _record(line.row_id, key, line.line_no, Status.PREVIEW_FAILED, error=f"preview failed: {result}")
         return
-    failed = [line for line in order.lines if _line_error(result.lines.get(line.line_no))]
+    rises = {
+        line.line_no: rise
+        for line in order.lines
+        if (rise := price_rise(line, result.lines.get(line.line_no), tolerance_percent)) is not None
+    }
+    failed = [line for line in order.lines if _line_error(result.lines.get(line.line_no)) or line.line_no in rises]
     context = json.dumps(dict(result.context), ensure_ascii=False, default=str) if result.context else ""
     for position, line in enumerate(order.lines):
         line_preview = result.lines.get(line.line_no, LinePreview())
@@ -380,12 +388,34 @@ def _preview_records(order: OrderDraft, result: OrderPreview | ProviderError) ->
         error = _line_error(line_preview)
         if error:
             record.update(status=Status.PREVIEW_FAILED, error=error, error_column="item_id")
+        elif line.line_no in rises:
+            record.update(status=Status.PRICE_CHANGED, error=rises[line.line_no], error_column="unit_price")
         elif failed:
             lines = ", ".join(f.line_no for f in failed[:3]) + (", …" if len(failed) > 3 else "")
             record.update(status=Status.HELD, error=f"held: line {lines} of order {order.order_ref} failed preview")
         elif not result.ok:
             record.update(status=Status.PREVIEW_FAILED, error=f"preview failed: {result.error or 'refused'}")
         yield record
+
+
+def price_rise(line: OrderLine, preview: LinePreview | None, tolerance_percent: Decimal) -> str | None:
+    """Why a line is held for its price: the provider asks more than the sheet's unit_price allows.
+
+    Compared only when both prices are in the same currency (a blank sheet
+    currency counts as the provider's); None when the price is acceptable.
+    """
+    if preview is None or preview.error or preview.unit_price is None or line.unit_price is None:
+        return None
+    if line.currency and preview.currency and line.currency.upper() != preview.currency.upper():
+        return None
+    limit = line.unit_price * (1 + tolerance_percent / 100)
+    if preview.unit_price <= limit:
+        return None
+    change = (preview.unit_price - line.unit_price) / line.unit_price * 100 if line.unit_price else Decimal(100)
+    return (
+        f"price changed: you expected {line.unit_price}, the provider asks {preview.unit_price} (+{change:.1f}%); "
+        "nothing was bought: raise unit_price, or price_tolerance_percent in [run], to accept it"
+    )
 
 
 def _line_error(line: LinePreview | None) -> str:
