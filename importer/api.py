@@ -15,6 +15,7 @@ from typing import Literal
 import pandas as pd
 
 from .config import Settings, load_settings
+from .errors import ImporterError
 from .group import Grouping
 from .group import group as _group
 from .ledger import Ledger, default_ledger_path
@@ -174,6 +175,7 @@ def run(
     progress: Progress | None = None,
     policy: RetryPolicy | None = None,
     max_total: Decimal | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Read, validate, group and (depending on ``stage``) preview and create; then write results.
 
@@ -181,7 +183,7 @@ def run(
     the results) so that re-running the same file never creates an order twice.
     """
     settings = settings or load_settings()
-    order_sheet = load(path, provider=provider, sheet=sheet, limits=settings.limits)
+    order_sheet = load(path, provider=provider, sheet=sheet, mapping=mapping, limits=settings.limits)
     report = validate(order_sheet)
     grouping = group(report)
     valid_rows = [line.row_id for order in grouping.orders for line in order.lines]
@@ -289,3 +291,27 @@ def export_run(ledger: str | Path, path: str | Path, run_id: str | None = None) 
     )
     outcomes = outcomes_frame({**r[3], "row_id": r[0]} for r in rows)
     return _write_results(OrderSheet(frame=frame), outcomes, errors_frame([]), Path(path))
+
+
+PROBE_EXTERNAL_ID = "OI-CHECK-CONFIG-PROBE"
+
+
+def check_accounts(settings: Settings) -> dict[str, str]:
+    """Try every configured account with an order lookup that buys nothing; '' per account that works.
+
+    A lookup needs valid credentials (and, for Shanjing, a token renewal), so
+    it proves the account can be used without creating anything.
+    """
+    from .errors import ProviderError
+    from .providers import provider_class
+
+    problems: dict[str, str] = {}
+    for key, account in sorted(settings.accounts.items()):
+        try:
+            provider_class(key)(account).find_order(PROBE_EXTERNAL_ID)
+            problems[key] = ""
+        except (ProviderError, ImporterError) as error:
+            problems[key] = f"failed: {error}"
+        except NotImplementedError:
+            problems[key] = ""  # configured, but this provider has no lookup to try
+    return problems

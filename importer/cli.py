@@ -8,7 +8,8 @@ Heavy libraries are imported inside the commands so ``--help`` stays fast.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -83,39 +84,110 @@ def _settings(config: Path | None, sandbox: bool) -> Iterator[Settings]:
         yield settings.with_accounts(running.settings().accounts)
 
 
-def _run(
-    stage: Stage,
-    file: Path,
-    provider: str | None,
-    sheet: str | None,
-    output: Path | None,
-    config: Path | None,
-    sandbox: bool,
-    ledger: Path | None = None,
-    max_total: Decimal | None = None,
-) -> None:
+@dataclass
+class _RunOptions:
+    """What the validate / preview / import commands share."""
+
+    provider: str | None = None
+    sheet: str | None = None
+    output: Path | None = None
+    config: Path | None = None
+    sandbox: bool = False
+    ledger: Path | None = None
+    max_total: Decimal | None = None
+    mapping: Path | None = None
+    summary_json: Path | None = None
+
+
+def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
     from .errors import ImporterError
 
     try:
-        with _settings(config, sandbox) as settings, _progress() as progress:
+        mapping = _load_mapping(options.mapping)
+        with _settings(options.config, options.sandbox) as settings, _progress() as progress:
             from .api import run
 
-            result = run(
-                file,
-                stage=stage,
-                settings=settings,
-                provider=provider,
-                sheet=sheet,
-                output=output,
-                ledger=ledger,
-                progress=progress,
-                max_total=max_total,
-            )
+            def run_file(path: Path, output: Path | None) -> RunResult:
+                return run(
+                    path,
+                    stage=stage,
+                    settings=settings,
+                    provider=options.provider,
+                    sheet=options.sheet,
+                    output=output,
+                    ledger=options.ledger,
+                    progress=progress,
+                    max_total=options.max_total,
+                    mapping=mapping,
+                )
+
+            if file.is_dir() and stage == "import":
+                _run_inbox(file, settings.output_dir, run_file, options.summary_json)
+            result = run_file(file, options.output)
     except ImporterError as error:
         _stderr(f"error: {error}")
         raise typer.Exit(getattr(error, "exit_code", EXIT_INPUT)) from None
     _print_summary(result)
+    if options.summary_json:
+        _write_json(options.summary_json, result_summary(result))
     raise typer.Exit(result.exit_code)
+
+
+def _run_inbox(
+    folder: Path, output_dir: Path | None, run_file: Callable[[Path, Path], RunResult], summary_json: Path | None
+) -> None:
+    from .inbox import folder_exit_code, process_inbox, summary
+
+    items = process_inbox(folder, output_dir, run_file)
+    for item in items:
+        state = f"exit {item.exit_code}" + (f": {item.error}" if item.error else "")
+        typer.echo(f"{item.source.name} -> {item.moved_to} ({state})")
+    if not items:
+        typer.echo(f"no new order sheets in {folder}")
+    if summary_json:
+        _write_json(summary_json, summary(items))
+    raise typer.Exit(folder_exit_code(items))
+
+
+def _load_mapping(path: Path | None) -> dict[str, str] | None:
+    """``--mapping FILE``: a TOML ``[headers]`` table of ``"their header" = "canonical column"``."""
+    if path is None:
+        return None
+    import tomllib
+
+    from .errors import ConfigError
+    from .models import CANONICAL_COLUMNS
+
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("headers", {})
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"mapping file {path}: {error}") from None
+    wrong = {header: column for header, column in table.items() if column not in CANONICAL_COLUMNS}
+    if wrong or not isinstance(table, dict):
+        raise ConfigError(
+            f"mapping file {path}: {wrong} map to unknown columns; use one of {', '.join(CANONICAL_COLUMNS)}"
+        )
+    return {str(k): str(v) for k, v in table.items()}
+
+
+def result_summary(result: RunResult) -> dict[str, object]:
+    """The JSON written by ``--summary-json``: what a monitor needs to know about one run."""
+    return {
+        "file": str(result.sheet.source or ""),
+        "exit_code": result.exit_code,
+        "rows": len(result.outcomes),
+        "orders": len(result.grouping.orders),
+        "counts": result.counts,
+        "output": str(result.output or ""),
+        "ledger": str(result.ledger or ""),
+        "notes": result.notes,
+    }
+
+
+def _write_json(path: Path, value: object) -> None:
+    import json
+
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 @contextlib.contextmanager
@@ -166,6 +238,12 @@ def _print_summary(result: RunResult) -> None:
         console.print(f"results written to {result.output}", markup=False)
 
 
+MappingOpt = Annotated[
+    Path | None, typer.Option("--mapping", help='TOML file with a [headers] table: "their header" = "column".')
+]
+SummaryOpt = Annotated[Path | None, typer.Option("--summary-json", help="Write a JSON summary of the run here.")]
+
+
 @app.command()
 def validate(
     file: FileArg,
@@ -173,9 +251,11 @@ def validate(
     sheet: SheetOpt = None,
     output: OutputOpt = None,
     config: ConfigOpt = None,
+    mapping: MappingOpt = None,
+    summary_json: SummaryOpt = None,
 ) -> None:
     """Check the sheet and write the results workbook; nothing is sent."""
-    _run("validate", file, provider, sheet, output, config, sandbox=False)
+    _run("validate", file, _RunOptions(provider, sheet, output, config, False, None, None, mapping, summary_json))
 
 
 @app.command()
@@ -186,14 +266,16 @@ def preview(
     output: OutputOpt = None,
     config: ConfigOpt = None,
     sandbox: SandboxOpt = False,
+    mapping: MappingOpt = None,
+    summary_json: SummaryOpt = None,
 ) -> None:
     """Validate, then ask each provider to price every order; nothing is bought."""
-    _run("preview", file, provider, sheet, output, config, sandbox)
+    _run("preview", file, _RunOptions(provider, sheet, output, config, sandbox, None, None, mapping, summary_json))
 
 
 @app.command("import")
 def import_(
-    file: FileArg,
+    file: Annotated[Path, typer.Argument(help="The order sheet, or an inbox folder of sheets to import once each.")],
     provider: ProviderOpt = None,
     sheet: SheetOpt = None,
     output: OutputOpt = None,
@@ -205,9 +287,12 @@ def import_(
     max_total: Annotated[
         str | None, typer.Option("--max-total", help="Buy nothing if the previewed total is above this amount.")
     ] = None,
+    mapping: MappingOpt = None,
+    summary_json: SummaryOpt = None,
 ) -> None:
     """Validate, preview and create the orders, then write the results workbook."""
-    _run("import", file, provider, sheet, output, config, sandbox, ledger, _amount(max_total))
+    options = _RunOptions(provider, sheet, output, config, sandbox, ledger, _amount(max_total), mapping, summary_json)
+    _run("import", file, options)
 
 
 def _amount(text: str | None) -> Decimal | None:
@@ -258,6 +343,27 @@ def status(ledger: LedgerOpt = Path("order-importer.ledger.sqlite")) -> None:
         for run in journal.runs():
             runs.add_row(run["run_id"], run["source"], run["started_at"], str(run["exit_code"]))
         console.print(runs)
+
+
+@app.command("check-config")
+def check_config(config: ConfigOpt = None, sandbox: SandboxOpt = False) -> None:
+    """Validate the config and try each account's credentials with a harmless lookup; nothing is bought."""
+    from .errors import ImporterError
+
+    try:
+        with _settings(config, sandbox) as settings:
+            from .api import check_accounts
+
+            checks = check_accounts(settings)
+    except ImporterError as error:
+        _stderr(f"error: {error}")
+        raise typer.Exit(EXIT_INPUT) from None
+    if not checks:
+        _stderr("error: the config has no [providers.*] section")
+        raise typer.Exit(EXIT_INPUT)
+    for provider, problem in checks.items():
+        typer.echo(f"{provider}: {problem or 'ok'}")
+    raise typer.Exit(EXIT_OK if not any(checks.values()) else EXIT_INPUT)
 
 
 @app.command()
