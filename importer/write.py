@@ -179,7 +179,33 @@ def summary_rows(sheet: OrderSheet, outcomes: pd.DataFrame, title: str = "") -> 
     rows += [[], ["currency", "estimated amount", "rows"]]
     for currency, (amount, count) in sorted(_amounts_per_currency(outcomes).items()):
         rows.append([currency, amount, count])
+    rows += [[], ["provider", "status", "rows", "estimated amount"]]
+    rows += _per_provider(sheet, outcomes)
     return rows
+
+
+def _per_provider(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[list[Any]]:
+    """Rows and estimated amounts per provider and status (amounts summed exactly, in any currency shown)."""
+    frame = sheet.frame
+    providers = frame["provider"].astype(str) if "provider" in frame else pd.Series("", index=frame.index)
+    table: dict[tuple[str, str], tuple[int, Decimal]] = {}
+    for provider, status, amount in zip(
+        providers.reindex(outcomes.index).fillna(""), outcomes["status"], outcomes["estimated_amount"], strict=True
+    ):
+        key = (str(provider) or "(none)", str(status))
+        count, total = table.get(key, (0, Decimal(0)))
+        value = amount if isinstance(amount, Decimal) else _decimal(amount)
+        table[key] = (count + 1, total + value)
+    rank = {str(s): i for i, s in enumerate(_SEVERITY)}
+    ordered = sorted(table.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], 99)))
+    return [[provider, status, count, total] for (provider, status), (count, total) in ordered]
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value)) if value not in ("", None) else Decimal(0)
+    except ArithmeticError:
+        return Decimal(0)
 
 
 def _amounts_per_currency(outcomes: pd.DataFrame) -> dict[str, tuple[Decimal, int]]:

@@ -270,3 +270,17 @@ def test_duplicate_headers_keep_both_columns(tmp_path, suffix):
     assert frame.loc[0, "provider (2)"] == "dajisaas"
     remarks = [c for c in frame.columns if c.startswith(("备注", "order_remark", "line_remark"))]
     assert sorted(frame.loc[0, remarks]) == ["first", "second"]
+
+
+def test_summary_counts_rows_and_amounts_per_provider(tmp_path, sandbox):
+    sheet = tmp_path / "orders.xlsx"
+    shutil.copy(SAMPLES / "orders.xlsx", sheet)
+    result = importer.run(sheet, settings=sandbox.settings())
+    rows = list(openpyxl.load_workbook(result.output)["Summary"].iter_rows(values_only=True))
+    start = rows.index(("provider", "status", "rows", "estimated amount"))
+    block = {row[0]: (row[1], row[2], round(row[3], 2)) for row in rows[start + 1 :] if row[0]}
+    frame = result.sheet.frame
+    for provider in set(frame["provider"]):
+        mine = result.outcomes[frame["provider"] == provider]
+        expected = round(float(sum(mine["estimated_amount"])), 2)
+        assert block[provider] == ("CREATED", len(mine), expected)
