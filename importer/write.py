@@ -34,7 +34,7 @@ from .killpoints import kill_point
 from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
 from .results import OUTCOME_COLUMNS
 
-FAST_WRITER_THRESHOLD = 50_000
+FAST_WRITER_THRESHOLD = 5_000
 MONEY_COLUMNS = frozenset({"estimated_unit_price", "estimated_amount", "freight", "order_total"})
 SUMMARY_MARK = "order-importer results summary"
 ERRORS_MARK = "order-importer results errors"

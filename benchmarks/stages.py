@@ -1,0 +1,83 @@
+"""Time one pipeline on one sheet, stage by stage, in this process; print JSON (run in a fresh process each).
+
+    python -m benchmarks.stages project orders-10000.xlsx
+    python -m benchmarks.stages reference orders-10000.xlsx
+
+``project`` is order-importer's own stages; ``reference`` is the plain way
+(pandas ``read_excel`` with openpyxl, the same pandera schema, ``groupby``
+with ``apply(to_dict)``, ``to_excel``), kept here so every run compares
+against it on the same machine.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def timed(stages: dict[str, float], name: str, work: Callable[[], Any]) -> Any:
+    started = time.perf_counter()
+    value = work()
+    stages[name] = round(time.perf_counter() - started, 3)
+    return value
+
+
+def project(path: Path, out: Path) -> dict[str, float]:
+    import importer
+
+    stages: dict[str, float] = {}
+    sheet = timed(stages, "read", lambda: importer.load(path))
+    report = timed(stages, "validate", lambda: importer.validate(sheet))
+    grouping = timed(stages, "group", lambda: importer.group(report))
+    from importer.results import merge_outcomes
+
+    outcomes = merge_outcomes(report.outcomes, grouping.outcomes)
+    timed(stages, "write", lambda: importer.write_results(sheet, outcomes, report.errors, out))
+    return stages
+
+
+def reference(path: Path, out: Path) -> dict[str, float]:
+    import pandas as pd
+    from pandera.errors import SchemaErrors
+
+    from importer.schema import build_schema
+    from importer.validate import KNOWN_PROVIDER_KEYS
+
+    stages: dict[str, float] = {}
+    frame = timed(stages, "read", lambda: pd.read_excel(path, dtype=str, engine="openpyxl").fillna(""))
+
+    def validate() -> pd.DataFrame:
+        try:
+            build_schema(KNOWN_PROVIDER_KEYS, columns_present=frame.columns).validate(frame, lazy=True)
+        except SchemaErrors as errors:
+            return errors.failure_cases
+        return pd.DataFrame()
+
+    timed(stages, "validate", validate)
+    timed(
+        stages,
+        "group",
+        lambda: frame.groupby(["provider", "order_ref"]).apply(lambda g: g.to_dict("records"), include_groups=False),
+    )
+    timed(stages, "write", lambda: frame.assign(status="VALID").to_excel(out, index=False))
+    return stages
+
+
+def main() -> None:
+    kind, path = sys.argv[1], Path(sys.argv[2])
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "out.xlsx"
+        stages = (project if kind == "project" else reference)(path, out)
+    stages["total"] = round(sum(stages.values()), 3)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"kind": kind, "file": path.name, "stages": stages, "peak_rss_mb": round(peak_mb)}))
+
+
+if __name__ == "__main__":
+    main()
