@@ -97,6 +97,7 @@ class _RunOptions:
     max_total: Decimal | None = None
     mapping: Path | None = None
     summary_json: Path | None = None
+    notify: str | None = None
 
 
 def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
@@ -121,9 +122,10 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
                     mapping=mapping,
                 )
 
+            notify_url = options.notify or settings.notify_url
             if file.is_dir() and stage == "import":
-                _run_inbox(file, settings.output_dir, run_file, options.summary_json)
-            result = run_file(file, options.output)
+                _run_inbox(file, settings.output_dir, _notifying(run_file, notify_url), options.summary_json)
+            result = _notifying(run_file, notify_url)(file, options.output)
     except ImporterError as error:
         _stderr(f"error: {error}")
         raise typer.Exit(getattr(error, "exit_code", EXIT_INPUT)) from None
@@ -133,8 +135,29 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
     raise typer.Exit(result.exit_code)
 
 
+def _notifying(
+    run_file: Callable[[Path, Path | None], RunResult], url: str | None
+) -> Callable[[Path, Path | None], RunResult]:
+    """Wrap a run so its summary is posted to the webhook when it ends."""
+    if not url:
+        return run_file
+
+    def run_and_notify(path: Path, output: Path | None) -> RunResult:
+        from .notify import notify
+
+        result = run_file(path, output)
+        if not notify(url, result):
+            _stderr("warning: the run notification could not be delivered")
+        return result
+
+    return run_and_notify
+
+
 def _run_inbox(
-    folder: Path, output_dir: Path | None, run_file: Callable[[Path, Path], RunResult], summary_json: Path | None
+    folder: Path,
+    output_dir: Path | None,
+    run_file: Callable[[Path, Path | None], RunResult],
+    summary_json: Path | None,
 ) -> None:
     from .inbox import folder_exit_code, process_inbox, summary
 
@@ -242,6 +265,7 @@ MappingOpt = Annotated[
     Path | None, typer.Option("--mapping", help='TOML file with a [headers] table: "their header" = "column".')
 ]
 SummaryOpt = Annotated[Path | None, typer.Option("--summary-json", help="Write a JSON summary of the run here.")]
+NotifyOpt = Annotated[str | None, typer.Option("--notify", help="POST the run summary as JSON to this webhook URL.")]
 
 
 @app.command()
@@ -253,9 +277,11 @@ def validate(
     config: ConfigOpt = None,
     mapping: MappingOpt = None,
     summary_json: SummaryOpt = None,
+    notify: NotifyOpt = None,
 ) -> None:
     """Check the sheet and write the results workbook; nothing is sent."""
-    _run("validate", file, _RunOptions(provider, sheet, output, config, False, None, None, mapping, summary_json))
+    options = _RunOptions(provider, sheet, output, config, False, None, None, mapping, summary_json, notify)
+    _run("validate", file, options)
 
 
 @app.command()
@@ -268,9 +294,11 @@ def preview(
     sandbox: SandboxOpt = False,
     mapping: MappingOpt = None,
     summary_json: SummaryOpt = None,
+    notify: NotifyOpt = None,
 ) -> None:
     """Validate, then ask each provider to price every order; nothing is bought."""
-    _run("preview", file, _RunOptions(provider, sheet, output, config, sandbox, None, None, mapping, summary_json))
+    options = _RunOptions(provider, sheet, output, config, sandbox, None, None, mapping, summary_json, notify)
+    _run("preview", file, options)
 
 
 @app.command("import")
@@ -289,9 +317,12 @@ def import_(
     ] = None,
     mapping: MappingOpt = None,
     summary_json: SummaryOpt = None,
+    notify: NotifyOpt = None,
 ) -> None:
     """Validate, preview and create the orders, then write the results workbook."""
-    options = _RunOptions(provider, sheet, output, config, sandbox, ledger, _amount(max_total), mapping, summary_json)
+    options = _RunOptions(
+        provider, sheet, output, config, sandbox, ledger, _amount(max_total), mapping, summary_json, notify
+    )
     _run("import", file, options)
 
 

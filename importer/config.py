@@ -92,6 +92,8 @@ class Settings:
     limits: InputLimits = field(default_factory=InputLimits)
     price_tolerance_percent: Decimal = Decimal(0)
     """How far above the sheet's unit_price a previewed price may be before the order is held."""
+    notify_url: str | None = None
+    """A webhook that receives the run summary as JSON when a run ends."""
 
     def account(self, provider: str) -> Account:
         try:
@@ -199,6 +201,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         ledger=ledger,
         limits=limits,
         price_tolerance_percent=tolerance,
+        notify_url=str(run["notify_url"]) if run.get("notify_url") else None,
     )
 
 
