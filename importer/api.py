@@ -23,7 +23,7 @@ from .limits import InputLimits
 from .logs import log
 from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
 from .read import read_sheet
-from .results import OUTCOME_COLUMNS, merge_outcomes, outcomes_frame
+from .results import OUTCOME_COLUMNS, attach_warnings, merge_outcomes, outcomes_frame
 from .submit import Progress, RetryPolicy, create_orders, preview_orders, reconcile
 from .validate import Report
 from .validate import validate as _validate
@@ -65,11 +65,15 @@ def _sheet_from_frame(frame: pd.DataFrame, provider: str | None) -> OrderSheet:
     return OrderSheet(frame=frame, header_map={c: c for c in frame.columns if not c.startswith("_")})
 
 
-def validate(sheet: OrderSheet | pd.DataFrame) -> Report:
-    """Check every row; ``report.errors`` lists each problem with its sheet, row and column."""
+def validate(sheet: OrderSheet | pd.DataFrame, *, severity: Mapping[str, str] | None = None) -> Report:
+    """Check every row; ``report.errors`` lists each problem with its sheet, row and column.
+
+    ``report.warnings`` lists what does not stop a row; ``severity`` moves a
+    rule between the two (``{"remark_length": "error"}``).
+    """
     if isinstance(sheet, pd.DataFrame):
         sheet = _sheet_from_frame(sheet, None)
-    return _validate(sheet)
+    return _validate(sheet, severity=severity)
 
 
 def group(report: Report) -> Grouping:
@@ -184,7 +188,7 @@ def run(
     """
     settings = settings or load_settings()
     order_sheet = load(path, provider=provider, sheet=sheet, mapping=mapping, limits=settings.limits)
-    report = validate(order_sheet)
+    report = validate(order_sheet, severity=settings.severity)
     grouping = group(report)
     valid_rows = [line.row_id for order in grouping.orders for line in order.lines]
     layers = [
@@ -199,7 +203,8 @@ def run(
     result = RunResult(order_sheet, report, grouping, outcomes_frame([]), errors, notes=list(order_sheet.notes))
 
     def finish(extra_layers: list[pd.DataFrame]) -> None:
-        result.outcomes = merge_outcomes(*layers, *extra_layers)
+        notes = [report.warning_texts, *(layer["warning"] for layer in extra_layers if "warning" in layer)]
+        result.outcomes = attach_warnings(merge_outcomes(*layers, *extra_layers), *notes)
         if write and output_path is not None:
             result.output = write_results(order_sheet, result.outcomes, errors, output_path)
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .advice import severity_map
 from .errors import ConfigError
 from .limits import InputLimits
 
@@ -94,6 +95,8 @@ class Settings:
     """How far above the sheet's unit_price a previewed price may be before the order is held."""
     notify_url: str | None = None
     """A webhook that receives the run summary as JSON when a run ends."""
+    severity: Mapping[str, str] = field(default_factory=dict)
+    """Validation rules moved between error and warning (``[validation] severity``)."""
 
     def account(self, provider: str) -> Account:
         try:
@@ -202,6 +205,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         limits=limits,
         price_tolerance_percent=tolerance,
         notify_url=str(run["notify_url"]) if run.get("notify_url") else None,
+        severity=severity_map(data.get("validation", {}).get("severity", {})),
     )
 
 

@@ -90,6 +90,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "order_total",
     "currency_charged",
     "error",
+    "warning",
 )
 # Not shown as a column: which input column an error points at (for the red cell).
 ERROR_COLUMN_COL = "error_column"
@@ -105,6 +106,10 @@ class CellError:
     column: str
     value: str
     message: str
+    check: str = ""
+    """Which rule found it (``quantity.whole_number``, ``remark_length``...): the name the config's severity uses."""
+    severity: str = "error"
+    """``error`` keeps the row from being sent; ``warning`` is noted on the row, which goes ahead."""
 
 
 @dataclass(slots=True)

@@ -46,3 +46,19 @@ def errors_frame(errors: Iterable[CellError]) -> pd.DataFrame:
         [(e.row_id, e.sheet, e.row, e.column, e.value, e.message) for e in errors],
         columns=list(ERROR_COLUMNS),
     ).astype({"row_id": "int64", "row": "int64"})
+
+
+def attach_warnings(outcomes: pd.DataFrame, *notes: pd.Series) -> pd.DataFrame:
+    """Set each row's ``warning`` to all its warnings (validation, preview...), joined by "; ".
+
+    Warnings are kept apart from the layered statuses because a later stage
+    (create) must not wipe what an earlier one (validate) noted.
+    """
+    texts: dict[int, list[str]] = {}
+    for series in notes:
+        for row_id, text in zip(series.index.tolist(), series.tolist(), strict=True):
+            if text:
+                texts.setdefault(int(row_id), []).append(str(text))
+    result = outcomes.copy()
+    result["warning"] = [("; ".join(texts[i]) if i in texts else "") for i in result.index]
+    return result

@@ -395,6 +395,7 @@ def _preview_records(
             record.update(status=Status.HELD, error=f"held: line {lines} of order {order.order_ref} failed preview")
         elif not result.ok:
             record.update(status=Status.PREVIEW_FAILED, error=f"preview failed: {result.error or 'refused'}")
+        record["warning"] = price_note(line, line_preview)
         yield record
 
 
@@ -416,6 +417,27 @@ def price_rise(line: OrderLine, preview: LinePreview | None, tolerance_percent: 
         f"price changed: you expected {line.unit_price}, the provider asks {preview.unit_price} (+{change:.1f}%); "
         "nothing was bought: raise unit_price, or price_tolerance_percent in [run], to accept it"
     )
+
+
+PRICE_DROP_WARNING = Decimal(20)
+"""A previewed price this many percent under the sheet's is worth a look (the wrong SKU, a typo)."""
+
+
+def price_note(line: OrderLine, preview: LinePreview) -> str:
+    """A warning when the previewed price is well below the sheet's, or above it but within the tolerance."""
+    if preview.error or preview.unit_price is None or not line.unit_price:
+        return ""
+    if line.currency and preview.currency and line.currency.upper() != preview.currency.upper():
+        return ""
+    change = (preview.unit_price - line.unit_price) / line.unit_price * 100
+    if change <= -PRICE_DROP_WARNING:
+        return (
+            f"the provider's price {preview.unit_price} is {-change:.0f}% below your {line.unit_price}; "
+            "check that item and SKU are the ones you meant"
+        )
+    if change > 0:
+        return f"price rose from {line.unit_price} to {preview.unit_price} (+{change:.1f}%), within your tolerance"
+    return ""
 
 
 def _line_error(line: LinePreview | None) -> str:

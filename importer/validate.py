@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import unicodedata
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from pandera.errors import SchemaErrors
 
+from .advice import advisory_checks, with_severity
 from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
 from .results import errors_frame, outcomes_frame
 from .schema import build_schema, missing_column_message, order_completeness, shown
@@ -42,6 +43,15 @@ class Report:
     sheet: OrderSheet
     errors: pd.DataFrame
     valid: pd.DataFrame
+    warnings: pd.DataFrame = dataclasses.field(default_factory=lambda: errors_frame([]))
+    """Problems that do not stop their row (same columns as ``errors``); noted in the ``warning`` column."""
+
+    @property
+    def warning_texts(self) -> pd.Series:
+        """Per row id, its warnings joined by "; " (rows without warnings are absent)."""
+        if self.warnings.empty:
+            return pd.Series(dtype=object)
+        return self.warnings.groupby("row_id")["message"].agg("; ".join)
 
     @property
     def ok(self) -> bool:
@@ -79,7 +89,12 @@ class Report:
         )
 
 
-def validate(sheet: OrderSheet | pd.DataFrame, *, providers: Collection[str] | None = None) -> Report:
+def validate(
+    sheet: OrderSheet | pd.DataFrame,
+    *,
+    providers: Collection[str] | None = None,
+    severity: Mapping[str, str] | None = None,
+) -> Report:
     """Check every row of ``sheet`` against the schema and the order-level rules.
 
     A bare DataFrame is accepted so a frame built in code can be checked: it
@@ -96,13 +111,17 @@ def validate(sheet: OrderSheet | pd.DataFrame, *, providers: Collection[str] | N
     try:
         schema.validate(checked, lazy=True)
     except SchemaErrors as exc:
-        found.extend(_from_failure_cases(exc.failure_cases, frame))
+        found.extend(_from_failure_cases(exc.failure_cases, frame, _rule_names(schema)))
     found.extend(_from_completeness(order_completeness(checked, keys), frame))
+    found.extend(advisory_checks(checked, lambda ids: _locations(frame, ids)))
+    found = with_severity(found, severity or {})
+    warned = [e for e in found if e.severity == "warning"]
+    found = [e for e in found if e.severity != "warning"]
     errors = _sorted_errors([*sheet.issues, *_not_covered(found, sheet.issues)], frame)
     invalid = _invalid_row_ids(errors, frame.index)
     valid = frame.assign(**{column: checked[column] for column in checked.columns})
     valid = valid[~valid.index.isin(invalid)]
-    return Report(sheet=sheet, errors=errors, valid=valid)
+    return Report(sheet=sheet, errors=errors, valid=valid, warnings=_sorted_errors(warned, frame))
 
 
 def default_providers() -> tuple[str, ...]:
@@ -174,7 +193,14 @@ def _first_sheet(frame: pd.DataFrame) -> str:
     return str(frame[SHEET_COL].iloc[0]) if len(frame) else ""
 
 
-def _from_failure_cases(cases: pd.DataFrame, frame: pd.DataFrame) -> list[CellError]:
+def _rule_names(schema: Any) -> dict[str, str]:
+    """Message template -> rule name (``column.rule``), so each failure knows which rule it broke."""
+    return {str(check.error): str(check.name) for column in schema.columns.values() for check in column.checks}
+
+
+def _from_failure_cases(
+    cases: pd.DataFrame, frame: pd.DataFrame, rules: Mapping[str, str] | None = None
+) -> list[CellError]:
     """Turn pandera's failure cases into cell errors: one per failing cell, message filled in."""
     errors: list[CellError] = []
     per_cell = cases[cases["index"].notna() & cases["column"].notna()]
@@ -191,7 +217,8 @@ def _from_failure_cases(cases: pd.DataFrame, frame: pd.DataFrame) -> list[CellEr
     for row_id, sheet, row, column, value, template in cells:
         value_text = "" if value is None else str(value)
         message = str(template).replace("{value}", shown(value_text))
-        errors.append(CellError(row_id, sheet, row, str(column), value_text, message))
+        rule = (rules or {}).get(str(template), "")
+        errors.append(CellError(row_id, sheet, row, str(column), value_text, message, check=rule))
     return errors
 
 

@@ -65,7 +65,7 @@ _SEVERITY = [
 ]
 _RED, _GREEN, _HEADER = "FFC7CE", "C6EFCE", "DDEBF7"
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_WIDTHS = {"status": 16, "error": 60, "provider_order_id": 22, "provider_line_id": 22}
+_WIDTHS = {"status": 16, "error": 60, "warning": 40, "provider_order_id": 22, "provider_line_id": 22}
 
 
 def default_output_path(source: Path) -> Path:
@@ -176,6 +176,8 @@ def summary_rows(sheet: OrderSheet, outcomes: pd.DataFrame, title: str = "") -> 
         if status in row_counts or status in order_counts:
             rows.append([str(status), int(row_counts.get(status, 0)), int(order_counts.get(status, 0))])
     rows.append(["total", len(statuses), len(order_status)])
+    if "warning" in outcomes:
+        rows.append(["rows with warnings", int((outcomes["warning"].astype(str) != "").sum()), ""])
     rows += [[], ["currency", "estimated amount", "rows"]]
     for currency, (amount, count) in sorted(_amounts_per_currency(outcomes).items()):
         rows.append([currency, amount, count])

@@ -1,0 +1,62 @@
+"""Warnings beside errors: rows that go ahead with a note, and a config that moves rules between the two."""
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import importer
+from importer.config import load_settings
+from importer.errors import ConfigError
+from importer.models import Status
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+BASE = {
+    "provider": "xportcn-open",
+    "item_id": "600126245031041190",
+    "sku_id": "5016042822039",
+    "quantity": "1",
+    "receiver_name": "张三",
+    "receiver_mobile": "13800138000",
+    "province": "浙江省",
+    "city": "杭州市",
+    "address": "文一西路969号",
+}
+
+
+def test_the_warnings_sample_goes_through_with_notes(tmp_path, sandbox):
+    sheet = shutil.copy(SAMPLES / "orders-with-warnings.xlsx", tmp_path / "w.xlsx")
+    result = importer.run(sheet, settings=sandbox.settings())
+    out = result.outcomes
+    assert set(out["status"]) == {Status.CREATED}
+    assert "order_remark has 250 characters" in out.loc[0, "warning"]
+    assert "22% below your 16.00" in out.loc[0, "warning"]  # from the preview, kept after create
+    assert "has mobile 13800138000 on order PO-3001 but 13900139000 here" in out.loc[1, "warning"]
+    assert out.loc[2, "warning"] == ""
+    book = openpyxl.load_workbook(result.output)
+    header = [c.value for c in book["Orders"][1]]
+    assert "warning" in header
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row and row[0]}
+    assert summary["rows with warnings"] == 2
+
+
+def test_config_moves_a_warning_to_an_error_and_back():
+    frame = pd.DataFrame([{**BASE, "order_ref": "R-1", "order_remark": "x" * 300}])
+    assert importer.validate(frame).errors.empty
+    stopped = importer.validate(frame, severity={"remark_length": "error"})
+    assert list(stopped.errors["column"]) == ["order_remark"] and stopped.invalid_row_ids == [0]
+    phone = pd.DataFrame([{**BASE, "order_ref": "R-2", "receiver_mobile": "call me"}])
+    assert importer.validate(phone).invalid_row_ids == [0]
+    relaxed = importer.validate(phone, severity={"receiver_mobile.phone": "warning"})
+    assert relaxed.errors.empty and "does not look like a phone number" in relaxed.warnings.loc[0, "message"]
+
+
+def test_severity_in_the_config_file(tmp_path):
+    config = tmp_path / "importer.toml"
+    config.write_text('[validation]\nseverity = { remark_length = "error" }\n', encoding="utf-8")
+    assert load_settings(config, {}).severity == {"remark_length": "error"}
+    config.write_text('[validation]\nseverity = { remark_length = "fatal" }\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="either 'error' or 'warning'"):
+        load_settings(config, {})
