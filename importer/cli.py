@@ -98,6 +98,7 @@ class _RunOptions:
     mapping: Path | None = None
     summary_json: Path | None = None
     notify: str | None = None
+    fix: bool = False
 
 
 def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
@@ -123,6 +124,8 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
                 )
 
             notify_url = options.notify or settings.notify_url
+            if options.fix and file.is_file():
+                file = _apply_fixes(file, options, mapping)
             if file.is_dir() and stage == "import":
                 _run_inbox(file, settings.output_dir, _notifying(run_file, notify_url), options.summary_json)
             result = _notifying(run_file, notify_url)(file, options.output)
@@ -133,6 +136,23 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
     if options.summary_json:
         _write_json(options.summary_json, result_summary(result))
     raise typer.Exit(result.exit_code)
+
+
+def _apply_fixes(file: Path, options: _RunOptions, mapping: dict[str, str] | None) -> Path:
+    """``--fix``: write a fixed copy of the sheet, list every change, and go on with the copy."""
+    from .api import load
+    from .fixes import apply, suggest
+
+    sheet = load(file, provider=options.provider, sheet=options.sheet, mapping=mapping)
+    fixes = suggest(sheet)
+    if not fixes:
+        _stderr("--fix: nothing to fix")
+        return file
+    target = apply(sheet, fixes)
+    _stderr(f"--fix: {len(fixes)} cells changed in {target} (the original is untouched):")
+    for fix in fixes:
+        _stderr(f"  {fix.describe()}")
+    return target
 
 
 def _notifying(
@@ -265,6 +285,9 @@ MappingOpt = Annotated[
     Path | None, typer.Option("--mapping", help='TOML file with a [headers] table: "their header" = "column".')
 ]
 SummaryOpt = Annotated[Path | None, typer.Option("--summary-json", help="Write a JSON summary of the run here.")]
+FixOpt = Annotated[
+    bool, typer.Option("--fix", help="Apply the safe fixes to a copy (FILE.fixed.xlsx), list them, and use it.")
+]
 NotifyOpt = Annotated[str | None, typer.Option("--notify", help="POST the run summary as JSON to this webhook URL.")]
 
 
@@ -278,9 +301,10 @@ def validate(
     mapping: MappingOpt = None,
     summary_json: SummaryOpt = None,
     notify: NotifyOpt = None,
+    fix: FixOpt = False,
 ) -> None:
     """Check the sheet and write the results workbook; nothing is sent."""
-    options = _RunOptions(provider, sheet, output, config, False, None, None, mapping, summary_json, notify)
+    options = _RunOptions(provider, sheet, output, config, False, None, None, mapping, summary_json, notify, fix)
     _run("validate", file, options)
 
 
@@ -295,9 +319,10 @@ def preview(
     mapping: MappingOpt = None,
     summary_json: SummaryOpt = None,
     notify: NotifyOpt = None,
+    fix: FixOpt = False,
 ) -> None:
     """Validate, then ask each provider to price every order; nothing is bought."""
-    options = _RunOptions(provider, sheet, output, config, sandbox, None, None, mapping, summary_json, notify)
+    options = _RunOptions(provider, sheet, output, config, sandbox, None, None, mapping, summary_json, notify, fix)
     _run("preview", file, options)
 
 
@@ -318,10 +343,11 @@ def import_(
     mapping: MappingOpt = None,
     summary_json: SummaryOpt = None,
     notify: NotifyOpt = None,
+    fix: FixOpt = False,
 ) -> None:
     """Validate, preview and create the orders, then write the results workbook."""
     options = _RunOptions(
-        provider, sheet, output, config, sandbox, ledger, _amount(max_total), mapping, summary_json, notify
+        provider, sheet, output, config, sandbox, ledger, _amount(max_total), mapping, summary_json, notify, fix
     )
     _run("import", file, options)
 

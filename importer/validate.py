@@ -117,7 +117,7 @@ def validate(
     found = with_severity(found, severity or {})
     warned = [e for e in found if e.severity == "warning"]
     found = [e for e in found if e.severity != "warning"]
-    errors = _sorted_errors([*sheet.issues, *_not_covered(found, sheet.issues)], frame)
+    errors = _with_fix_hints(_sorted_errors([*sheet.issues, *_not_covered(found, sheet.issues)], frame), sheet)
     invalid = _invalid_row_ids(errors, frame.index)
     valid = frame.assign(**{column: checked[column] for column in checked.columns})
     valid = valid[~valid.index.isin(invalid)]
@@ -191,6 +191,22 @@ def _locations(frame: pd.DataFrame, row_ids: list[int]) -> tuple[list[str], list
 
 def _first_sheet(frame: pd.DataFrame) -> str:
     return str(frame[SHEET_COL].iloc[0]) if len(frame) else ""
+
+
+def _with_fix_hints(errors: pd.DataFrame, sheet: OrderSheet) -> pd.DataFrame:
+    """Add the fix to each message whose fix is knowable ("... (fix: 'CNY'; --fix applies it)")."""
+    if errors.empty:
+        return errors
+    from .fixes import suggest
+
+    hints = {(f.row_id, f.column): f.new for f in suggest(sheet)}
+    if not hints:
+        return errors
+    messages = [
+        f"{message} (fix: '{hints[(row_id, column)]}'; --fix applies it)" if (row_id, column) in hints else message
+        for row_id, column, message in zip(errors["row_id"], errors["column"], errors["message"], strict=True)
+    ]
+    return errors.assign(message=messages)
 
 
 def _rule_names(schema: Any) -> dict[str, str]:

@@ -422,6 +422,10 @@ WARNING_ROWS = [  # rows that go ahead, each with a note on it
     ],
 ]
 WARNING_ROWS[2][4] = "１"
+# Rows with a knowable fix: the message says it, and --fix applies it to a copy of the sheet.
+WARNING_ROWS += [
+    ["xportcn-open", "PO-3004", "https://detail.tmall.com/item.htm?id=600129202197070073", "4860968496626", "1", "¥39.90", "RMB", "fixable: link, price and currency", "王五", "+86 138-0013-8000", "浙江", "杭州市", "余杭区", "文一西路969号", "311121", "", ""],
+]
 
 
 def write_xlsx(path: Path, rows: list[list[str]]) -> None:

@@ -1,0 +1,189 @@
+"""Fix suggestions for what people and Excel commonly get wrong, and ``--fix`` to apply the safe ones.
+
+Each suggestion names the cell, the value, the fixed value and why. Nothing
+is changed silently: suggestions are listed, and only ``--fix`` applies them,
+to a copy of the sheet (``orders.fixed.xlsx`` / ``.csv``), which the run then
+uses. The safe fixes:
+
+- full-width digits, letters and spaces in id, number and code cells → normal ones;
+- ``+86 138-0013-8000`` → ``13800138000`` for a Chinese mobile;
+- a province written without 省/市/自治区 → its official name (from ``rules/cn.toml``);
+- a currency written ``RMB``, ``¥``, ``元`` or ``人民币`` → ``CNY``;
+- a product link in ``item_id`` → the product id;
+- a price written ``¥12.50``, ``12.5元`` or ``1,234.50`` → ``12.50`` / ``1234.50``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .models import ROW_COL, SHEET_COL, OrderSheet
+from .schema import item_id_from_link
+
+RULES = Path(__file__).parent / "rules"
+WIDTH_COLUMNS = ("order_ref", "line_no", "item_id", "sku_id", "quantity", "unit_price", "receiver_phone",
+                 "receiver_mobile", "zip")  # fmt: skip
+CURRENCY_WORDS = {"RMB": "CNY", "¥": "CNY", "￥": "CNY", "元": "CNY", "人民币": "CNY", "CNY": "CNY"}
+_MOBILE = re.compile(r"^[\s(]*(?:\+?86)?[\s\-()]*((?:1[3-9]\d)[\s\-]?\d{4}[\s\-]?\d{4})$")
+_PRICE = re.compile(r"^(?:[¥￥]|RMB|CNY)?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(?:元|RMB|CNY)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One suggested change to one cell."""
+
+    row_id: int
+    sheet: str
+    row: int
+    column: str
+    old: str
+    new: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.sheet} row {self.row} {self.column}: '{self.old}' -> '{self.new}' ({self.reason})"
+
+
+@cache
+def china_rules() -> dict[str, Any]:
+    """The mainland rule pack (``rules/cn.toml``)."""
+    with (RULES / "cn.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def suggest(sheet: OrderSheet) -> list[Fix]:
+    """Every safe fix for the sheet's cells, in sheet order."""
+    frame = sheet.frame
+    fixes: list[Fix] = []
+    for column, rule in _rules():
+        if column not in frame.columns:
+            continue
+        for row_id, value, sheet_name, row in zip(
+            frame.index, frame[column].astype(str), frame[SHEET_COL], frame[ROW_COL], strict=True
+        ):
+            fixed = rule(value)
+            if fixed is not None and fixed[0] != value:
+                fixes.append(Fix(int(row_id), str(sheet_name), int(row), column, value, fixed[0], fixed[1]))
+    return _merge_per_cell(fixes)
+
+
+def _rules() -> list[tuple[str, Callable[[str], tuple[str, str] | None]]]:
+    rules: list[tuple[str, Callable[[str], tuple[str, str] | None]]] = [
+        (column, _full_width) for column in WIDTH_COLUMNS
+    ]
+    rules += [
+        ("receiver_mobile", _mobile),
+        ("province", _province),
+        ("currency", _currency),
+        ("item_id", _link),
+        ("unit_price", _price),
+    ]
+    return rules
+
+
+def _merge_per_cell(fixes: list[Fix]) -> list[Fix]:
+    """Chain fixes of the same cell (full-width first, then the rest) into one change."""
+    merged: dict[tuple[int, str], Fix] = {}
+    for fix in fixes:
+        key = (fix.row_id, fix.column)
+        if key in merged:
+            first = merged[key]
+            merged[key] = Fix(fix.row_id, fix.sheet, fix.row, fix.column, first.old, fix.new,
+                              f"{first.reason}; {fix.reason}")  # fmt: skip
+        else:
+            merged[key] = fix
+    return sorted(merged.values(), key=lambda f: (f.row_id, f.column))
+
+
+def _full_width(value: str) -> tuple[str, str] | None:
+    folded = unicodedata.normalize("NFKC", value)
+    return (folded, "full-width characters made normal") if folded != value else None
+
+
+def _mobile(value: str) -> tuple[str, str] | None:
+    match = _MOBILE.match(unicodedata.normalize("NFKC", value).strip())
+    if match is None:
+        return None
+    digits = re.sub(r"\D", "", match.group(1))
+    return (digits, "a Chinese mobile is its 11 digits, without +86 or separators") if digits != value else None
+
+
+def _province(value: str) -> tuple[str, str] | None:
+    official = china_rules()["provinces"].get(value.strip())
+    return (official, "the official province name") if official else None
+
+
+def _currency(value: str) -> tuple[str, str] | None:
+    code = CURRENCY_WORDS.get(value.strip().upper()) or CURRENCY_WORDS.get(value.strip())
+    return (code, "the currency code for RMB") if code and code != value else None
+
+
+def _link(value: str) -> tuple[str, str] | None:
+    found = item_id_from_link(value.strip())
+    return (found, "the product id from the link") if found else None
+
+
+def _price(value: str) -> tuple[str, str] | None:
+    match = _PRICE.match(unicodedata.normalize("NFKC", value).strip())
+    if match is None:
+        return None
+    number = match.group(1).replace(",", "")
+    return (number, "the price as a plain number") if number != value else None
+
+
+# ----- applying ---------------------------------------------------------------------------
+
+
+def fixed_path(source: Path) -> Path:
+    """``orders.xlsx`` -> ``orders.fixed.xlsx`` beside it."""
+    return source.with_name(f"{source.stem}.fixed{source.suffix}")
+
+
+def apply(sheet: OrderSheet, fixes: list[Fix]) -> Path:
+    """Write a copy of the input with the fixes applied; the original file is never touched."""
+    if sheet.source is None:
+        raise ValueError("--fix needs a file to copy")
+    target = fixed_path(sheet.source)
+    if sheet.source.suffix.lower() in (".xlsx", ".xlsm"):
+        _apply_to_workbook(sheet, fixes, target)
+    else:
+        _apply_to_csv(sheet, fixes, target)
+    return target
+
+
+def _apply_to_workbook(sheet: OrderSheet, fixes: list[Fix], target: Path) -> None:
+    import openpyxl
+
+    assert sheet.source is not None
+    shutil.copyfile(sheet.source, target)
+    workbook = openpyxl.load_workbook(target)
+    original = {canonical: header for header, canonical in sheet.header_map.items()}
+    for fix in fixes:
+        worksheet = workbook[fix.sheet]
+        header_row = sheet.header_rows.get(fix.sheet, 1)
+        headers = [str(c.value).strip() if c.value is not None else "" for c in worksheet[header_row]]
+        name = original.get(fix.column, fix.column)
+        if name in headers:
+            cell = worksheet.cell(row=fix.row, column=headers.index(name) + 1)
+            cell.value = fix.new
+            cell.data_type = "s"
+    workbook.save(target)
+
+
+def _apply_to_csv(sheet: OrderSheet, fixes: list[Fix], target: Path) -> None:
+    frame: pd.DataFrame = sheet.frame.copy()
+    for fix in fixes:
+        frame.at[fix.row_id, fix.column] = fix.new
+    original = {canonical: header for header, canonical in sheet.header_map.items()}
+    columns = [c for c in frame.columns if c not in (SHEET_COL, ROW_COL)]
+    frame[columns].rename(columns=original).to_csv(target, index=False, encoding="utf-8-sig")
