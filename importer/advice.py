@@ -27,6 +27,9 @@ DEFAULT_SEVERITY: dict[str, str] = {
     "remark_length": "warning",
     "receiver_phone_differs": "warning",
     "price_below_expected": "warning",
+    "cn.mobile": "warning",
+    "cn.zip": "warning",
+    "cn.required": "warning",
 }
 SEVERITIES = ("error", "warning")
 
@@ -70,7 +73,62 @@ def advisory_checks(checked: pd.DataFrame, locate: Any) -> list[CellError]:
                     )
                 )
     found.extend(_phone_differs(checked, locate))
+    found.extend(address_rules(checked, locate))
     return found
+
+
+def rule_packs() -> dict[str, dict[str, Any]]:
+    """Address rules per destination, one TOML file each in ``importer/rules/`` (named by its country code)."""
+    import tomllib
+    from pathlib import Path
+
+    packs = {}
+    for path in sorted((Path(__file__).parent / "rules").glob("*.toml")):
+        with path.open("rb") as handle:
+            packs[path.stem] = tomllib.load(handle)
+    return packs
+
+
+def address_rules(checked: pd.DataFrame, locate: Any) -> list[CellError]:
+    """What the providers reject for a destination, checked before any request (rules in ``rules/*.toml``).
+
+    A row's destination is its ``country`` cell; a pack applies when the
+    country is one of its ``country_names``. Mobile numbers are compared
+    without ``+86`` and separators, as the fixes write them.
+    """
+    found: list[CellError] = []
+    countries = checked["country"] if "country" in checked else pd.Series("", index=checked.index)
+    for code, pack in rule_packs().items():
+        names = {str(n).casefold() for n in pack.get("country_names", [])}
+        rows = checked[countries.str.casefold().isin(names)]
+        if rows.empty:
+            continue
+        mobile = pack.get("mobile")
+        if mobile and "receiver_mobile" in rows:
+            digits = rows["receiver_mobile"].str.replace(r"^\+?86|[\s\-()]", "", regex=True)
+            bad = (rows["receiver_mobile"] != "") & ~digits.str.fullmatch(mobile["pattern"]).fillna(False)
+            found += _rule_hits(rows, bad, "receiver_mobile", f"{code}.mobile", mobile["message"], locate)
+        zip_rule = pack.get("zip")
+        if zip_rule and "zip" in rows:
+            bad = (rows["zip"] != "") & ~rows["zip"].str.fullmatch(zip_rule["pattern"]).fillna(False)
+            found += _rule_hits(rows, bad, "zip", f"{code}.zip", zip_rule["message"], locate)
+        required = pack.get("required")
+        if required and "address" in rows:
+            for column in required["columns"]:
+                values = rows[column] if column in rows else pd.Series("", index=rows.index)
+                bad = (rows["address"] != "") & (values == "")
+                found += _rule_hits(rows, bad, column, f"{code}.required", required["message"], locate)
+    return found
+
+
+def _rule_hits(
+    rows: pd.DataFrame, bad: pd.Series, column: str, check: str, message: str, locate: Any
+) -> list[CellError]:
+    values = rows[column] if column in rows else pd.Series("", index=rows.index)
+    return [
+        _problem(locate, int(row_id), column, str(value), f"{message}; got '{value}'", check, "error")
+        for row_id, value in zip(rows.index[bad.to_numpy()], values[bad.to_numpy()], strict=True)
+    ]
 
 
 def _phone_differs(checked: pd.DataFrame, locate: Any) -> list[CellError]:
@@ -100,6 +158,8 @@ def _phone_differs(checked: pd.DataFrame, locate: Any) -> list[CellError]:
     return found
 
 
-def _problem(locate: Any, row_id: int, column: str, value: str, message: str, check: str) -> CellError:
+def _problem(
+    locate: Any, row_id: int, column: str, value: str, message: str, check: str, severity: str = "warning"
+) -> CellError:
     sheets, rows = locate([row_id])
-    return CellError(row_id, sheets[0], rows[0], column, value, message, check=check, severity="warning")
+    return CellError(row_id, sheets[0], rows[0], column, value, message, check=check, severity=severity)

@@ -68,9 +68,8 @@ def suggest(sheet: OrderSheet) -> list[Fix]:
     for column, rule in _rules():
         if column not in frame.columns:
             continue
-        for row_id, value, sheet_name, row in zip(
-            frame.index, frame[column].astype(str), frame[SHEET_COL], frame[ROW_COL], strict=True
-        ):
+        cells = [v if isinstance(v, str) else "" if v is None or v != v else str(v) for v in frame[column]]
+        for row_id, value, sheet_name, row in zip(frame.index, cells, frame[SHEET_COL], frame[ROW_COL], strict=True):
             fixed = rule(value)
             if fixed is not None and fixed[0] != value:
                 fixes.append(Fix(int(row_id), str(sheet_name), int(row), column, value, fixed[0], fixed[1]))

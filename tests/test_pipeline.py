@@ -52,7 +52,7 @@ def test_clean_import_creates_every_order(clean_sheet, sandbox):
     assert rows[0]["provider_order_id"] == rows[1]["provider_order_id"]  # one Xportcn order for PO-1001
     # what the user typed comes back byte for byte
     assert rows[0]["item_id"] == "600126245031041190"
-    assert rows[2]["receiver_mobile"] == "013912345678"
+    assert rows[2]["zip"] == "010020"  # a zip code with its leading zero
     assert rows[3]["receiver_mobile"] == "+8615068763421"
     assert rows[3]["buyer_note"] == "=not a formula"
     assert rows[0]["receiver_name"] == "张三"
@@ -149,7 +149,7 @@ def test_gbk_csv_imports(tmp_path, sandbox):
     assert set(result.outcomes["status"]) == {Status.CREATED}
     rows = results_rows(result.output, sheet="orders")
     assert rows[0]["receiver_name"] == "张三"
-    assert rows[2]["receiver_mobile"] == "013912345678"
+    assert rows[2]["zip"] == "010020"  # a zip code with its leading zero
 
 
 def run_cli(*args, cwd=None):

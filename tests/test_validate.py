@@ -83,7 +83,12 @@ def test_clean_sheet_has_no_errors():
             "-3",
             "unit_price must be a number of at least 0 with at most 2 decimals, like 12.50; got '-3'",
         ),
-        ("currency", "RMB", "currency must be a code such as CNY, USD, EUR, HKD or JPY (CNY for RMB); got 'RMB'"),
+        (
+            "currency",
+            "RMB",
+            "currency must be a code such as CNY, USD, EUR, HKD or JPY (CNY for RMB); got 'RMB' "
+            "(fix: 'CNY'; --fix applies it)",
+        ),
         (
             "provider",
             "xportcn",
@@ -219,7 +224,8 @@ def test_every_failure_is_collected_in_sheet_order():
     assert outcomes.loc[1, "error"] == (
         "quantity must be a whole number above 0; got '2.5'; "
         "unit_price must be a number of at least 0 with at most 2 decimals, like 12.50; got 'abc'; "
-        "currency must be a code such as CNY, USD, EUR, HKD or JPY (CNY for RMB); got 'RMB'; "
+        "currency must be a code such as CNY, USD, EUR, HKD or JPY (CNY for RMB); got 'RMB' "
+        "(fix: 'CNY'; --fix applies it); "
         "receiver_mobile does not look like a phone number; got 'abc'"
     )
     assert outcomes.loc[1, "error_column"] == "quantity"

@@ -30,7 +30,8 @@ def test_the_warnings_sample_goes_through_with_notes(tmp_path, sandbox):
     sheet = shutil.copy(SAMPLES / "orders-with-warnings.xlsx", tmp_path / "w.xlsx")
     result = importer.run(sheet, settings=sandbox.settings())
     out = result.outcomes
-    assert set(out["status"]) == {Status.CREATED}
+    assert list(out["status"]) == [Status.CREATED] * 3 + [Status.INVALID]  # the last row needs its fixes
+    assert "(fix: 'CNY'; --fix applies it)" in out.loc[3, "error"]
     assert "order_remark has 250 characters" in out.loc[0, "warning"]
     assert "22% below your 16.00" in out.loc[0, "warning"]  # from the preview, kept after create
     assert "has mobile 13800138000 on order PO-3001 but 13900139000 here" in out.loc[1, "warning"]
@@ -60,3 +61,32 @@ def test_severity_in_the_config_file(tmp_path):
     config.write_text('[validation]\nseverity = { remark_length = "fatal" }\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="either 'error' or 'warning'"):
         load_settings(config, {})
+
+
+def test_mainland_address_rules_from_the_rule_pack():
+    rows = [
+        {**BASE, "order_ref": "A-1", "receiver_mobile": "+86 139-1234-5678", "zip": "010020", "district": "新城区"},
+        {**BASE, "order_ref": "A-2", "receiver_mobile": "1391234567", "zip": "01002", "district": ""},
+        {
+            **BASE,
+            "order_ref": "A-3",
+            "receiver_mobile": "5551234",
+            "zip": "94105",
+            "country": "United States",
+            "receiver_name": "John",
+        },
+    ]
+    report = importer.validate(pd.DataFrame(rows))
+    notes = {
+        (int(r), c): m
+        for r, c, m in zip(
+            report.warnings["row_id"], report.warnings["column"], report.warnings["message"], strict=True
+        )
+    }
+    assert (0, "receiver_mobile") not in notes  # +86 and separators are allowed
+    assert "11 digits and starts with 1; got '1391234567'" in notes[(1, "receiver_mobile")]
+    assert "6 digits; got '01002'" in notes[(1, "zip")]
+    assert "need province, city and district" in notes[(1, "district")]
+    assert not any(row == 2 for row, _ in notes)  # not a mainland address: the pack does not apply
+    strict = importer.validate(pd.DataFrame(rows), severity={"cn.mobile": "error", "cn.zip": "error"})
+    assert strict.invalid_row_ids == [1]
