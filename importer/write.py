@@ -309,13 +309,26 @@ def _set_value(cell: Any, column: str, value: Any) -> None:
         _set_text(cell, str(value))
 
 
+def _result_columns_start(worksheet: Any, header_row: int) -> int:
+    """Where the result columns go: over an earlier run's (a results workbook imported again), else after the data."""
+    headers = [str(c.value).strip() if c.value is not None else "" for c in worksheet[header_row]]
+    span = len(RESULT_COLUMNS)
+    for start in range(len(headers) - span + 1):
+        if tuple(headers[start : start + span]) == RESULT_COLUMNS:
+            for row in worksheet.iter_rows(min_row=header_row + 1, min_col=start + 1, max_col=start + span):
+                for cell in row:
+                    cell.value = None
+            return start + 1
+    return int(worksheet.max_column) + 1
+
+
 def _append_result_columns(
     worksheet: Any, header_row: int, sheet: OrderSheet, outcomes: pd.DataFrame, styles: _OpenpyxlStyles
 ) -> None:
     from openpyxl.comments import Comment
     from openpyxl.utils import get_column_letter
 
-    first = worksheet.max_column + 1
+    first = _result_columns_start(worksheet, header_row)
     input_columns = _input_column_positions(worksheet, header_row, sheet)
     for offset, name in enumerate(RESULT_COLUMNS):
         cell = worksheet.cell(row=header_row, column=first + offset)

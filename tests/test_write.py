@@ -182,12 +182,6 @@ def test_a_second_write_replaces_summary_and_errors_rather_than_adding_more(tmp_
     assert rows_of(second, "Errors") == rows_of(first, "Errors")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="write._append_result_columns always starts at worksheet.max_column + 1: a results workbook imported "
-    "again (its result columns are ignored on input) gets a second set of result columns, the old statuses left "
-    "beside the new ones",
-)
 def test_a_results_workbook_imported_again_has_one_set_of_result_columns(tmp_path):
     first = write(order_sheet(tmp_path, "xlsx"), outcomes(*MIXED), tmp_path / "first.xlsx")
     second = write(read_sheet(first), outcomes(*MIXED), tmp_path / "second.xlsx")
