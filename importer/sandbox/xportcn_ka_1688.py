@@ -106,7 +106,7 @@ class XportcnKa1688Sandbox(ProviderSandbox):
             body = _body(request)
             _text(body, "flow")
             _address(body)
-            cargo = self._assess(_cargo(body), reserve=True)
+            cargo = self._assess(_cargo(body))
         except ParamError as error:
             return bad_params(str(error))
         with self.state.lock:
@@ -129,7 +129,7 @@ class XportcnKa1688Sandbox(ProviderSandbox):
             seen = self._previewed.get(_cargo_key(lines))
             if seen is None or time.monotonic() - seen > PREVIEW_MEMORY_SECONDS:
                 return 200, envelope(CODE_CREATE_FAILED, "下单前请先调用预览接口 (preview the order first)")
-            cargo = self._assess(lines, reserve=False)
+            cargo = self._assess(lines)
             refused = [c for c in cargo if not c.ok]
             if refused:
                 reasons = "; ".join(f"offerId {c.offer_id} specId {c.spec_id}: {c.message}" for c in refused)
@@ -157,16 +157,23 @@ class XportcnKa1688Sandbox(ProviderSandbox):
     # ----- list ---------------------------------------------------------------------------
     def list_orders(self, request: Request) -> Reply:
         """[inferred] ``{outOrderId?, pageNum, pageSize}`` → a page of orders, newest first."""
-        body = request.json if isinstance(request.json, dict) else {}
+        try:
+            body = _body(request)
+            size = max(1, min(_page_number(body, "pageSize", 20), 100))
+            start = (max(1, _page_number(body, "pageNum", 1)) - 1) * size
+        except ParamError as error:
+            return bad_params(str(error))
         wanted = str(body.get("outOrderId") or "")
         orders = [o for o in reversed(self.state.orders(self.PROVIDER_KEY)) if not wanted or o["outOrderId"] == wanted]
-        size = max(1, min(int(body.get("pageSize") or 20), 100))
-        start = (max(1, int(body.get("pageNum") or 1)) - 1) * size
         return self.gate.ok({"records": orders[start : start + size], "total": len(orders)})
 
     # ----- shared -------------------------------------------------------------------------
-    def _assess(self, lines: list[Cargo], *, reserve: bool) -> list[Cargo]:
-        """Check each cargo line against the catalogue and stock (earlier lines of the call count)."""
+    def _assess(self, lines: list[Cargo]) -> list[Cargo]:
+        """Check each cargo line against the catalogue and stock.
+
+        Earlier buyable lines of the same call count against the stock, so two
+        lines of one spec cannot together buy more than the shelf holds.
+        """
         taken: dict[tuple[str, str], int] = {}
         result = []
         with self.state.lock:
@@ -182,7 +189,7 @@ class XportcnKa1688Sandbox(ProviderSandbox):
                 message: str | None = None
                 if left < line.quantity:
                     message = "商品已售罄" if left <= 0 else f"库存不足, 仅剩{left}件"
-                elif reserve:
+                else:
                     taken[key] = taken.get(key, 0) + line.quantity
                 result.append(Cargo(line.offer_id, line.spec_id, line.quantity, offer, spec, message))
         return result
@@ -279,6 +286,16 @@ def _cargo(body: Mapping[str, Any]) -> list[Cargo]:
             raise ParamError(f"{name}.quantity must be a whole number above 0; got {quantity!r}")
         lines.append(Cargo(str(offer_id), spec_id, count))
     return lines
+
+
+def _page_number(body: Mapping[str, Any], name: str, default: int) -> int:
+    """A paging field: absent means ``default``; anything but a whole number is a 3005."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParamError(f"{name} must be a whole number; got {value!r}")
+    return value
 
 
 def _whole_above_zero(value: Any) -> int | None:
