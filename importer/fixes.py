@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from .csvsafe import escape
 from .models import ROW_COL, SHEET_COL, OrderSheet
 from .schema import item_id_from_link
 
@@ -185,4 +186,5 @@ def _apply_to_csv(sheet: OrderSheet, fixes: list[Fix], target: Path) -> None:
         frame.at[fix.row_id, fix.column] = fix.new
     original = {canonical: header for header, canonical in sheet.header_map.items()}
     columns = [c for c in frame.columns if c not in (SHEET_COL, ROW_COL)]
-    frame[columns].rename(columns=original).to_csv(target, index=False, encoding="utf-8-sig")
+    cells = frame[columns].map(lambda v: escape(v) if isinstance(v, str) else v)
+    cells.rename(columns=original).to_csv(target, index=False, encoding="utf-8-sig")

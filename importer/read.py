@@ -16,12 +16,14 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .csvsafe import unescape
 from .errors import InputError
 from .headers import HeaderMatch, match_headers, missing_columns_message
 from .limits import InputLimits
@@ -120,8 +122,8 @@ def _float_text(value: float, number_format: str) -> tuple[str, str | None]:
             )
         return _pad(digits, number_format), None
     text = repr(value)
-    if "e" in text or "E" in text:
-        text = format(value, "f").rstrip("0").rstrip(".")
+    if "e" in text or "E" in text:  # 1e-07: the shortest repr, written out in full with every digit kept
+        text = format(Decimal(text), "f")
     return text, None
 
 
@@ -533,12 +535,13 @@ def _read_csv(path: Path, mapping: Mapping[str, str] | None) -> OrderSheet:
     data: dict[str, list[str]] = {label: [] for _, label in columns}
     numbers: list[int] = []
     try:
-        for values in reader:
-            line = reader.line_num
+        # A record's row is its place among the records, as a spreadsheet shows it: a quoted cell
+        # holding a line break spans several lines of the file but stays one row.
+        for line, values in enumerate(reader, start=2):
             if not any(v.strip() for v in values):
                 continue
             for position, label in columns:
-                data[label].append(values[position] if position < len(values) else "")
+                data[label].append(unescape(values[position]) if position < len(values) else "")
             numbers.append(line)
     except csv.Error as error:
         raise InputError(f"the CSV is malformed: {error}", file=path, row=reader.line_num) from None

@@ -81,3 +81,30 @@ def test_fix_on_a_csv(tmp_path):
     assert result.exit_code == 0, result.output
     fixed = pd.read_csv(tmp_path / "o.fixed.csv", dtype=str)
     assert fixed.loc[0, "quantity"] == "2" and fixed.loc[0, "currency"] == "CNY"
+
+
+def test_fixed_csv_copy_is_formula_safe_and_reads_back_as_typed(tmp_path, sandbox):
+    path = tmp_path / "o.csv"
+    risky = {"title": '=HYPERLINK("http://x","y")', "line_remark": "-2 pieces", "order_remark": "@home"}
+    row = {"provider": "xportcn-open", "order_ref": "C", "item_id": "600126245031041190", "sku_id": "5012345678901"}
+    row |= {"quantity": "２", "currency": "RMB", "receiver_name": "张三", "receiver_mobile": "+86 138-0013-8000"}
+    row |= {"province": "浙江", "city": "杭州市", "district": "西湖区", "address": "文三路 1 号", "zip": "310000"}
+    pd.DataFrame([row | risky]).to_csv(path, index=False)
+    result = CliRunner().invoke(app, ["validate", str(path), "--fix"])
+    assert result.exit_code == 0, result.output
+    raw = pd.read_csv(tmp_path / "o.fixed.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    for column, value in risky.items():
+        assert raw.loc[0, column] == "'" + value  # a spreadsheet opening the copy shows text, runs nothing
+    assert raw.loc[0, "receiver_mobile"] == "13800138000"
+    again = importer.load(tmp_path / "o.fixed.csv").frame
+    for column, value in risky.items():
+        assert again.loc[0, column] == value  # the apostrophe is the CSV's escape, not part of the cell
+    assert again.loc[0, "quantity"] == "2"
+
+
+@pytest.mark.parametrize("value", ["=1+2", "+86 571", "-3", "@x", "\t=x", "\r=x", "'=x", "plain", "", "'quoted"])
+def test_csv_escape_round_trips(value):
+    from importer.csvsafe import FORMULA_STARTS, escape, unescape
+
+    assert unescape(escape(value)) == value
+    assert not escape(value).startswith(FORMULA_STARTS)

@@ -125,11 +125,6 @@ def test_csv_blank_lines_are_skipped_and_rows_keep_their_line_numbers(tmp_path):
     assert list(frame["_row"]) == [2, 5]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read._read_csv numbers a CSV row by csv.reader.line_num, the line where the record ENDS: a row whose "
-    "quoted cell holds a line break gets the number of its last line (3), not the row Excel shows (2)",
-)
 def test_csv_row_with_a_line_break_in_a_cell_keeps_its_row_number(tmp_path):
     path = tmp_path / "multiline.csv"
     path.write_text('order_ref,item_id,quantity,address\nPO-1,1,2,"Building 5\nRoom 301"\nPO-2,1,3,x\n', "utf-8")
@@ -289,11 +284,6 @@ def test_cell_text_of_every_kind_of_value(value, number_format, text):
     assert cell_text(value, number_format) == (text, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read._float_text turns a float whose repr has an exponent into format(value, 'f'), which keeps only "
-    "6 decimals: 1e-07 is read as '0' and 1.2345e-05 as '0.000012', silently changing the value",
-)
 @pytest.mark.parametrize(("value", "text"), [(1e-7, "0.0000001"), (1.2345e-5, "0.000012345")])
 def test_small_fractions_keep_every_digit(value, text):
     assert cell_text(value) == (text, None)
