@@ -65,15 +65,23 @@ def _sheet_from_frame(frame: pd.DataFrame, provider: str | None) -> OrderSheet:
     return OrderSheet(frame=frame, header_map={c: c for c in frame.columns if not c.startswith("_")})
 
 
-def validate(sheet: OrderSheet | pd.DataFrame, *, severity: Mapping[str, str] | None = None) -> Report:
+def validate(
+    sheet: OrderSheet | pd.DataFrame,
+    *,
+    severity: Mapping[str, str] | None = None,
+    decimal_separator: str = "auto",
+    date_order: str = "auto",
+) -> Report:
     """Check every row; ``report.errors`` lists each problem with its sheet, row and column.
 
     ``report.warnings`` lists what does not stop a row; ``severity`` moves a
-    rule between the two (``{"remark_length": "error"}``).
+    rule between the two (``{"remark_length": "error"}``). Number and date
+    columns decide their convention from their cells; ``decimal_separator``
+    ("." or ",") and ``date_order`` ("dmy" or "mdy") impose one instead.
     """
     if isinstance(sheet, pd.DataFrame):
         sheet = _sheet_from_frame(sheet, None)
-    return _validate(sheet, severity=severity)
+    return _validate(sheet, severity=severity, decimal_separator=decimal_separator, date_order=date_order)
 
 
 def group(report: Report) -> Grouping:
@@ -188,7 +196,12 @@ def run(
     """
     settings = settings or load_settings()
     order_sheet = load(path, provider=provider, sheet=sheet, mapping=mapping, limits=settings.limits)
-    report = validate(order_sheet, severity=settings.severity)
+    report = validate(
+        order_sheet,
+        severity=settings.severity,
+        decimal_separator=settings.decimal_separator,
+        date_order=settings.date_order,
+    )
     grouping = group(report)
     valid_rows = [line.row_id for order in grouping.orders for line in order.lines]
     layers = [

@@ -20,6 +20,7 @@ from pandera.errors import SchemaErrors
 
 from .advice import advisory_checks, with_severity
 from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
+from .number_check import read_numbers
 from .results import errors_frame, outcomes_frame
 from .schema import build_schema, missing_column_message, order_completeness, shown
 
@@ -94,20 +95,25 @@ def validate(
     *,
     providers: Collection[str] | None = None,
     severity: Mapping[str, str] | None = None,
+    decimal_separator: str = "auto",
+    date_order: str = "auto",
 ) -> Report:
     """Check every row of ``sheet`` against the schema and the order-level rules.
 
     A bare DataFrame is accepted so a frame built in code can be checked: it
     gets ``_sheet`` = "Sheet1" and ``_row`` = row id + 2 when it lacks them.
     ``providers`` are the keys accepted in the provider column; by default the
-    keys of the adapter registry.
+    keys of the adapter registry. ``decimal_separator`` and ``date_order``
+    force how number and date columns read instead of deciding per column
+    (see :mod:`importer.number_text`, :mod:`importer.date_text`).
     """
     sheet = _as_sheet(sheet)
     keys = tuple(providers) if providers is not None else default_providers()
     frame = sheet.frame
     checked = checked_cells(frame)
-    schema = build_schema(keys, columns_present=checked.columns)
     found: list[CellError] = []
+    found.extend(read_numbers(checked, lambda ids: _locations(frame, ids), decimal_separator))
+    schema = build_schema(keys, columns_present=checked.columns)
     try:
         schema.validate(checked, lazy=True)
     except SchemaErrors as exc:
@@ -117,7 +123,8 @@ def validate(
     found = with_severity(found, severity or {})
     warned = [e for e in found if e.severity == "warning"]
     found = [e for e in found if e.severity != "warning"]
-    errors = _with_fix_hints(_sorted_errors([*sheet.issues, *_not_covered(found, sheet.issues)], frame), sheet)
+    errors = _sorted_errors([*sheet.issues, *_not_covered(found, sheet.issues)], frame)
+    errors = _with_fix_hints(errors, sheet, decimal_separator)
     invalid = _invalid_row_ids(errors, frame.index)
     valid = frame.assign(**{column: checked[column] for column in checked.columns})
     valid = valid[~valid.index.isin(invalid)]
@@ -193,13 +200,13 @@ def _first_sheet(frame: pd.DataFrame) -> str:
     return str(frame[SHEET_COL].iloc[0]) if len(frame) else ""
 
 
-def _with_fix_hints(errors: pd.DataFrame, sheet: OrderSheet) -> pd.DataFrame:
+def _with_fix_hints(errors: pd.DataFrame, sheet: OrderSheet, decimal_separator: str = "auto") -> pd.DataFrame:
     """Add the fix to each message whose fix is knowable ("... (fix: 'CNY'; --fix applies it)")."""
     if errors.empty:
         return errors
     from .fixes import suggest
 
-    hints = {(f.row_id, f.column): f.new for f in suggest(sheet)}
+    hints = {(f.row_id, f.column): f.new for f in suggest(sheet, decimal_separator)}
     if not hints:
         return errors
     messages = [
