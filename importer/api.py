@@ -22,6 +22,7 @@ from .ledger import Ledger, default_ledger_path
 from .limits import InputLimits
 from .logs import log
 from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
+from .money import fen_to_yuan, sum_fen
 from .read import read_sheet
 from .results import OUTCOME_COLUMNS, attach_warnings, merge_outcomes, outcomes_frame
 from .submit import Progress, RetryPolicy, create_orders, preview_orders, reconcile
@@ -253,13 +254,14 @@ def run(
 def hold_over_budget(previewed: pd.DataFrame, max_total: Decimal) -> Decimal:
     """Hold every previewed order when their previewed totals add up to more than ``max_total``.
 
-    Returns the previewed total. Holding is done on the frame, so the create
+    Returns the previewed total. The totals are added in integer fen
+    (:mod:`importer.money`), so a thousand orders add up to the exact sum. Holding is done on the frame, so the create
     stage then finds nothing it may buy.
     """
     ready = previewed["status"] == str(Status.PREVIEWED)
-    totals = [Decimal(str(v)) for v in previewed.loc[ready, "order_total"] if str(v) not in ("", "None")]
-    total = sum(totals, Decimal(0))
-    if total > max_total:
+    total_fen = sum_fen(v for v in previewed.loc[ready, "order_total"] if str(v) not in ("", "None"))
+    total = fen_to_yuan(total_fen)
+    if Decimal(total_fen) > max_total * 100:
         previewed.loc[ready, "status"] = str(Status.HELD)
         previewed.loc[ready, "error"] = (
             f"held: the previewed total of all orders, {total}, is above --max-total {max_total}; nothing was bought"

@@ -32,6 +32,7 @@ import pandas as pd
 from .errors import InputError
 from .killpoints import kill_point
 from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
+from .money import fen_to_yuan, is_amount, to_fen
 from .results import OUTCOME_COLUMNS
 
 FAST_WRITER_THRESHOLD = 5_000
@@ -190,39 +191,31 @@ def _per_provider(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[list[Any]]:
     """Rows and estimated amounts per provider and status (amounts summed exactly, in any currency shown)."""
     frame = sheet.frame
     providers = frame["provider"].astype(str) if "provider" in frame else pd.Series("", index=frame.index)
-    table: dict[tuple[str, str], tuple[int, Decimal]] = {}
+    table: dict[tuple[str, str], tuple[int, int]] = {}
     for provider, status, amount in zip(
         providers.reindex(outcomes.index).fillna(""), outcomes["status"], outcomes["estimated_amount"], strict=True
     ):
         key = (str(provider) or "(none)", str(status))
-        count, total = table.get(key, (0, Decimal(0)))
-        value = amount if isinstance(amount, Decimal) else _decimal(amount)
-        table[key] = (count + 1, total + value)
+        count, total = table.get(key, (0, 0))
+        table[key] = (count + 1, total + (to_fen(amount) if is_amount(amount) else 0))
     rank = {str(s): i for i, s in enumerate(_SEVERITY)}
     ordered = sorted(table.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], 99)))
-    return [[provider, status, count, total] for (provider, status), (count, total) in ordered]
-
-
-def _decimal(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value)) if value not in ("", None) else Decimal(0)
-    except ArithmeticError:
-        return Decimal(0)
+    return [[provider, status, count, fen_to_yuan(total)] for (provider, status), (count, total) in ordered]
 
 
 def _amounts_per_currency(outcomes: pd.DataFrame) -> dict[str, tuple[Decimal, int]]:
-    """Exact sums of the estimated amounts of rows that were priced or bought."""
+    """Exact sums of the estimated amounts of rows that were priced or bought (added in fen, shown in yuan)."""
     counted = {str(Status.PREVIEWED), str(Status.CREATED), str(Status.ALREADY_CREATED)}
-    totals: dict[str, tuple[Decimal, int]] = {}
+    fen: dict[str, tuple[int, int]] = {}
     for status, amount, currency in zip(
         outcomes["status"], outcomes["estimated_amount"], outcomes["currency_charged"], strict=True
     ):
-        if str(status) not in counted or amount in ("", None):
+        if str(status) not in counted or not is_amount(amount):
             continue
         key = str(currency) or "?"
-        total, count = totals.get(key, (Decimal(0), 0))
-        totals[key] = (total + Decimal(str(amount)), count + 1)
-    return totals
+        total, count = fen.get(key, (0, 0))
+        fen[key] = (total + to_fen(amount), count + 1)
+    return {key: (fen_to_yuan(total), count) for key, (total, count) in fen.items()}
 
 
 def error_rows(sheet: OrderSheet, outcomes: pd.DataFrame, errors: pd.DataFrame) -> list[list[Any]]:
