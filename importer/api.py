@@ -24,7 +24,7 @@ from .logs import log
 from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
 from .money import fen_to_yuan, sum_fen
 from .read import read_sheet
-from .results import OUTCOME_COLUMNS, attach_warnings, merge_outcomes, outcomes_frame
+from .results import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_outcomes, outcomes_frame
 from .submit import Progress, RetryPolicy, create_orders, preview_orders, reconcile
 from .validate import Report
 from .validate import validate as _validate
@@ -219,6 +219,7 @@ def run(
     def finish(extra_layers: list[pd.DataFrame]) -> None:
         notes = [report.warning_texts, *(layer["warning"] for layer in extra_layers if "warning" in layer)]
         result.outcomes = attach_warnings(merge_outcomes(*layers, *extra_layers), *notes)
+        result.outcomes = attach_column(result.outcomes, "order_date_iso", report.order_dates)
         if write and output_path is not None:
             result.output = write_results(order_sheet, result.outcomes, errors, output_path)
 

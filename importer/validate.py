@@ -19,6 +19,7 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from .advice import advisory_checks, with_severity
+from .date_check import read_dates
 from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
 from .number_check import read_numbers
 from .results import errors_frame, outcomes_frame
@@ -46,6 +47,8 @@ class Report:
     valid: pd.DataFrame
     warnings: pd.DataFrame = dataclasses.field(default_factory=lambda: errors_frame([]))
     """Problems that do not stop their row (same columns as ``errors``); noted in the ``warning`` column."""
+    order_dates: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=object))
+    """Per row id, the ``order_date`` read, as ``YYYY-MM-DD`` (rows without a readable date are absent)."""
 
     @property
     def warning_texts(self) -> pd.Series:
@@ -113,6 +116,8 @@ def validate(
     checked = checked_cells(frame)
     found: list[CellError] = []
     found.extend(read_numbers(checked, lambda ids: _locations(frame, ids), decimal_separator))
+    date_problems, dates = read_dates(checked, lambda ids: _locations(frame, ids), date_order)
+    found.extend(date_problems)
     schema = build_schema(keys, columns_present=checked.columns)
     try:
         schema.validate(checked, lazy=True)
@@ -128,7 +133,7 @@ def validate(
     invalid = _invalid_row_ids(errors, frame.index)
     valid = frame.assign(**{column: checked[column] for column in checked.columns})
     valid = valid[~valid.index.isin(invalid)]
-    return Report(sheet=sheet, errors=errors, valid=valid, warnings=_sorted_errors(warned, frame))
+    return Report(sheet=sheet, errors=errors, valid=valid, warnings=_sorted_errors(warned, frame), order_dates=dates)
 
 
 def default_providers() -> tuple[str, ...]:
@@ -152,7 +157,7 @@ def text(series: pd.Series[Any]) -> pd.Series[str]:
 # Names and addresses are left exactly as typed.
 WIDTH_FOLDED_COLUMNS = frozenset(
     {"provider", "order_ref", "line_no", "item_id", "sku_id", "quantity", "unit_price", "currency"}
-    | {"receiver_phone", "receiver_mobile", "zip"}
+    | {"receiver_phone", "receiver_mobile", "zip", "tax_id", "order_date"}
 )
 
 
