@@ -306,8 +306,10 @@ def _result_columns_start(worksheet: Any, header_row: int) -> int:
     """Where the result columns go: over an earlier run's (a results workbook imported again), else after the data."""
     headers = [str(c.value).strip() if c.value is not None else "" for c in worksheet[header_row]]
     span = len(RESULT_COLUMNS)
+    headers += [""]  # a results workbook from before order_date_iso ends one column short
     for start in range(len(headers) - span + 1):
-        if tuple(headers[start : start + span]) == RESULT_COLUMNS:
+        found = tuple(headers[start : start + span])
+        if found == RESULT_COLUMNS or found == (*RESULT_COLUMNS[:-1], ""):
             for row in worksheet.iter_rows(min_row=header_row + 1, min_col=start + 1, max_col=start + span):
                 for cell in row:
                     cell.value = None

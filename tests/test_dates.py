@@ -170,3 +170,24 @@ def test_validate_through_the_cli_on_a_csv(tmp_path):
     results = pd.read_excel(tmp_path / "orders.results.xlsx", sheet_name=0, dtype=str, engine="openpyxl")
     assert results["order_date_iso"].tolist()[0] == "2026-11-24"
     assert "1900-02-29 that never existed" in results.loc[1, "error"]
+
+
+def test_a_results_workbook_from_before_order_date_iso_reuses_its_result_columns(tmp_path):
+    from importer.models import RESULT_COLUMNS
+    from importer.results import outcomes_frame
+
+    older = RESULT_COLUMNS[:-1]
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Orders"
+    sheet.append([*ROW, "order_ref", *older])
+    sheet.append([*ROW.values(), "PO-1", "VALID", *[None] * (len(older) - 1)])
+    path = tmp_path / "orders.results.xlsx"
+    workbook.save(path)
+    loaded = importer.load(path)
+    written = importer.write_results(
+        loaded, outcomes_frame([{"row_id": 0, "status": "VALID", "order_date_iso": "2026-11-24"}]), None,
+        tmp_path / "again.xlsx",
+    )  # fmt: skip
+    header = next(openpyxl.load_workbook(written)["Orders"].iter_rows(values_only=True))
+    assert header == (*ROW, "order_ref", *RESULT_COLUMNS)
