@@ -78,7 +78,8 @@ def test_fix_copies_the_sheet_lists_each_change_and_imports_the_copy(tmp_path, s
     assert any("fix: 'CNY'; --fix applies it" in e for e in errors)
     fixed = runner.invoke(app, ["import", str(original), "--sandbox", "--fix"])
     assert fixed.exit_code == 0, fixed.output
-    assert "--fix: 6 cells changed" in fixed.output
+    assert "--fix: 8 cells changed" in fixed.output  # 12.5元 and RMB 12.50 are tidied too
+    assert "row 6 unit_price: '12.5元' -> '12.5'" in fixed.output
     assert "row 5 currency: 'RMB' -> 'CNY'" in fixed.output
     assert Path(original).read_bytes() == before  # the user's file is never changed
     copy = openpyxl.load_workbook(tmp_path / "w.fixed.xlsx")["Orders"]
