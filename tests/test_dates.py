@@ -116,15 +116,17 @@ def test_an_order_whose_rows_give_one_day_in_two_spellings_is_one_order():
     assert len(grouping.orders) == 1 and grouping.errors.empty
 
 
-def _workbook(path: Path) -> Path:
+def _workbook(path: Path, *, exact_reader: bool = False) -> Path:
+    """Date cells, a serial and a text date; ``exact_reader``: a zip stored as a number sends it to openpyxl."""
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "Orders"
     columns = [*ROW, "order_ref", "order_date"]
     sheet.append(columns)
     values = [dt.date(2026, 11, 24), dt.datetime(2026, 11, 24, 23, 59, 59), 46350, "2026/11/24"]
+    zip_cell = {"zip": 311121} if exact_reader else {}
     for n, value in enumerate(values):
-        sheet.append([*ROW.values(), f"PO-{n}", value])
+        sheet.append([*{**ROW, **zip_cell}.values(), f"PO-{n}", value])
     sheet.cell(row=2, column=len(columns)).number_format = "yyyy/m/d"
     workbook.save(path)
     return path
@@ -138,9 +140,10 @@ print(json.dumps({"dates": report.order_dates.tolist(), "errors": report.errors[
 """
 
 
+@pytest.mark.parametrize("exact_reader", [False, True], ids=["calamine", "openpyxl"])
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Shanghai", "Pacific/Kiritimati"])
-def test_excel_date_cells_and_serials_give_the_same_day_in_every_time_zone(tmp_path, zone):
-    path = _workbook(tmp_path / "dates.xlsx")
+def test_excel_date_cells_and_serials_give_the_same_day_in_every_time_zone(tmp_path, zone, exact_reader):
+    path = _workbook(tmp_path / "dates.xlsx", exact_reader=exact_reader)
     env = {**os.environ, "TZ": zone}
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, str(path)], capture_output=True, text=True, env=env, timeout=120, check=True
