@@ -31,6 +31,9 @@ DEFAULT_SEVERITY: dict[str, str] = {
     "cn.mobile": "warning",
     "cn.zip": "warning",
     "cn.required": "warning",
+    # No provider receives the order date: a date that cannot be read is noted, not a reason to stop buying.
+    "order_date.date": "warning",
+    "order_date.date_order": "warning",
 }
 SEVERITIES = ("error", "warning")
 

@@ -57,7 +57,9 @@ def test_serials_follow_the_1900_system_and_the_fake_leap_day_is_refused():
     assert from_serial(59) == dt.date(1900, 2, 28)
     assert from_serial(1) == dt.date(1900, 1, 1)
     report = importer.validate(frame(["60", "100", "3000000", "2026-02-30", "tomorrow"]))
-    assert report.errors["message"].tolist() == [
+    assert report.ok  # no provider receives the date: a warning by default
+    assert report.order_dates.empty
+    assert report.warnings["message"].tolist() == [
         "order_date '60' is Excel's serial 60, the 1900-02-29 that never existed; write the date like 2026-11-24",
         "order_date '100' reads as 1900-04-09, outside 2000–2099; write the date like 2026-11-24",
         "order_date '3000000' is not a date; write the date like 2026-11-24",
@@ -75,7 +77,7 @@ def test_day_and_month_order_is_decided_per_column():
 
 
 def test_a_column_that_never_decides_is_not_guessed():
-    report = importer.validate(frame(["11/12/2026", "2026-11-24"]))
+    report = importer.validate(frame(["11/12/2026", "2026-11-24"]), severity={"order_date.date": "error"})
     [error] = report.errors.to_dict("records")
     assert error["row"] == 2
     assert "reads as day/month or as month/day" in error["message"]
@@ -85,11 +87,11 @@ def test_a_column_that_never_decides_is_not_guessed():
 
 def test_a_column_with_both_orders_errs_on_the_minority_naming_both():
     report = importer.validate(frame(["24/11/2026", "25/11/2026", "11/26/2026"]))
-    [error] = report.errors.to_dict("records")
+    [error] = report.warnings.to_dict("records")
     assert (error["row"], error["value"]) == (4, "11/26/2026")
     assert "is month first (like 11/24/2026), but most dates of this column are day first" in error["message"]
     tie = importer.validate(frame(["24/11/2026", "11/26/2026"]))
-    assert len(tie.errors) == 2
+    assert len(tie.warnings) == 2
 
 
 def test_the_config_sets_the_date_order(tmp_path):
@@ -169,10 +171,17 @@ def test_validate_through_the_cli_on_a_csv(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "importer", "validate", str(path)], capture_output=True, text=True, timeout=300
     )
-    assert done.returncode == 1
+    assert done.returncode == 0  # the unreadable date is a warning: the row may still be bought
     results = pd.read_excel(tmp_path / "orders.results.xlsx", sheet_name=0, dtype=str, engine="openpyxl")
-    assert results["order_date_iso"].tolist()[0] == "2026-11-24"
-    assert "1900-02-29 that never existed" in results.loc[1, "error"]
+    assert results["order_date_iso"].fillna("").tolist() == ["2026-11-24", ""]
+    assert "1900-02-29 that never existed" in results.loc[1, "warning"]
+    config = tmp_path / "importer.toml"
+    config.write_text('[validation]\nseverity = { "order_date.date" = "error" }\n', encoding="utf-8")
+    strict = subprocess.run(
+        [sys.executable, "-m", "importer", "validate", str(path), "--config", str(config)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert strict.returncode == 1
 
 
 def test_a_results_workbook_from_before_order_date_iso_reuses_its_result_columns(tmp_path):
