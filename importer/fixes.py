@@ -138,6 +138,7 @@ def _link(value: str) -> tuple[str, str] | None:
 
 def _number_fixes(frame: pd.DataFrame, decimal_separator: str) -> list[Fix]:
     """The plain spelling of each number cell read as its column reads it (see :mod:`importer.number_text`)."""
+    from .number_check import YUAN_CURRENCIES
     from .number_text import read_column
 
     fixes: list[Fix] = []
@@ -150,7 +151,7 @@ def _number_fixes(frame: pd.DataFrame, decimal_separator: str) -> list[Fix]:
         reading = read_column(folded, forced=decimal_separator, money=column == "unit_price")
         where = zip(frame.index, frame[SHEET_COL], frame[ROW_COL], typed, reading.cells, strict=True)
         for n, (row_id, sheet_name, row, value, cell) in enumerate(where):
-            conflict = bool(cell.mark) and currencies is not None and currencies[n] not in ("", "CNY", "RMB")
+            conflict = bool(cell.mark) and currencies is not None and currencies[n] not in YUAN_CURRENCIES
             if (
                 cell.against is None
                 and not conflict

@@ -24,7 +24,7 @@ Locate = Callable[[list[int]], tuple[list[str], list[int]]]
 # Column -> the rule its canonical reading must pass to be used.
 NUMBER_COLUMNS: dict[str, str] = {"unit_price": PRICE, "quantity": WHOLE_NUMBER}
 # A currency cell that agrees with a yuan mark in the price.
-_YUAN_CURRENCIES = frozenset({"", "CNY", "RMB", "¥", "元", "人民币"})
+YUAN_CURRENCIES = frozenset({"", "CNY", "RMB", "¥", "元", "人民币"})
 
 
 def read_numbers(checked: pd.DataFrame, locate: Locate, decimal_separator: str = "auto") -> list[CellError]:
@@ -76,7 +76,7 @@ def _currency_marks(checked: pd.DataFrame, typed: list[str], marks: list[str], l
     """A price written in yuan on a row whose currency is another one: which of the two is meant is unknowable."""
     currencies = checked["currency"].tolist()
     positions = [
-        n for n, (m, c) in enumerate(zip(marks, currencies, strict=True)) if m and c.upper() not in _YUAN_CURRENCIES
+        n for n, (m, c) in enumerate(zip(marks, currencies, strict=True)) if m and c.upper() not in YUAN_CURRENCIES
     ]
     if not positions:
         return []
