@@ -74,12 +74,16 @@ def sum_fen(amounts: Iterable[Any]) -> int:
     return sum(to_fen(amount) for amount in amounts if amount is not None and amount != "")
 
 
+def fen_or_none(value: Any) -> int | None:
+    """Fen of a result cell, or None for a blank or garbled one (so a sum skips it rather than stopping)."""
+    if value is None or value == "" or isinstance(value, float):
+        return None
+    try:
+        return to_fen(value)
+    except (ValueError, TypeError, ArithmeticError):
+        return None
+
+
 def is_amount(value: Any) -> bool:
     """Whether ``value`` is an amount :func:`to_fen` takes (used to skip blank and garbled cells in sums)."""
-    if value is None or value == "" or isinstance(value, float):
-        return False
-    try:
-        to_fen(value)
-    except (ValueError, TypeError, ArithmeticError):
-        return False
-    return True
+    return fen_or_none(value) is not None

@@ -32,7 +32,7 @@ import pandas as pd
 from .errors import InputError
 from .killpoints import kill_point
 from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
-from .money import fen_to_yuan, is_amount, to_fen
+from .money import fen_or_none, fen_to_yuan
 from .results import OUTCOME_COLUMNS
 
 FAST_WRITER_THRESHOLD = 5_000
@@ -197,7 +197,7 @@ def _per_provider(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[list[Any]]:
     ):
         key = (str(provider) or "(none)", str(status))
         count, total = table.get(key, (0, 0))
-        table[key] = (count + 1, total + (to_fen(amount) if is_amount(amount) else 0))
+        table[key] = (count + 1, total + (fen_or_none(amount) or 0))
     rank = {str(s): i for i, s in enumerate(_SEVERITY)}
     ordered = sorted(table.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], 99)))
     return [[provider, status, count, fen_to_yuan(total)] for (provider, status), (count, total) in ordered]
@@ -210,11 +210,12 @@ def _amounts_per_currency(outcomes: pd.DataFrame) -> dict[str, tuple[Decimal, in
     for status, amount, currency in zip(
         outcomes["status"], outcomes["estimated_amount"], outcomes["currency_charged"], strict=True
     ):
-        if str(status) not in counted or not is_amount(amount):
+        value = fen_or_none(amount) if str(status) in counted else None
+        if value is None:
             continue
         key = str(currency) or "?"
         total, count = fen.get(key, (0, 0))
-        fen[key] = (total + to_fen(amount), count + 1)
+        fen[key] = (total + value, count + 1)
     return {key: (fen_to_yuan(total), count) for key, (total, count) in fen.items()}
 
 
