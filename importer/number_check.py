@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from .models import CellError
-from .number_text import ColumnReading, mixed_message, read_column
+from .number_text import ColumnReading, mixed_message, read_column, style_of
 from .schema import PRICE, WHOLE_NUMBER
 
 Locate = Callable[[list[int]], tuple[list[str], list[int]]]
@@ -47,6 +47,8 @@ def read_numbers(checked: pd.DataFrame, locate: Locate, decimal_separator: str =
         ]
         checked[column] = pd.Series(readings, index=checked.index, dtype=checked[column].dtype)
         found += _mixed(checked.index.tolist(), values, reading, column, locate)
+        if column == "quantity":
+            found += _thousands_or_decimals(checked.index.tolist(), values, readings, reading, locate)
         if column == "unit_price" and "currency" in checked.columns:
             found += _currency_marks(checked, values, [cell.mark for cell in reading.cells], locate)
     return found
@@ -70,6 +72,32 @@ def _mixed(ids: list[int], values: list[str], reading: ColumnReading, column: st
         )
         for row_id, sheet, row, n in zip(row_ids, sheets, rows, positions, strict=True)
     ]
+
+
+def _thousands_or_decimals(
+    ids: list[int], values: list[str], readings: list[str], reading: ColumnReading, locate: Locate
+) -> list[CellError]:
+    """A quantity like ``1.000`` that the column's convention reads as a fraction: say so, and what to write.
+
+    The cell is an error either way (not a whole number), but the plain rule
+    would not tell a buyer who meant a thousand why ``1.000`` is refused.
+    """
+    positions = [n for n, (v, r) in enumerate(zip(values, readings, strict=True)) if style_of(v) == "either" and r == v]
+    if not positions:
+        return []
+    row_ids = [int(ids[n]) for n in positions]
+    sheets, rows = locate(row_ids)
+    mark = reading.convention
+    problems = []
+    for row_id, sheet, row, n in zip(row_ids, sheets, rows, positions, strict=True):
+        whole, _, _ = values[n].partition(mark)
+        digits = values[n].replace(".", "").replace(",", "")
+        message = (
+            f"quantity '{values[n]}' is read with '{mark}' as the decimal mark (as this column's numbers are), "
+            f"so it is not a whole number; write {digits} or {whole}, without a separator"
+        )
+        problems.append(CellError(row_id, sheet, row, "quantity", values[n], message, check="quantity.whole_number"))
+    return problems
 
 
 def _currency_marks(checked: pd.DataFrame, typed: list[str], marks: list[str], locate: Locate) -> list[CellError]:

@@ -114,10 +114,11 @@ def validate(
     keys = tuple(providers) if providers is not None else default_providers()
     frame = sheet.frame
     checked = checked_cells(frame)
-    found: list[CellError] = []
-    found.extend(read_numbers(checked, lambda ids: _locations(frame, ids), decimal_separator))
+    # What reading numbers and dates found says more about a cell than the schema's plain rule.
+    read_problems = read_numbers(checked, lambda ids: _locations(frame, ids), decimal_separator)
     date_problems, dates = read_dates(checked, lambda ids: _locations(frame, ids), date_order)
-    found.extend(date_problems)
+    read_problems += date_problems
+    found: list[CellError] = []
     schema = build_schema(keys, columns_present=checked.columns)
     try:
         schema.validate(checked, lazy=True)
@@ -125,7 +126,7 @@ def validate(
         found.extend(_from_failure_cases(exc.failure_cases, frame, _rule_names(schema)))
     found.extend(_from_completeness(order_completeness(checked, keys), frame))
     found.extend(advisory_checks(checked, lambda ids: _locations(frame, ids)))
-    found = with_severity(found, severity or {})
+    found = with_severity([*read_problems, *_not_covered(found, read_problems)], severity or {})
     warned = [e for e in found if e.severity == "warning"]
     found = [e for e in found if e.severity != "warning"]
     errors = _sorted_errors([*sheet.issues, *_not_covered(found, sheet.issues)], frame)

@@ -120,7 +120,8 @@ def test_a_cell_depending_on_the_convention_reads_chinese_english_and_keeps_the_
     report = importer.validate(frame(["1,234", "1.234"], ["1.000", "1,000"]))
     messages = report.errors["message"].tolist()
     assert messages == [
-        "quantity must be a whole number above 0; got '1.000'",
+        "quantity '1.000' is read with '.' as the decimal mark (as this column's numbers are), so it is not a "
+        "whole number; write 1000 or 1, without a separator",
         "unit_price must be a number of at least 0 with at most 2 decimals, like 12.50; got '1.234'",
     ]
     understood = importer.validate(frame(["1,234", "5"], ["2", "1,000"])).valid
