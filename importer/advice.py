@@ -13,6 +13,7 @@ table of the config can move any of them from one side to the other::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -30,6 +31,9 @@ DEFAULT_SEVERITY: dict[str, str] = {
     "cn.mobile": "warning",
     "cn.zip": "warning",
     "cn.required": "warning",
+    # No provider receives the order date: a date that cannot be read is noted, not a reason to stop buying.
+    "order_date.date": "warning",
+    "order_date.date_order": "warning",
 }
 SEVERITIES = ("error", "warning")
 
@@ -77,24 +81,35 @@ def advisory_checks(checked: pd.DataFrame, locate: Any) -> list[CellError]:
     return found
 
 
+RULES = Path(__file__).parent / "rules"
+"""Where the rule packs are: one TOML file per destination, named by its country code."""
+
+
 def rule_packs() -> dict[str, dict[str, Any]]:
-    """Address rules per destination, one TOML file each in ``importer/rules/`` (named by its country code)."""
+    """Address rules per destination, one TOML file each in :data:`RULES` (named by its country code)."""
     import tomllib
-    from pathlib import Path
 
     packs = {}
-    for path in sorted((Path(__file__).parent / "rules").glob("*.toml")):
+    for path in sorted(RULES.glob("*.toml")):
         with path.open("rb") as handle:
             packs[path.stem] = tomllib.load(handle)
     return packs
+
+
+# The pack keys that predate ``[fields]``: which column each checks and what is ignored before matching.
+_SHORTHAND = {"mobile": ("receiver_mobile", r"^\+?86|[\s\-()]"), "zip": ("zip", "")}
 
 
 def address_rules(checked: pd.DataFrame, locate: Any) -> list[CellError]:
     """What the providers reject for a destination, checked before any request (rules in ``rules/*.toml``).
 
     A row's destination is its ``country`` cell; a pack applies when the
-    country is one of its ``country_names``. Mobile numbers are compared
-    without ``+86`` and separators, as the fixes write them.
+    country is one of its ``country_names``. A pack checks cells against
+    patterns (``[fields.<column>]``: ``pattern``, ``message``, optional
+    ``ignore`` — characters taken out first — and ``severity``; ``mobile`` and
+    ``zip`` are shorthands) and demands columns on rows with an address
+    (``[required]``). Each rule is named ``<pack>.<name>`` for the config's
+    severity table.
     """
     found: list[CellError] = []
     countries = checked["country"] if "country" in checked else pd.Series("", index=checked.index)
@@ -103,30 +118,39 @@ def address_rules(checked: pd.DataFrame, locate: Any) -> list[CellError]:
         rows = checked[countries.str.casefold().isin(names)]
         if rows.empty:
             continue
-        mobile = pack.get("mobile")
-        if mobile and "receiver_mobile" in rows:
-            digits = rows["receiver_mobile"].str.replace(r"^\+?86|[\s\-()]", "", regex=True)
-            bad = (rows["receiver_mobile"] != "") & ~digits.str.fullmatch(mobile["pattern"]).fillna(False)
-            found += _rule_hits(rows, bad, "receiver_mobile", f"{code}.mobile", mobile["message"], locate)
-        zip_rule = pack.get("zip")
-        if zip_rule and "zip" in rows:
-            bad = (rows["zip"] != "") & ~rows["zip"].str.fullmatch(zip_rule["pattern"]).fillna(False)
-            found += _rule_hits(rows, bad, "zip", f"{code}.zip", zip_rule["message"], locate)
+        for name, column, rule in _field_rules(pack):
+            if column not in rows:
+                continue
+            cells = rows[column].str.replace(rule["ignore"], "", regex=True) if rule.get("ignore") else rows[column]
+            bad = (rows[column] != "") & ~cells.str.fullmatch(rule["pattern"]).fillna(False)
+            found += _rule_hits(rows, bad, column, f"{code}.{name}", rule, locate)
         required = pack.get("required")
         if required and "address" in rows:
             for column in required["columns"]:
                 values = rows[column] if column in rows else pd.Series("", index=rows.index)
                 bad = (rows["address"] != "") & (values == "")
-                found += _rule_hits(rows, bad, column, f"{code}.required", required["message"], locate)
+                found += _rule_hits(rows, bad, column, f"{code}.required", required, locate)
     return found
 
 
+def _field_rules(pack: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """(rule name, column, rule table) for each pattern rule of a pack, the shorthands included."""
+    rules: list[tuple[str, str, Mapping[str, Any]]] = []
+    for key, (column, ignore) in _SHORTHAND.items():
+        if key in pack:
+            rules.append((key, column, {"ignore": ignore, **pack[key]}))
+    for column, rule in pack.get("fields", {}).items():
+        rules.append((str(rule.get("name", column)), str(column), rule))
+    return rules
+
+
 def _rule_hits(
-    rows: pd.DataFrame, bad: pd.Series, column: str, check: str, message: str, locate: Any
+    rows: pd.DataFrame, bad: pd.Series, column: str, check: str, rule: Mapping[str, Any], locate: Any
 ) -> list[CellError]:
     values = rows[column] if column in rows else pd.Series("", index=rows.index)
+    message, severity = str(rule["message"]), str(rule.get("severity", "error"))
     return [
-        _problem(locate, int(row_id), column, str(value), f"{message}; got '{value}'", check, "error")
+        _problem(locate, int(row_id), column, str(value), f"{message}; got '{value}'", check, severity)
         for row_id, value in zip(rows.index[bad.to_numpy()], values[bad.to_numpy()], strict=True)
     ]
 

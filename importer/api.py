@@ -22,8 +22,9 @@ from .ledger import Ledger, default_ledger_path
 from .limits import InputLimits
 from .logs import log
 from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
+from .money import fen_to_yuan, sum_fen
 from .read import read_sheet
-from .results import OUTCOME_COLUMNS, attach_warnings, merge_outcomes, outcomes_frame
+from .results import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_outcomes, outcomes_frame
 from .submit import Progress, RetryPolicy, create_orders, preview_orders, reconcile
 from .validate import Report
 from .validate import validate as _validate
@@ -65,15 +66,23 @@ def _sheet_from_frame(frame: pd.DataFrame, provider: str | None) -> OrderSheet:
     return OrderSheet(frame=frame, header_map={c: c for c in frame.columns if not c.startswith("_")})
 
 
-def validate(sheet: OrderSheet | pd.DataFrame, *, severity: Mapping[str, str] | None = None) -> Report:
+def validate(
+    sheet: OrderSheet | pd.DataFrame,
+    *,
+    severity: Mapping[str, str] | None = None,
+    decimal_separator: str = "auto",
+    date_order: str = "auto",
+) -> Report:
     """Check every row; ``report.errors`` lists each problem with its sheet, row and column.
 
     ``report.warnings`` lists what does not stop a row; ``severity`` moves a
-    rule between the two (``{"remark_length": "error"}``).
+    rule between the two (``{"remark_length": "error"}``). Number and date
+    columns decide their convention from their cells; ``decimal_separator``
+    ("." or ",") and ``date_order`` ("dmy" or "mdy") impose one instead.
     """
     if isinstance(sheet, pd.DataFrame):
         sheet = _sheet_from_frame(sheet, None)
-    return _validate(sheet, severity=severity)
+    return _validate(sheet, severity=severity, decimal_separator=decimal_separator, date_order=date_order)
 
 
 def group(report: Report) -> Grouping:
@@ -188,7 +197,12 @@ def run(
     """
     settings = settings or load_settings()
     order_sheet = load(path, provider=provider, sheet=sheet, mapping=mapping, limits=settings.limits)
-    report = validate(order_sheet, severity=settings.severity)
+    report = validate(
+        order_sheet,
+        severity=settings.severity,
+        decimal_separator=settings.decimal_separator,
+        date_order=settings.date_order,
+    )
     grouping = group(report)
     valid_rows = [line.row_id for order in grouping.orders for line in order.lines]
     layers = [
@@ -205,6 +219,7 @@ def run(
     def finish(extra_layers: list[pd.DataFrame]) -> None:
         notes = [report.warning_texts, *(layer["warning"] for layer in extra_layers if "warning" in layer)]
         result.outcomes = attach_warnings(merge_outcomes(*layers, *extra_layers), *notes)
+        result.outcomes = attach_column(result.outcomes, "order_date_iso", report.order_dates)
         if write and output_path is not None:
             result.output = write_results(order_sheet, result.outcomes, errors, output_path)
 
@@ -240,13 +255,14 @@ def run(
 def hold_over_budget(previewed: pd.DataFrame, max_total: Decimal) -> Decimal:
     """Hold every previewed order when their previewed totals add up to more than ``max_total``.
 
-    Returns the previewed total. Holding is done on the frame, so the create
+    Returns the previewed total. The totals are added in integer fen
+    (:mod:`importer.money`), so a thousand orders add up to the exact sum. Holding is done on the frame, so the create
     stage then finds nothing it may buy.
     """
     ready = previewed["status"] == str(Status.PREVIEWED)
-    totals = [Decimal(str(v)) for v in previewed.loc[ready, "order_total"] if str(v) not in ("", "None")]
-    total = sum(totals, Decimal(0))
-    if total > max_total:
+    total_fen = sum_fen(v for v in previewed.loc[ready, "order_total"] if str(v) not in ("", "None"))
+    total = fen_to_yuan(total_fen)
+    if Decimal(total_fen) > max_total * 100:
         previewed.loc[ready, "status"] = str(Status.HELD)
         previewed.loc[ready, "error"] = (
             f"held: the previewed total of all orders, {total}, is above --max-total {max_total}; nothing was bought"

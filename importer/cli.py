@@ -125,7 +125,7 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
 
             notify_url = options.notify or settings.notify_url
             if options.fix and file.is_file():
-                file = _apply_fixes(file, options, mapping)
+                file = _apply_fixes(file, options, mapping, settings.decimal_separator)
             if file.is_dir() and stage == "import":
                 _run_inbox(file, settings.output_dir, _notifying(run_file, notify_url), options.summary_json)
             result = _notifying(run_file, notify_url)(file, options.output)
@@ -138,13 +138,13 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
     raise typer.Exit(result.exit_code)
 
 
-def _apply_fixes(file: Path, options: _RunOptions, mapping: dict[str, str] | None) -> Path:
+def _apply_fixes(file: Path, options: _RunOptions, mapping: dict[str, str] | None, decimal_separator: str) -> Path:
     """``--fix``: write a fixed copy of the sheet, list every change, and go on with the copy."""
     from .api import load
     from .fixes import apply, suggest
 
     sheet = load(file, provider=options.provider, sheet=options.sheet, mapping=mapping)
-    fixes = suggest(sheet)
+    fixes = suggest(sheet, decimal_separator)
     if not fixes:
         _stderr("--fix: nothing to fix")
         return file

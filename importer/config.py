@@ -97,6 +97,10 @@ class Settings:
     """A webhook that receives the run summary as JSON when a run ends."""
     severity: Mapping[str, str] = field(default_factory=dict)
     """Validation rules moved between error and warning (``[validation] severity``)."""
+    decimal_separator: str = "auto"
+    """The decimal mark of number columns: "auto" (decided per column), "." or "," (``[validation]``)."""
+    date_order: str = "auto"
+    """How ``11/12/2026`` dates read: "auto" (decided per column), "dmy" or "mdy" (``[validation]``)."""
 
     def account(self, provider: str) -> Account:
         try:
@@ -206,7 +210,18 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         price_tolerance_percent=tolerance,
         notify_url=str(run["notify_url"]) if run.get("notify_url") else None,
         severity=severity_map(data.get("validation", {}).get("severity", {})),
+        decimal_separator=_choice(data.get("validation", {}), "decimal_separator", ("auto", ".", ",")),
+        date_order=_choice(data.get("validation", {}), "date_order", ("auto", "dmy", "mdy")),
     )
+
+
+def _choice(table: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    """A ``[validation]`` setting that is one of a few words; "auto" when not given."""
+    value = table.get(key, "auto")
+    if value not in allowed:
+        shown = ", ".join(f'"{a}"' for a in allowed)
+        raise ConfigError(f"[validation] {key} must be one of {shown}; got {value!r}")
+    return str(value)
 
 
 def _percent(value: Any) -> Decimal:

@@ -10,7 +10,11 @@ uses. The safe fixes:
 - a province written without 省/市/自治区 → its official name (from ``rules/cn.toml``);
 - a currency written ``RMB``, ``¥``, ``元`` or ``人民币`` → ``CNY``;
 - a product link in ``item_id`` → the product id;
-- a price written ``¥12.50``, ``12.5元`` or ``1,234.50`` → ``12.50`` / ``1234.50``.
+- a price or quantity written ``¥12.50``, ``12.5元``, ``1,234.50``, ``1.234,50`` (in a European column) or
+  ``1,000`` → its plain spelling ``12.50`` / ``1234.50`` / ``1000``. Validation already reads these as
+  the number meant (:mod:`importer.number_text`), so this only tidies the copy; a cell whose decimal
+  mark disagrees with its column's, or whose yuan mark disagrees with its currency, gets no fix,
+  because which of the two is right is the user's call.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ WIDTH_COLUMNS = ("order_ref", "line_no", "item_id", "sku_id", "quantity", "unit_
                  "receiver_mobile", "zip")  # fmt: skip
 CURRENCY_WORDS = {"RMB": "CNY", "¥": "CNY", "￥": "CNY", "元": "CNY", "人民币": "CNY", "CNY": "CNY"}
 _MOBILE = re.compile(r"^[\s(]*(?:\+?86)?[\s\-()]*((?:1[3-9]\d)[\s\-]?\d{4}[\s\-]?\d{4})$")
-_PRICE = re.compile(r"^(?:[¥￥]|RMB|CNY)?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(?:元|RMB|CNY)?$", re.IGNORECASE)
+_PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?")
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ def china_rules() -> dict[str, Any]:
         return tomllib.load(handle)
 
 
-def suggest(sheet: OrderSheet) -> list[Fix]:
+def suggest(sheet: OrderSheet, decimal_separator: str = "auto") -> list[Fix]:
     """Every safe fix for the sheet's cells, in sheet order."""
     frame = sheet.frame
     fixes: list[Fix] = []
@@ -74,6 +78,7 @@ def suggest(sheet: OrderSheet) -> list[Fix]:
             fixed = rule(value)
             if fixed is not None and fixed[0] != value:
                 fixes.append(Fix(int(row_id), str(sheet_name), int(row), column, value, fixed[0], fixed[1]))
+    fixes += _number_fixes(frame, decimal_separator)
     return _merge_per_cell(fixes)
 
 
@@ -86,7 +91,6 @@ def _rules() -> list[tuple[str, Callable[[str], tuple[str, str] | None]]]:
         ("province", _province),
         ("currency", _currency),
         ("item_id", _link),
-        ("unit_price", _price),
     ]
     return rules
 
@@ -133,12 +137,35 @@ def _link(value: str) -> tuple[str, str] | None:
     return (found, "the product id from the link") if found else None
 
 
-def _price(value: str) -> tuple[str, str] | None:
-    match = _PRICE.match(unicodedata.normalize("NFKC", value).strip())
-    if match is None:
-        return None
-    number = match.group(1).replace(",", "")
-    return (number, "the price as a plain number") if number != value else None
+def _number_fixes(frame: pd.DataFrame, decimal_separator: str) -> list[Fix]:
+    """The plain spelling of each number cell read as its column reads it (see :mod:`importer.number_text`)."""
+    from .number_check import YUAN_CURRENCIES
+    from .number_text import read_column
+
+    fixes: list[Fix] = []
+    currencies = [_cell(v).strip().upper() for v in frame["currency"]] if "currency" in frame.columns else None
+    for column in ("unit_price", "quantity"):
+        if column not in frame.columns:
+            continue
+        typed = [_cell(v) for v in frame[column]]
+        folded = [unicodedata.normalize("NFKC", v).strip() for v in typed]
+        reading = read_column(folded, forced=decimal_separator, money=column == "unit_price")
+        where = zip(frame.index, frame[SHEET_COL], frame[ROW_COL], typed, reading.cells, strict=True)
+        for n, (row_id, sheet_name, row, value, cell) in enumerate(where):
+            conflict = bool(cell.mark) and currencies is not None and currencies[n] not in YUAN_CURRENCIES
+            if (
+                cell.against is None
+                and not conflict
+                and _PLAIN_NUMBER.fullmatch(cell.value)
+                and cell.value != folded[n]
+            ):
+                reason = "the number as a plain number"
+                fixes.append(Fix(int(row_id), str(sheet_name), int(row), column, value, cell.value, reason))
+    return fixes
+
+
+def _cell(value: object) -> str:
+    return value if isinstance(value, str) else "" if value is None or value != value else str(value)
 
 
 # ----- applying ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ _RECEIVER_FIELDS: dict[str, str] = {
     "district": "district",
     "address": "address",
     "zip": "zip",
+    "tax_id": "tax_id",
 }
 _LINE_COLUMNS = ("provider", "order_ref", "line_no", "item_id", "sku_id", "quantity", "unit_price", "currency", "title")
 

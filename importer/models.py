@@ -42,7 +42,9 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "district",
     "address",
     "zip",
+    "tax_id",
     "order_remark",
+    "order_date",
 )
 
 # Fields that describe the order rather than one line: they may be given on the
@@ -57,7 +59,9 @@ ORDER_LEVEL_COLUMNS: tuple[str, ...] = (
     "district",
     "address",
     "zip",
+    "tax_id",
     "order_remark",
+    "order_date",
 )
 
 
@@ -91,6 +95,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "currency_charged",
     "error",
     "warning",
+    "order_date_iso",
 )
 # Not shown as a column: which input column an error points at (for the red cell).
 ERROR_COLUMN_COL = "error_column"
@@ -150,6 +155,8 @@ class Receiver:
     district: str = ""
     address: str = ""
     zip: str = ""
+    tax_id: str = ""
+    """The receiver's tax or identity number (CPF/CNPJ in Brazil) for customs, sent where a provider has a field."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,12 @@ written anywhere; a failed notification is a warning, never a failed run.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import requests
 
 from .logs import log
+from .money import fen_text, is_amount, to_fen
 
 if TYPE_CHECKING:
     from .api import RunResult
@@ -24,13 +24,13 @@ TIMEOUT = (5.0, 10.0)
 
 def run_summary(result: RunResult) -> dict[str, Any]:
     """What the webhook receives: no personal data, no credentials, only counts, sums and paths."""
-    totals: dict[str, Decimal] = {}
+    totals: dict[str, int] = {}  # fen per currency: summed exactly, shown in yuan
     counted = {"PREVIEWED", "CREATED", "ALREADY_CREATED"}
     for status, amount, currency in zip(
         result.outcomes["status"], result.outcomes["estimated_amount"], result.outcomes["currency_charged"], strict=True
     ):
-        if str(status) in counted and amount not in ("", None):
-            totals[str(currency) or "?"] = totals.get(str(currency) or "?", Decimal(0)) + Decimal(str(amount))
+        if str(status) in counted and is_amount(amount):
+            totals[str(currency) or "?"] = totals.get(str(currency) or "?", 0) + to_fen(amount)
     counts = result.counts
     text = f"order-importer: {len(result.outcomes)} rows, " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     return {
@@ -40,7 +40,7 @@ def run_summary(result: RunResult) -> dict[str, Any]:
         "rows": len(result.outcomes),
         "orders": len(result.grouping.orders),
         "counts": counts,
-        "totals": {currency: str(total) for currency, total in sorted(totals.items())},
+        "totals": {currency: fen_text(total) for currency, total in sorted(totals.items())},
         "output": str(result.output or ""),
     }
 

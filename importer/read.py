@@ -233,7 +233,7 @@ def _read_workbook(path: Path, only: str | None, mapping: Mapping[str, str] | No
     return reading.result()
 
 
-NUMBER_COLUMNS = frozenset({"quantity", "unit_price"})
+NUMBER_COLUMNS = frozenset({"quantity", "unit_price", "order_date"})  # order_date: Excel serials read the same
 """Columns where a number cell reads the same without its display format; elsewhere (ids, phones, zip
 codes) a format such as ``000000`` changes the text shown, so the exact reader is used."""
 

@@ -62,3 +62,15 @@ def attach_warnings(outcomes: pd.DataFrame, *notes: pd.Series) -> pd.DataFrame:
     result = outcomes.copy()
     result["warning"] = [("; ".join(texts[i]) if i in texts else "") for i in result.index]
     return result
+
+
+def attach_column(outcomes: pd.DataFrame, column: str, values: pd.Series) -> pd.DataFrame:
+    """Set ``column`` from ``values`` (by row id) on every row it has a value for, whatever the row's status.
+
+    For values validation found that hold whatever happened later (the date
+    read from the sheet), which the layered statuses would otherwise wipe.
+    """
+    result = outcomes.copy()
+    known = {int(k): str(v) for k, v in zip(values.index.tolist(), values.tolist(), strict=True)}
+    result[column] = [known.get(int(i), "") for i in result.index]
+    return result

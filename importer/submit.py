@@ -37,6 +37,7 @@ from .models import (
     OrderPreview,
     Status,
 )
+from .money import to_fen
 from .providers import provider_class
 from .providers.base import Provider
 from .results import OUTCOME_COLUMNS
@@ -409,14 +410,22 @@ def price_rise(line: OrderLine, preview: LinePreview | None, tolerance_percent: 
         return None
     if line.currency and preview.currency and line.currency.upper() != preview.currency.upper():
         return None
-    limit = line.unit_price * (1 + tolerance_percent / 100)
-    if preview.unit_price <= limit:
+    try:
+        asked, expected = to_fen(preview.unit_price), to_fen(line.unit_price)
+    except ValueError as error:  # a price finer than a fen cannot be compared exactly: hold rather than guess
+        return f"price not compared: {error}; nothing was bought: give unit_price with at most 2 decimals"
+    if asked * 100 <= expected * (100 + tolerance_percent):
         return None
-    change = (preview.unit_price - line.unit_price) / line.unit_price * 100 if line.unit_price else Decimal(100)
+    change = percent_change(expected, asked) if expected else Decimal(100)
     return (
         f"price changed: you expected {line.unit_price}, the provider asks {preview.unit_price} (+{change:.1f}%); "
         "nothing was bought: raise unit_price, or price_tolerance_percent in [run], to accept it"
     )
+
+
+def percent_change(before_fen: int, after_fen: int) -> Decimal:
+    """How many percent ``after`` is above (or, negative, below) ``before``; both in fen, ``before`` not 0."""
+    return Decimal(after_fen - before_fen) * 100 / before_fen
 
 
 PRICE_DROP_WARNING = Decimal(20)
@@ -429,7 +438,10 @@ def price_note(line: OrderLine, preview: LinePreview) -> str:
         return ""
     if line.currency and preview.currency and line.currency.upper() != preview.currency.upper():
         return ""
-    change = (preview.unit_price - line.unit_price) / line.unit_price * 100
+    try:
+        change = percent_change(to_fen(line.unit_price), to_fen(preview.unit_price))
+    except ValueError:
+        return ""
     if change <= -PRICE_DROP_WARNING:
         return (
             f"the provider's price {preview.unit_price} is {-change:.0f}% below your {line.unit_price}; "

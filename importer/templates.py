@@ -64,12 +64,23 @@ COLUMN_HELP: dict[str, tuple[str, str, str]] = {
     "district": ("District.", "区/县。", "余杭区"),
     "address": ("Street address.", "详细地址。", "文一西路969号"),
     "zip": ("Postal code (kept as text).", "邮编。", "311121"),
+    "tax_id": (
+        "Receiver's tax or identity number where the destination needs one (Brazil: CPF or CNPJ).",
+        "收货人税号/证件号 (目的地需要时, 如巴西 CPF/CNPJ)。",
+        "",
+    ),
     "order_remark": ("A note for the whole order.", "订单备注。", ""),
+    "order_date": (
+        "Your order date (optional), e.g. 2026-11-24, 2026/11/24 or 2026年11月24日.",
+        "下单日期 (可空), 例如 2026-11-24、2026/11/24 或 2026年11月24日。",
+        "2026-11-24",
+    ),
     "order_source": ("Marketplace the order comes from (optional).", "订单来源平台 (可空)。", ""),
     "district_code": ("1688 only: the district code of the address (optional).", "1688: 地区编码 (可空)。", ""),
 }
 TEXT_COLUMNS = frozenset(
     {"order_ref", "line_no", "item_id", "sku_id", "receiver_phone", "receiver_mobile", "zip", "district_code"}
+    | {"tax_id", "order_date"}
 )
 WIDTHS = {"item_id": 22, "sku_id": 34, "address": 24, "title": 20, "provider": 18, "receiver_mobile": 16}
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")

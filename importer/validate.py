@@ -19,7 +19,9 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from .advice import advisory_checks, with_severity
+from .date_check import read_dates
 from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
+from .number_check import read_numbers
 from .results import errors_frame, outcomes_frame
 from .schema import build_schema, missing_column_message, order_completeness, shown
 
@@ -45,6 +47,8 @@ class Report:
     valid: pd.DataFrame
     warnings: pd.DataFrame = dataclasses.field(default_factory=lambda: errors_frame([]))
     """Problems that do not stop their row (same columns as ``errors``); noted in the ``warning`` column."""
+    order_dates: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=object))
+    """Per row id, the ``order_date`` read, as ``YYYY-MM-DD`` (rows without a readable date are absent)."""
 
     @property
     def warning_texts(self) -> pd.Series:
@@ -94,34 +98,43 @@ def validate(
     *,
     providers: Collection[str] | None = None,
     severity: Mapping[str, str] | None = None,
+    decimal_separator: str = "auto",
+    date_order: str = "auto",
 ) -> Report:
     """Check every row of ``sheet`` against the schema and the order-level rules.
 
     A bare DataFrame is accepted so a frame built in code can be checked: it
     gets ``_sheet`` = "Sheet1" and ``_row`` = row id + 2 when it lacks them.
     ``providers`` are the keys accepted in the provider column; by default the
-    keys of the adapter registry.
+    keys of the adapter registry. ``decimal_separator`` and ``date_order``
+    force how number and date columns read instead of deciding per column
+    (see :mod:`importer.number_text`, :mod:`importer.date_text`).
     """
     sheet = _as_sheet(sheet)
     keys = tuple(providers) if providers is not None else default_providers()
     frame = sheet.frame
     checked = checked_cells(frame)
-    schema = build_schema(keys, columns_present=checked.columns)
+    # What reading numbers and dates found says more about a cell than the schema's plain rule.
+    read_problems = read_numbers(checked, lambda ids: _locations(frame, ids), decimal_separator)
+    date_problems, dates = read_dates(checked, lambda ids: _locations(frame, ids), date_order)
+    read_problems += date_problems
     found: list[CellError] = []
+    schema = build_schema(keys, columns_present=checked.columns)
     try:
         schema.validate(checked, lazy=True)
     except SchemaErrors as exc:
         found.extend(_from_failure_cases(exc.failure_cases, frame, _rule_names(schema)))
     found.extend(_from_completeness(order_completeness(checked, keys), frame))
     found.extend(advisory_checks(checked, RowLocator(frame)))
-    found = with_severity(found, severity or {})
+    found = with_severity([*read_problems, *_not_covered(found, read_problems)], severity or {})
     warned = [e for e in found if e.severity == "warning"]
     found = [e for e in found if e.severity != "warning"]
-    errors = _with_fix_hints(_sorted_errors([*sheet.issues, *_not_covered(found, sheet.issues)], frame), sheet)
+    errors = _sorted_errors([*sheet.issues, *_not_covered(found, sheet.issues)], frame)
+    errors = _with_fix_hints(errors, sheet, decimal_separator)
     invalid = _invalid_row_ids(errors, frame.index)
     valid = frame.assign(**{column: checked[column] for column in checked.columns})
     valid = valid[~valid.index.isin(invalid)]
-    return Report(sheet=sheet, errors=errors, valid=valid, warnings=_sorted_errors(warned, frame))
+    return Report(sheet=sheet, errors=errors, valid=valid, warnings=_sorted_errors(warned, frame), order_dates=dates)
 
 
 def default_providers() -> tuple[str, ...]:
@@ -145,7 +158,7 @@ def text(series: pd.Series[Any]) -> pd.Series[str]:
 # Names and addresses are left exactly as typed.
 WIDTH_FOLDED_COLUMNS = frozenset(
     {"provider", "order_ref", "line_no", "item_id", "sku_id", "quantity", "unit_price", "currency"}
-    | {"receiver_phone", "receiver_mobile", "zip"}
+    | {"receiver_phone", "receiver_mobile", "zip", "tax_id", "order_date"}
 )
 
 
@@ -214,13 +227,13 @@ def _first_sheet(frame: pd.DataFrame) -> str:
     return str(frame[SHEET_COL].iloc[0]) if len(frame) else ""
 
 
-def _with_fix_hints(errors: pd.DataFrame, sheet: OrderSheet) -> pd.DataFrame:
+def _with_fix_hints(errors: pd.DataFrame, sheet: OrderSheet, decimal_separator: str = "auto") -> pd.DataFrame:
     """Add the fix to each message whose fix is knowable ("... (fix: 'CNY'; --fix applies it)")."""
     if errors.empty:
         return errors
     from .fixes import suggest
 
-    hints = {(f.row_id, f.column): f.new for f in suggest(sheet)}
+    hints = {(f.row_id, f.column): f.new for f in suggest(sheet, decimal_separator)}
     if not hints:
         return errors
     messages = [

@@ -32,6 +32,7 @@ import pandas as pd
 from .errors import InputError
 from .killpoints import kill_point
 from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
+from .money import fen_or_none, fen_to_yuan
 from .results import OUTCOME_COLUMNS
 
 FAST_WRITER_THRESHOLD = 5_000
@@ -190,39 +191,32 @@ def _per_provider(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[list[Any]]:
     """Rows and estimated amounts per provider and status (amounts summed exactly, in any currency shown)."""
     frame = sheet.frame
     providers = frame["provider"].astype(str) if "provider" in frame else pd.Series("", index=frame.index)
-    table: dict[tuple[str, str], tuple[int, Decimal]] = {}
+    table: dict[tuple[str, str], tuple[int, int]] = {}
     for provider, status, amount in zip(
         providers.reindex(outcomes.index).fillna(""), outcomes["status"], outcomes["estimated_amount"], strict=True
     ):
         key = (str(provider) or "(none)", str(status))
-        count, total = table.get(key, (0, Decimal(0)))
-        value = amount if isinstance(amount, Decimal) else _decimal(amount)
-        table[key] = (count + 1, total + value)
+        count, total = table.get(key, (0, 0))
+        table[key] = (count + 1, total + (fen_or_none(amount) or 0))
     rank = {str(s): i for i, s in enumerate(_SEVERITY)}
     ordered = sorted(table.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], 99)))
-    return [[provider, status, count, total] for (provider, status), (count, total) in ordered]
-
-
-def _decimal(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value)) if value not in ("", None) else Decimal(0)
-    except ArithmeticError:
-        return Decimal(0)
+    return [[provider, status, count, fen_to_yuan(total)] for (provider, status), (count, total) in ordered]
 
 
 def _amounts_per_currency(outcomes: pd.DataFrame) -> dict[str, tuple[Decimal, int]]:
-    """Exact sums of the estimated amounts of rows that were priced or bought."""
+    """Exact sums of the estimated amounts of rows that were priced or bought (added in fen, shown in yuan)."""
     counted = {str(Status.PREVIEWED), str(Status.CREATED), str(Status.ALREADY_CREATED)}
-    totals: dict[str, tuple[Decimal, int]] = {}
+    fen: dict[str, tuple[int, int]] = {}
     for status, amount, currency in zip(
         outcomes["status"], outcomes["estimated_amount"], outcomes["currency_charged"], strict=True
     ):
-        if str(status) not in counted or amount in ("", None):
+        value = fen_or_none(amount) if str(status) in counted else None
+        if value is None:
             continue
         key = str(currency) or "?"
-        total, count = totals.get(key, (Decimal(0), 0))
-        totals[key] = (total + Decimal(str(amount)), count + 1)
-    return totals
+        total, count = fen.get(key, (0, 0))
+        fen[key] = (total + value, count + 1)
+    return {key: (fen_to_yuan(total), count) for key, (total, count) in fen.items()}
 
 
 def error_rows(sheet: OrderSheet, outcomes: pd.DataFrame, errors: pd.DataFrame) -> list[list[Any]]:
@@ -313,8 +307,10 @@ def _result_columns_start(worksheet: Any, header_row: int) -> int:
     """Where the result columns go: over an earlier run's (a results workbook imported again), else after the data."""
     headers = [str(c.value).strip() if c.value is not None else "" for c in worksheet[header_row]]
     span = len(RESULT_COLUMNS)
+    headers += [""]  # a results workbook from before order_date_iso ends one column short
     for start in range(len(headers) - span + 1):
-        if tuple(headers[start : start + span]) == RESULT_COLUMNS:
+        found = tuple(headers[start : start + span])
+        if found == RESULT_COLUMNS or found == (*RESULT_COLUMNS[:-1], ""):
             for row in worksheet.iter_rows(min_row=header_row + 1, min_col=start + 1, max_col=start + span):
                 for cell in row:
                     cell.value = None

@@ -428,11 +428,23 @@ WARNING_ROWS += [
 ]
 
 
-def write_xlsx(path: Path, rows: list[list[str]]) -> None:
+# Numbers and dates as people type them, understood as the number and the day meant; the cells
+# stay as typed in the results, and order_date_iso shows the day read.
+WARNING_ROWS += [
+    ["xportcn-open", "PO-3005", "600126245031041190", "5016042822039", "1", "12.5元", "", "price typed 12.5元, read as 12.50", *RECEIVER_B[:7], "", ""],
+    ["xportcn-open", "PO-3006", "600126245031041190", "5016042822039", "1", "RMB 12.50", "CNY", "price typed RMB 12.50, read as 12.50", *RECEIVER_B[:7], "", ""],
+]
+WARNING_HEADERS = [*HEADERS, "order_date"]
+# One date spelling per row: ISO, slashes, compact, dots, 年月日, an Excel serial, day first.
+for row, day in zip(WARNING_ROWS, ["2026-11-24", "2026/11/24", "20261124", "2026.11.24", "2026年11月24日", "46350"], strict=True):
+    row.append(day)
+
+
+def write_xlsx(path: Path, rows: list[list[str]], headers: list[str] = HEADERS) -> None:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Orders"
-    sheet.append(HEADERS)
+    sheet.append(headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
@@ -461,7 +473,7 @@ def main() -> None:
     for provider, rows in PROVIDER_ROWS.items():
         write_xlsx(HERE / f"orders-{provider}.xlsx", rows)
     write_xlsx(HERE / "orders-with-errors.xlsx", ERROR_ROWS)
-    write_xlsx(HERE / "orders-with-warnings.xlsx", WARNING_ROWS)
+    write_xlsx(HERE / "orders-with-warnings.xlsx", WARNING_ROWS, WARNING_HEADERS)
     write_gbk_csv(HERE / "orders.csv", CLEAN_ROWS)
 
 

@@ -33,6 +33,9 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
         ("unit_price", "¥12.50", "12.50"),
         ("unit_price", "12.5元", "12.5"),
         ("unit_price", "1,234.50", "1234.50"),
+        # A column whose only deciding cell is European reads as European, and the copy says so plainly.
+        ("unit_price", "1.234,50", "1234.50"),
+        ("quantity", "1,000", "1000"),
     ],
 )
 def test_each_safe_fix(column, typed, fixed):
@@ -44,11 +47,25 @@ def test_each_safe_fix(column, typed, fixed):
 @pytest.mark.parametrize(
     ("column", "value"),
     [("receiver_mobile", "13800138000"), ("receiver_mobile", "0571-88886666"), ("province", "浙江省"),
-     ("currency", "USD"), ("unit_price", "1.234,50"), ("receiver_name", "Ｚｈａｎｇ")],
+     ("currency", "USD"), ("unit_price", "12.50"), ("receiver_name", "Ｚｈａｎｇ")],
 )  # fmt: skip
 def test_what_is_right_or_not_safe_is_left_alone(column, value):
     sheet = importer.load(pd.DataFrame([{"order_ref": "R", column: value}]))
     assert [f for f in suggest(sheet) if f.column == column] == []
+
+
+def test_a_number_against_its_columns_decimal_mark_or_currency_gets_no_fix():
+    sheet = importer.load(
+        pd.DataFrame(
+            {
+                "order_ref": ["R", "R", "R", "R"],
+                "unit_price": ["1,234.50", "3.5", "12,50", "¥8"],
+                "currency": ["", "", "", "USD"],
+            }
+        )
+    )
+    fixed = {f.row: f.new for f in suggest(sheet) if f.column == "unit_price"}
+    assert fixed == {2: "1234.50"}  # '12,50' (European among '.') and '¥8' in USD are the user's call
 
 
 def test_fix_copies_the_sheet_lists_each_change_and_imports_the_copy(tmp_path, sandbox):
@@ -61,7 +78,8 @@ def test_fix_copies_the_sheet_lists_each_change_and_imports_the_copy(tmp_path, s
     assert any("fix: 'CNY'; --fix applies it" in e for e in errors)
     fixed = runner.invoke(app, ["import", str(original), "--sandbox", "--fix"])
     assert fixed.exit_code == 0, fixed.output
-    assert "--fix: 6 cells changed" in fixed.output
+    assert "--fix: 8 cells changed" in fixed.output  # 12.5元 and RMB 12.50 are tidied too
+    assert "row 6 unit_price: '12.5元' -> '12.5'" in fixed.output
     assert "row 5 currency: 'RMB' -> 'CNY'" in fixed.output
     assert Path(original).read_bytes() == before  # the user's file is never changed
     copy = openpyxl.load_workbook(tmp_path / "w.fixed.xlsx")["Orders"]

@@ -66,7 +66,12 @@ def test_clean_sheet_has_no_errors():
         ("quantity", "0", "quantity must be a whole number above 0; got '0'"),
         ("quantity", "1e3", "quantity must be a whole number above 0; got '1e3'"),
         ("quantity", "-2", "quantity must be a whole number above 0; got '-2'"),
-        ("quantity", "2.000", "quantity must be a whole number above 0; got '2.000'"),
+        (
+            "quantity",
+            "2.000",
+            "quantity '2.000' is read with '.' as the decimal mark (as this column's numbers are), so it is not a "
+            "whole number; write 2000 or 2, without a separator",
+        ),
         ("quantity", "二", "quantity must be a whole number above 0; got '二'"),
         (
             "unit_price",

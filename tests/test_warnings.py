@@ -30,7 +30,10 @@ def test_the_warnings_sample_goes_through_with_notes(tmp_path, sandbox):
     sheet = shutil.copy(SAMPLES / "orders-with-warnings.xlsx", tmp_path / "w.xlsx")
     result = importer.run(sheet, settings=sandbox.settings())
     out = result.outcomes
-    assert list(out["status"]) == [Status.CREATED] * 3 + [Status.INVALID]  # the last row needs its fixes
+    # the fourth row needs its fixes; the last two show prices and dates typed freely, understood
+    assert list(out["status"]) == [Status.CREATED] * 3 + [Status.INVALID] + [Status.CREATED] * 2
+    assert set(out["order_date_iso"]) == {"2026-11-24"}  # six spellings of one day
+    assert out.loc[4, "warning"] == out.loc[5, "warning"] == ""  # 12.5元 and RMB 12.50 are the provider's 12.50
     assert "(fix: 'CNY'; --fix applies it)" in out.loc[3, "error"]
     assert "order_remark has 250 characters" in out.loc[0, "warning"]
     assert "22% below your 16.00" in out.loc[0, "warning"]  # from the preview, kept after create

@@ -27,6 +27,7 @@ from importer.results import errors_frame, outcomes_frame
 from importer.write import ERRORS_MARK, SUMMARY_MARK, default_output_path, write_results, xml_safe
 
 HEADER = ["provider", "order_ref", "item_id", "quantity", "receiver_name", "receiver_mobile", "buyer_note"]
+LAST_COLUMN = chr(ord("A") + len(HEADER) + len(RESULT_COLUMNS) - 1)  # where the autofilter ends
 ROWS = [
     ["xportcn-open", "PO-1", "600126245031041190", "2", "张三", "013800138000", "first"],
     ["xportcn-open", "PO-1", "600129202197070073", "2.5", "", "", "second"],
@@ -149,7 +150,7 @@ def test_the_users_formatting_and_sheets_survive_and_result_columns_are_appended
     status = len(HEADER)
     assert [row[status] for row in rows[1:]] == ["VALID", "INVALID", "HELD"]
     assert rows[2][status + RESULT_COLUMNS.index("error")] == MIXED[1]["error"]
-    assert orders.auto_filter.ref == f"A1:Q{len(ROWS) + 1}"
+    assert orders.auto_filter.ref == f"A1:{LAST_COLUMN}{len(ROWS) + 1}"
     assert orders.freeze_panes == "A2"
     assert book["Summary"]["A1"].value == SUMMARY_MARK and book["Errors"]["A1"].value == ERRORS_MARK
 
@@ -222,7 +223,7 @@ def test_the_new_workbook_has_the_same_columns_and_rows(tmp_path, kind):
     assert [row[: len(HEADER)] for row in rows[1:]] == [tuple(r) for r in ROWS]
     assert [row[len(HEADER)] for row in rows[1:]] == ["VALID", "INVALID", "HELD"]
     worksheet = openpyxl.load_workbook(output)[name]
-    assert worksheet.freeze_panes == "A2" and worksheet.auto_filter.ref == f"A1:Q{len(ROWS) + 1}"
+    assert worksheet.freeze_panes == "A2" and worksheet.auto_filter.ref == f"A1:{LAST_COLUMN}{len(ROWS) + 1}"
 
 
 def test_headers_keep_the_users_spelling_in_the_new_workbook(tmp_path):

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Protocol
 
 import requests
 
+from .. import money
 from ..config import Account
 from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import make_session, redact, shared_limiter
@@ -49,19 +50,19 @@ class ApiRequest:
         return f"{self.method} {self.path}"
 
 
+CENT = Decimal("0.01")
+
+
 def fen_to_yuan(value: Any) -> Decimal | None:
     """Convert an integer amount in fen (1/100 yuan) to exact yuan."""
     if value is None or value == "":
         return None
-    return (Decimal(str(value)) / 100).quantize(Decimal("0.01"))
+    return money.fen_to_yuan(int(value)) if isinstance(value, int) else (Decimal(str(value)) / 100).quantize(CENT)
 
 
 def yuan_to_fen(value: Decimal) -> int:
     """Convert exact yuan to integer fen, refusing sub-fen amounts instead of rounding."""
-    fen = value * 100
-    if fen != fen.to_integral_value():
-        raise ValueError(f"{value} has more than two decimal places")
-    return int(fen)
+    return money.to_fen(value)
 
 
 def compact_json(value: Any) -> str:

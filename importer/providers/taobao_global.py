@@ -162,6 +162,8 @@ class TaobaoGlobalProvider(Provider):
             "render_item_List": compact_json(items),
             "receiver_address": receiver_object(order.receiver),
         }
+        if order.receiver.tax_id:
+            body["tax_id"] = order.receiver.tax_id  # the upstream render's own field for it (Brazil)
         warehouse = self.warehouse()
         if warehouse:
             body["warehouse_address"] = warehouse
@@ -254,8 +256,13 @@ class TaobaoGlobalProvider(Provider):
 
 
 def receiver_object(receiver: Receiver) -> dict[str, str]:
-    """The upstream receiver object (real JSON, not a string) with the documented keys."""
-    return {
+    """The upstream receiver object (real JSON, not a string) with the documented keys.
+
+    ``tax_id`` is in the documented receiver ("tax_id": null in Dajisaas' create
+    example; the upstream render names it for Brazil); it is sent only when the
+    sheet gives one, so mainland orders are exactly as before.
+    """
+    address = {
         "zip": receiver.zip,
         "country": receiver.country or "中国",
         "address": receiver.address,
@@ -266,6 +273,9 @@ def receiver_object(receiver: Receiver) -> dict[str, str]:
         "name": receiver.name,
         "state": receiver.province,
     }
+    if receiver.tax_id:
+        address["tax_id"] = receiver.tax_id
+    return address
 
 
 def creation_from_order_list(order: OrderDraft, data: Mapping[str, Any]) -> OrderCreation:

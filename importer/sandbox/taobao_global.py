@@ -151,6 +151,7 @@ class TaobaoGlobalSandbox(ProviderSandbox):
         lines = _lines(body, "render_item_List", create=False)
         _address(body, "receiver_address", required=True)
         _address(body, "warehouse_address", required=False)
+        _tax_id(body)
         verdicts = render_verdicts(self.state, lines)
         return self.render_answer({"success": True, "errorCode": None, "errorMsg": None, "data": render_data(verdicts)})
 
@@ -160,7 +161,7 @@ class TaobaoGlobalSandbox(ProviderSandbox):
         reference = _text(body, self.REFERENCE_FIELD, required=True)
         amount = _whole(body.get("purchase_amount"), "purchase_amount")
         lines = _lines(body, "order_line_list", create=True)
-        _address(body, "receiver", required=True)
+        receiver = _address(body, "receiver", required=True)
         _address(body, "warehouse_address_info", required=False)
         partial = body.get("support_partial_success") is True
         with self.state.lock:
@@ -171,7 +172,9 @@ class TaobaoGlobalSandbox(ProviderSandbox):
                 return self.ok({**refusal, "orderList": [], "paymentUrl": None, "outerPurchaseId": reference})
             take(self.state, verdicts)
             data = self._order_data(verdicts, reference)
-            self.state.add_order(self.PROVIDER_KEY, {"reference": reference, "data": data}, reference)
+            self.state.add_order(
+                self.PROVIDER_KEY, {"reference": reference, "data": data, "receiver": receiver}, reference
+            )
         return self.ok(data)
 
     def _order_data(self, verdicts: list[Verdict], reference: str) -> dict[str, Any]:
@@ -294,7 +297,15 @@ def _address(body: dict[str, Any], name: str, *, required: bool) -> dict[str, An
     missing = [key for key in ADDRESS_REQUIRED if not value.get(key)]
     if missing:
         raise ParamError(f"{name} needs {', '.join(missing)}")
+    _tax_id(value, f"{name}.tax_id")
     return value
+
+
+def _tax_id(body: Mapping[str, Any], name: str = "tax_id") -> None:
+    """``tax_id`` is a string, or null as in the documented example ("tax_id": null)."""
+    value = body.get("tax_id")
+    if value is not None and not isinstance(value, str):
+        raise ParamError(f"{name} must be a string or null; got {type(value).__name__}")
 
 
 def _id(value: Any, name: str) -> str:
