@@ -35,10 +35,22 @@ def project(path: Path, out: Path) -> dict[str, float]:
     sheet = timed(stages, "read", lambda: importer.load(path))
     report = timed(stages, "validate", lambda: importer.validate(sheet))
     grouping = timed(stages, "group", lambda: importer.group(report))
-    from importer.results import merge_outcomes
 
-    outcomes = merge_outcomes(report.outcomes, grouping.outcomes)
-    timed(stages, "write", lambda: importer.write_results(sheet, outcomes, report.errors, out))
+    def write() -> None:
+        """What ``run(stage="validate")`` writes: grouped rows VALID, every warning noted."""
+        import pandas as pd
+
+        from importer.models import Status
+        from importer.results import attach_warnings, merge_outcomes, outcomes_frame
+
+        valid = outcomes_frame(
+            {"row_id": line.row_id, "status": str(Status.VALID)} for order in grouping.orders for line in order.lines
+        )
+        outcomes = attach_warnings(merge_outcomes(valid, report.outcomes, grouping.outcomes), report.warning_texts)
+        errors = pd.concat([report.errors, grouping.errors], ignore_index=True)
+        importer.write_results(sheet, outcomes, errors, out)
+
+    timed(stages, "write", write)
     return stages
 
 
