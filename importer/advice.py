@@ -49,7 +49,7 @@ def with_severity(found: list[CellError], overrides: Mapping[str, str]) -> list[
     from dataclasses import replace
 
     chosen = {**DEFAULT_SEVERITY, **overrides}
-    return [replace(e, severity=chosen.get(e.check, e.severity)) if e.check in chosen else e for e in found]
+    return [replace(e, severity=chosen[e.check]) if chosen.get(e.check, e.severity) != e.severity else e for e in found]
 
 
 def advisory_checks(checked: pd.DataFrame, locate: Any) -> list[CellError]:
@@ -135,11 +135,11 @@ def _phone_differs(checked: pd.DataFrame, locate: Any) -> list[CellError]:
     first: dict[tuple[str, str], tuple[str, str]] = {}
     hits: list[_Hit] = []
     for row_id, name, address, mobile, ref in zip(
-        filled.index,
-        filled["receiver_name"],
-        filled["address"],
-        filled["receiver_mobile"],
-        filled["order_ref"],
+        filled.index.tolist(),
+        filled["receiver_name"].tolist(),
+        filled["address"].tolist(),
+        filled["receiver_mobile"].tolist(),
+        filled["order_ref"].tolist(),
         strict=True,
     ):
         key = (name, address)

@@ -156,10 +156,20 @@ def checked_cells(frame: pd.DataFrame) -> pd.DataFrame:
     (NFKC); the results workbook still shows the cells as the user typed them.
     """
     present = [column for column in CANONICAL_COLUMNS if column in frame.columns]
-    cells = {column: text(frame[column]) for column in present}
-    for column in WIDTH_FOLDED_COLUMNS.intersection(present):
-        cells[column] = cells[column].map(_fold_width).str.strip()
+    cells = {column: _checked(frame[column], column in WIDTH_FOLDED_COLUMNS) for column in present}
     return pd.DataFrame(cells, index=frame.index)
+
+
+def _checked(series: pd.Series[Any], fold: bool) -> pd.Series[str]:
+    """One column as :func:`checked_cells` gives it; a column of plain text (as read) is done in one pass."""
+    values = series.tolist()
+    if series.dtype != object or not all(type(v) is str for v in values):
+        column = text(series)
+        return column.map(_fold_width).str.strip() if fold else column
+    stripped = [v.strip() for v in values]
+    if fold:
+        stripped = [v if v.isascii() else _fold_width(v).strip() for v in stripped]
+    return pd.Series(stripped, index=series.index, dtype=str)
 
 
 def _fold_width(value: str) -> str:
