@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from .bulk import paused_gc
 from .errors import InputError
 from .headers import HeaderMatch, match_headers, missing_columns_message
 from .limits import InputLimits
@@ -40,6 +41,7 @@ tuple per cell was most of the time of reading it.
 _NO_PROBLEMS: dict[int, str] = {}
 
 
+@paused_gc
 def read_sheet(
     path: str | Path,
     *,

@@ -19,6 +19,7 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from .advice import advisory_checks, with_severity
+from .bulk import paused_gc
 from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
 from .results import errors_frame, outcomes_frame
 from .schema import build_schema, missing_column_message, order_completeness, shown
@@ -89,6 +90,7 @@ class Report:
         )
 
 
+@paused_gc
 def validate(
     sheet: OrderSheet | pd.DataFrame,
     *,

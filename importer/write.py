@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from .bulk import paused_gc
 from .errors import InputError
 from .killpoints import kill_point
 from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
@@ -76,6 +77,7 @@ def default_output_path(source: Path) -> Path:
     return source.with_name(f"{source.stem}.results.xlsx")
 
 
+@paused_gc
 def write_results(
     sheet: OrderSheet,
     outcomes: pd.DataFrame,
