@@ -25,7 +25,9 @@ def outcomes_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     Missing result columns are empty strings; money stays as Decimal or text.
     """
     rows = list(records)
-    frame = pd.DataFrame(rows, columns=["row_id", *OUTCOME_COLUMNS], dtype=object)
+    columns = ["row_id", *OUTCOME_COLUMNS]
+    # Column lists rather than a list of dicts: the same frame, several times faster to build.
+    frame = pd.DataFrame({c: [row.get(c) for row in rows] for c in columns}, columns=columns, dtype=object)
     frame = frame.fillna("")
     frame["row_id"] = frame["row_id"].astype("int64")
     return frame.set_index("row_id")

@@ -52,7 +52,14 @@ class Report:
         """Per row id, its warnings joined by "; " (rows without warnings are absent)."""
         if self.warnings.empty:
             return pd.Series(dtype=object)
-        return self.warnings.groupby("row_id")["message"].agg("; ".join)
+        joined: dict[int, list[str]] = {}  # a plain pass: groupby().agg costs seconds at 100,000 warnings
+        for row_id, message in zip(self.warnings["row_id"].tolist(), self.warnings["message"].tolist(), strict=True):
+            joined.setdefault(row_id, []).append(message)
+        ids = sorted(joined)
+        texts = ["; ".join(joined[row_id]) for row_id in ids]
+        return pd.Series(
+            texts, index=pd.Index(ids, name="row_id"), name="message", dtype=self.warnings["message"].dtype
+        )
 
     @property
     def ok(self) -> bool:
