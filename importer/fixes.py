@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from .bulk import all_text
 from .models import ROW_COL, SHEET_COL, OrderSheet
 from .schema import item_id_from_link
 
@@ -68,7 +69,9 @@ def suggest(sheet: OrderSheet) -> list[Fix]:
     for column, rule in _rules():
         if column not in frame.columns:
             continue
-        cells = [v if isinstance(v, str) else "" if v is None or v != v else str(v) for v in frame[column]]
+        cells = frame[column].tolist()
+        if not all_text(cells):
+            cells = [v if isinstance(v, str) else "" if v is None or v != v else str(v) for v in cells]
         changed = _changes(rule, cells)
         if not changed:
             continue

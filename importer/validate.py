@@ -19,7 +19,7 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from .advice import advisory_checks, with_severity
-from .bulk import paused_gc
+from .bulk import all_text, paused_gc
 from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
 from .results import errors_frame, outcomes_frame
 from .schema import build_schema, missing_column_message, order_completeness, shown
@@ -172,11 +172,11 @@ def checked_cells(frame: pd.DataFrame) -> pd.DataFrame:
 def _checked(series: pd.Series[Any], fold: bool) -> pd.Series[str]:
     """One column as :func:`checked_cells` gives it; a column of plain text (as read) is done in one pass."""
     values = series.tolist()
-    if series.dtype != object or not all(type(v) is str for v in values):
+    if series.dtype != object or not all_text(values):
         column = text(series)
         return column.map(_fold_width).str.strip() if fold else column
-    stripped = [v.strip() for v in values]
-    if fold:
+    stripped = list(map(str.strip, values))
+    if fold and not "".join(stripped).isascii():
         stripped = [v if v.isascii() else _fold_width(v).strip() for v in stripped]
     return pd.Series(stripped, index=series.index, dtype=str)
 

@@ -60,3 +60,10 @@ def test_the_pipeline_leaves_the_collector_on():
     frame = pd.DataFrame([{"provider": "xportcn-open", "order_ref": "PO-1", "item_id": "1", "quantity": "1"}])
     importer.group(importer.validate(frame))
     assert gc.isenabled()
+
+
+def test_all_text_tells_a_column_of_str_from_one_with_anything_else():
+    from importer.bulk import all_text
+
+    assert all_text(["a", "", "600126245031041190"]) and all_text([])
+    assert not all_text(["a", None]) and not all_text(["1", 1.0])
