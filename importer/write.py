@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from .bulk import paused_gc
+from .bulk import all_text, paused_gc
 from .errors import InputError
 from .killpoints import kill_point
 from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
@@ -619,9 +619,10 @@ class _RowsXml:
 
     @staticmethod
     def _text(letter: str, values: list[Any], numbers: list[str]) -> list[str]:
-        texts = [v if type(v) is str else str(v) for v in values]
-        inline = {text: inline_string(text) for text in set(texts)}  # columns repeat their values a lot
-        return [f'<c r="{letter}{n}" t="inlineStr">{inline[t]}</c>' for t, n in zip(texts, numbers, strict=True)]
+        texts = values if all_text(values) else [v if type(v) is str else str(v) for v in values]
+        tails = {text: f' t="inlineStr">{inline_string(text)}</c>' for text in set(texts)}  # values repeat a lot
+        start = f'<c r="{letter}'
+        return [f'{start}{n}"{tails[t]}' for t, n in zip(texts, numbers, strict=True)]
 
     @staticmethod
     def _styled(cell: str, style: int) -> str:
