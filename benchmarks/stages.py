@@ -42,11 +42,9 @@ def project(path: Path, out: Path) -> dict[str, float]:
         import pandas as pd
 
         from importer.models import Status
-        from importer.results import attach_warnings, merge_outcomes, outcomes_frame
+        from importer.results import attach_warnings, merge_outcomes, status_outcomes
 
-        valid = outcomes_frame(
-            {"row_id": line.row_id, "status": str(Status.VALID)} for order in grouping.orders for line in order.lines
-        )
+        valid = status_outcomes([line.row_id for order in grouping.orders for line in order.lines], str(Status.VALID))
         outcomes = attach_warnings(merge_outcomes(valid, report.outcomes, grouping.outcomes), report.warning_texts)
         errors = pd.concat([report.errors, grouping.errors], ignore_index=True)
         importer.write_results(sheet, outcomes, errors, out)

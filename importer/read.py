@@ -417,7 +417,10 @@ class _SheetReader:
             raise InputError(
                 "no sheet has a header row with the order columns (order_ref, item_id, quantity)", file=self.path
             )
-        self.sheet.frame = pd.concat(self.parts, ignore_index=True, sort=False).fillna("")
+        if len(self.parts) == 1:  # one order sheet: its frame has every cell filled already
+            self.sheet.frame = self.parts[0]
+        else:
+            self.sheet.frame = pd.concat(self.parts, ignore_index=True, sort=False).fillna("")
         collect_issues(self.sheet, self.parts)
         return self.sheet
 

@@ -33,6 +33,16 @@ def outcomes_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return frame.set_index("row_id")
 
 
+def status_outcomes(row_ids: list[int], status: str) -> pd.DataFrame:
+    """An outcome frame giving every row of ``row_ids`` the same ``status``.
+
+    The same frame as :func:`outcomes_frame` of one dict per row, without building the dicts.
+    """
+    count = len(row_ids)
+    cells = {column: [status if column == "status" else ""] * count for column in OUTCOME_COLUMNS}
+    return pd.DataFrame(cells, index=pd.Index(row_ids, dtype="int64", name="row_id"), dtype=object)
+
+
 def merge_outcomes(*frames: pd.DataFrame) -> pd.DataFrame:
     """Lay outcome frames over each other: for a row in several, the last one wins."""
     present = [f for f in frames if len(f)]
@@ -61,6 +71,7 @@ def attach_warnings(outcomes: pd.DataFrame, *notes: pd.Series) -> pd.DataFrame:
         for row_id, text in zip(series.index.tolist(), series.tolist(), strict=True):
             if text:
                 texts.setdefault(int(row_id), []).append(str(text))
+    joined = {row_id: "; ".join(found) for row_id, found in texts.items()}
     result = outcomes.copy()
-    result["warning"] = [("; ".join(texts[i]) if i in texts else "") for i in result.index]
+    result["warning"] = [joined.get(i, "") for i in result.index.tolist()]
     return result
