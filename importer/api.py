@@ -24,7 +24,7 @@ from .logs import log
 from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
 from .money import fen_to_yuan, sum_fen
 from .read import read_sheet
-from .results import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_outcomes, outcomes_frame
+from .results import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_outcomes, outcomes_frame, status_outcomes
 from .submit import Progress, RetryPolicy, create_orders, preview_orders, reconcile
 from .validate import Report
 from .validate import validate as _validate
@@ -206,7 +206,7 @@ def run(
     grouping = group(report)
     valid_rows = [line.row_id for order in grouping.orders for line in order.lines]
     layers = [
-        outcomes_frame({"row_id": r, "status": str(Status.VALID)} for r in valid_rows),
+        status_outcomes(valid_rows, str(Status.VALID)),
         report.outcomes,
         grouping.outcomes,
     ]

@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from .bulk import all_text
 from .csvsafe import escape
 from .models import ROW_COL, SHEET_COL, OrderSheet
 from .schema import item_id_from_link
@@ -73,13 +74,26 @@ def suggest(sheet: OrderSheet, decimal_separator: str = "auto") -> list[Fix]:
     for column, rule in _rules():
         if column not in frame.columns:
             continue
-        cells = [v if isinstance(v, str) else "" if v is None or v != v else str(v) for v in frame[column]]
-        for row_id, value, sheet_name, row in zip(frame.index, cells, frame[SHEET_COL], frame[ROW_COL], strict=True):
-            fixed = rule(value)
-            if fixed is not None and fixed[0] != value:
-                fixes.append(Fix(int(row_id), str(sheet_name), int(row), column, value, fixed[0], fixed[1]))
+        cells = frame[column].tolist()
+        if not all_text(cells):
+            cells = [v if isinstance(v, str) else "" if v is None or v != v else str(v) for v in cells]
+        changed = _changes(rule, cells)
+        if not changed:
+            continue
+        hits = [n for n, value in enumerate(cells) if value in changed]
+        places = frame.iloc[hits][[SHEET_COL, ROW_COL]]
+        for n, sheet_name, row in zip(hits, places[SHEET_COL], places[ROW_COL], strict=True):
+            value = cells[n]
+            new, reason = changed[value]
+            fixes.append(Fix(int(frame.index[n]), str(sheet_name), int(row), column, value, new, reason))
     fixes += _number_fixes(frame, decimal_separator)
     return _merge_per_cell(fixes)
+
+
+def _changes(rule: Callable[[str], tuple[str, str] | None], cells: list[str]) -> dict[str, tuple[str, str]]:
+    """Value -> (fixed value, reason) for the values ``rule`` changes; each distinct value is tried once."""
+    answers = {value: rule(value) for value in set(cells)}
+    return {value: fixed for value, fixed in answers.items() if fixed is not None and fixed[0] != value}
 
 
 def _rules() -> list[tuple[str, Callable[[str], tuple[str, str] | None]]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from .bulk import paused_gc
 from .models import ORDER_LEVEL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderDraft, OrderLine, Receiver, Status
 from .results import errors_frame, outcomes_frame
 from .schema import item_id_from_link, shown
@@ -91,6 +92,7 @@ class _Rows:
     present: frozenset[str]
 
 
+@paused_gc
 def group(report: Report, *, extra_columns: Collection[str] = ()) -> Grouping:
     """Build one OrderDraft per (provider, order_ref) from the report's valid rows.
 
@@ -273,7 +275,10 @@ def _lines(rows: _Rows, positions: list[int], extras: list[str]) -> tuple[OrderL
     cells = rows.cells
     item_ids, sku_ids, quantities = cells["item_id"], cells["sku_id"], cells["quantity"]
     prices, currencies, titles, remarks = cells["unit_price"], cells["currency"], cells["title"], cells["line_remark"]
-    numbers = _line_numbers(cells["line_no"], positions)
+    if "line_no" in rows.present:
+        numbers = _line_numbers(cells["line_no"], positions)
+    else:  # no line_no column: the lines are numbered in sheet order
+        numbers = [str(n) for n in range(1, len(positions) + 1)]
     return tuple(
         OrderLine(
             row_id=rows.ids[pos],

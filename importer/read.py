@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from .bulk import paused_gc
 from .csvsafe import unescape
 from .errors import InputError
 from .headers import HeaderMatch, match_headers, missing_columns_message
@@ -33,10 +34,16 @@ HEADER_SEARCH_ROWS = 20
 MIN_KNOWN_HEADERS = 2
 EXACT_FLOAT_LIMIT = 2**53
 _ZERO_FORMAT = re.compile(r"^0+$")
-_Row = tuple[int, list[tuple[str, str | None]]]
-"""One worksheet row: its Excel row number and, per cell, (text, problem or None)."""
+_Row = tuple[int, list[str], dict[int, str]]
+"""One worksheet row: its Excel row number, the text of each cell, and problems by cell position.
+
+Kept as plain lists: a sheet of 100,000 rows is 1.5 million cells, and a
+tuple per cell was most of the time of reading it.
+"""
+_NO_PROBLEMS: dict[int, str] = {}
 
 
+@paused_gc
 def read_sheet(
     path: str | Path,
     *,
@@ -193,6 +200,8 @@ def _formula_cells(path: Path, member: str, header_row: int) -> list[str]:
             xml = archive.read(member.lstrip("/"))
         except KeyError:
             return []
+    if b"<f" not in xml:  # most sheets hold no formula: skip the pattern search
+        return []
     return [f"{col.decode()}{row.decode()}" for col, row in _FORMULA_CELL.findall(xml) if int(row) > header_row]
 
 
@@ -290,12 +299,23 @@ def _below(numbers: set[tuple[int, int]], header_row: int) -> set[int]:
 def _calamine_rows(sheet: Any, numbers: set[tuple[int, int]]) -> Iterator[_Row]:
     """(Excel row number, cells) from a calamine sheet; number cells are recorded in ``numbers``."""
     for index, values in enumerate(sheet.iter_rows(), start=1):
-        cells: list[tuple[str, str | None]] = []
+        try:
+            "".join(values)  # a row of text cells, the usual case (join refuses anything else, quickly)
+        except TypeError:
+            pass
+        else:
+            yield index, values, _NO_PROBLEMS
+            continue
+        texts: list[str] = []
+        problems: dict[int, str] = {}
         for position, value in enumerate(values):
             if isinstance(value, int | float) and not isinstance(value, bool):
                 numbers.add((index, position))
-            cells.append(cell_text(value) if value != "" else ("", None))
-        yield index, cells
+            text, problem = cell_text(value)
+            texts.append(text)
+            if problem:
+                problems[position] = problem
+        yield index, texts, problems
 
 
 def _sheet_members(path: Path) -> dict[str, str]:
@@ -399,22 +419,29 @@ class _SheetReader:
             raise InputError(
                 "no sheet has a header row with the order columns (order_ref, item_id, quantity)", file=self.path
             )
-        self.sheet.frame = pd.concat(self.parts, ignore_index=True, sort=False).fillna("")
+        if len(self.parts) == 1:  # one order sheet: its frame has every cell filled already
+            self.sheet.frame = self.parts[0]
+        else:
+            self.sheet.frame = pd.concat(self.parts, ignore_index=True, sort=False).fillna("")
         collect_issues(self.sheet, self.parts)
         return self.sheet
 
 
-def _iter_cells(worksheet: Any) -> Iterator[tuple[int, list[tuple[str, str | None]]]]:
-    """Yield (Excel row number, [(text, problem), ...]) for every row of a worksheet."""
+def _iter_cells(worksheet: Any) -> Iterator[_Row]:
+    """Yield (Excel row number, texts, problems) for every row of a worksheet."""
     for row in worksheet.iter_rows():
         cells = [cell for cell in row if getattr(cell, "row", None) is not None]
         if not cells:
             continue
         width = max(cell.column for cell in cells)
-        texts: list[tuple[str, str | None]] = [("", None)] * width
+        texts = [""] * width
+        problems: dict[int, str] = {}
         for cell in cells:
-            texts[cell.column - 1] = cell_text(cell.value, getattr(cell, "number_format", "General"))
-        yield cells[0].row, texts
+            text, problem = cell_text(cell.value, getattr(cell, "number_format", "General"))
+            texts[cell.column - 1] = text
+            if problem:
+                problems[cell.column - 1] = problem
+        yield cells[0].row, texts, problems
 
 
 def column_labels(match: HeaderMatch) -> list[tuple[int, str]]:
@@ -437,45 +464,43 @@ def column_labels(match: HeaderMatch) -> list[tuple[int, str]]:
     return labels
 
 
-def _find_header(
-    rows: Iterator[tuple[int, list[tuple[str, str | None]]]], mapping: Mapping[str, str] | None
-) -> tuple[int, list[str], HeaderMatch] | None:
+def _find_header(rows: Iterator[_Row], mapping: Mapping[str, str] | None) -> tuple[int, list[str], HeaderMatch] | None:
     """Consume rows up to the header row (the first with enough known headers); the rest stay in ``rows``."""
     for _ in range(HEADER_SEARCH_ROWS):
         try:
-            number, cells = next(rows)
+            number, headers, _ = next(rows)
         except StopIteration:
             return None
-        headers = [text for text, _ in cells]
         match = match_headers(headers, extra=mapping)
         if match.known >= MIN_KNOWN_HEADERS:
             return number, headers, match
     return None
 
 
-def _sheet_frame(
-    name: str, match: HeaderMatch, rows: Iterator[tuple[int, list[tuple[str, str | None]]]]
-) -> pd.DataFrame | None:
+def _sheet_frame(name: str, match: HeaderMatch, rows: Iterator[_Row]) -> pd.DataFrame | None:
     """The data rows under a header row; blank rows are skipped, cell problems kept in ``attrs``."""
     columns = column_labels(match)
-    data: dict[str, list[str]] = {label: [] for _, label in columns}
+    width = max(position for position, _ in columns) + 1
+    kept: list[list[str]] = []
     numbers: list[int] = []
     pending: list[tuple[int, str, str, str]] = []
-    for number, cells in rows:
-        if not any(text.strip() for text, _ in cells):
+    labels = dict(columns)
+    for number, texts, problems in rows:
+        if not "".join(texts).strip():
             continue
-        for position, label in columns:
-            text, problem = cells[position] if position < len(cells) else ("", None)
-            data[label].append(text)
-            if problem:
-                pending.append((len(numbers), label, text, problem))
+        if len(texts) < width:
+            texts = [*texts, *[""] * (width - len(texts))]
+        for position, problem in problems.items():
+            if position in labels:
+                pending.append((len(numbers), labels[position], texts[position], problem))
+        kept.append(texts)
         numbers.append(number)
     if not numbers:
         return None
-    frame = pd.DataFrame(data, dtype=object)
+    frame = pd.DataFrame({label: [texts[position] for texts in kept] for position, label in columns}, dtype=object)
     frame[SHEET_COL] = name
     frame[ROW_COL] = numbers
-    frame.attrs["issues"] = [(i, label, text, problem) for i, label, text, problem in pending]
+    frame.attrs["issues"] = pending
     return frame
 
 

@@ -25,10 +25,22 @@ def outcomes_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     Missing result columns are empty strings; money stays as Decimal or text.
     """
     rows = list(records)
-    frame = pd.DataFrame(rows, columns=["row_id", *OUTCOME_COLUMNS], dtype=object)
+    columns = ["row_id", *OUTCOME_COLUMNS]
+    # Column lists rather than a list of dicts: the same frame, several times faster to build.
+    frame = pd.DataFrame({c: [row.get(c) for row in rows] for c in columns}, columns=columns, dtype=object)
     frame = frame.fillna("")
     frame["row_id"] = frame["row_id"].astype("int64")
     return frame.set_index("row_id")
+
+
+def status_outcomes(row_ids: list[int], status: str) -> pd.DataFrame:
+    """An outcome frame giving every row of ``row_ids`` the same ``status``.
+
+    The same frame as :func:`outcomes_frame` of one dict per row, without building the dicts.
+    """
+    count = len(row_ids)
+    cells = {column: [status if column == "status" else ""] * count for column in OUTCOME_COLUMNS}
+    return pd.DataFrame(cells, index=pd.Index(row_ids, dtype="int64", name="row_id"), dtype=object)
 
 
 def merge_outcomes(*frames: pd.DataFrame) -> pd.DataFrame:
@@ -59,8 +71,9 @@ def attach_warnings(outcomes: pd.DataFrame, *notes: pd.Series) -> pd.DataFrame:
         for row_id, text in zip(series.index.tolist(), series.tolist(), strict=True):
             if text:
                 texts.setdefault(int(row_id), []).append(str(text))
+    joined = {row_id: "; ".join(found) for row_id, found in texts.items()}
     result = outcomes.copy()
-    result["warning"] = [("; ".join(texts[i]) if i in texts else "") for i in result.index]
+    result["warning"] = [joined.get(i, "") for i in result.index.tolist()]
     return result
 
 

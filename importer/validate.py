@@ -19,6 +19,7 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from .advice import advisory_checks, with_severity
+from .bulk import all_text, paused_gc
 from .date_check import read_dates
 from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
 from .number_check import read_numbers
@@ -55,7 +56,19 @@ class Report:
         """Per row id, its warnings joined by "; " (rows without warnings are absent)."""
         if self.warnings.empty:
             return pd.Series(dtype=object)
-        return self.warnings.groupby("row_id")["message"].agg("; ".join)
+        dtype = self.warnings["message"].dtype
+        if self.warnings["row_id"].is_unique:  # one warning per row, the usual case: nothing to join
+            ordered = self.warnings.sort_values("row_id", kind="stable")
+            index = pd.Index(ordered["row_id"].to_numpy(), name="row_id")
+            return pd.Series(ordered["message"].to_numpy(), index=index, name="message", dtype=dtype)
+        joined: dict[int, list[str]] = {}  # a plain pass: groupby().agg costs seconds at 100,000 warnings
+        for row_id, message in zip(self.warnings["row_id"].tolist(), self.warnings["message"].tolist(), strict=True):
+            joined.setdefault(row_id, []).append(message)
+        ids = sorted(joined)
+        texts = ["; ".join(joined[row_id]) for row_id in ids]
+        return pd.Series(
+            texts, index=pd.Index(ids, name="row_id"), name="message", dtype=self.warnings["message"].dtype
+        )
 
     @property
     def ok(self) -> bool:
@@ -93,6 +106,7 @@ class Report:
         )
 
 
+@paused_gc
 def validate(
     sheet: OrderSheet | pd.DataFrame,
     *,
@@ -114,9 +128,13 @@ def validate(
     keys = tuple(providers) if providers is not None else default_providers()
     frame = sheet.frame
     checked = checked_cells(frame)
+
     # What reading numbers and dates found says more about a cell than the schema's plain rule.
-    read_problems = read_numbers(checked, lambda ids: _locations(frame, ids), decimal_separator)
-    date_problems, dates = read_dates(checked, lambda ids: _locations(frame, ids), date_order)
+    def locate(row_ids: list[int]) -> tuple[list[str], list[int]]:
+        return _locations(frame, row_ids)
+
+    read_problems = read_numbers(checked, locate, decimal_separator)
+    date_problems, dates = read_dates(checked, locate, date_order)
     read_problems += date_problems
     found: list[CellError] = []
     schema = build_schema(keys, columns_present=checked.columns)
@@ -125,7 +143,7 @@ def validate(
     except SchemaErrors as exc:
         found.extend(_from_failure_cases(exc.failure_cases, frame, _rule_names(schema)))
     found.extend(_from_completeness(order_completeness(checked, keys), frame))
-    found.extend(advisory_checks(checked, RowLocator(frame)))
+    found.extend(advisory_checks(checked, locate))
     found = with_severity([*read_problems, *_not_covered(found, read_problems)], severity or {})
     warned = [e for e in found if e.severity == "warning"]
     found = [e for e in found if e.severity != "warning"]
@@ -169,10 +187,20 @@ def checked_cells(frame: pd.DataFrame) -> pd.DataFrame:
     (NFKC); the results workbook still shows the cells as the user typed them.
     """
     present = [column for column in CANONICAL_COLUMNS if column in frame.columns]
-    cells = {column: text(frame[column]) for column in present}
-    for column in WIDTH_FOLDED_COLUMNS.intersection(present):
-        cells[column] = cells[column].map(_fold_width).str.strip()
+    cells = {column: _checked(frame[column], column in WIDTH_FOLDED_COLUMNS) for column in present}
     return pd.DataFrame(cells, index=frame.index)
+
+
+def _checked(series: pd.Series[Any], fold: bool) -> pd.Series[str]:
+    """One column as :func:`checked_cells` gives it; a column of plain text (as read) is done in one pass."""
+    values = series.tolist()
+    if series.dtype != object or not all_text(values):
+        column = text(series)
+        return column.map(_fold_width).str.strip() if fold else column
+    stripped = list(map(str.strip, values))
+    if fold and not "".join(stripped).isascii():
+        stripped = [v if v.isascii() else _fold_width(v).strip() for v in stripped]
+    return pd.Series(stripped, index=series.index, dtype=str)
 
 
 def _fold_width(value: str) -> str:
@@ -194,27 +222,6 @@ def _as_sheet(sheet: OrderSheet | pd.DataFrame) -> OrderSheet:
     if added:
         frame = frame.assign(**added)
     return sheet if frame is sheet.frame else dataclasses.replace(sheet, frame=frame)
-
-
-class RowLocator:
-    """Sheet names and Excel rows of row ids, for rules that find their problems one row at a time.
-
-    A ``frame.loc`` lookup per problem costs milliseconds, which a sheet with a
-    warning on every one of 100,000 rows turns into minutes; this builds one
-    row id -> position table on first use and answers from plain lists.
-    """
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self._frame = frame
-        self._positions: dict[int, int] | None = None
-
-    def __call__(self, row_ids: list[int]) -> tuple[list[str], list[int]]:
-        if self._positions is None:
-            self._positions = {int(row_id): pos for pos, row_id in enumerate(self._frame.index)}
-            self._sheets = [str(s) for s in self._frame[SHEET_COL].tolist()]
-            self._rows = [int(r) for r in self._frame[ROW_COL].tolist()]
-        positions = [self._positions[int(row_id)] for row_id in row_ids]
-        return [self._sheets[p] for p in positions], [self._rows[p] for p in positions]
 
 
 def _locations(frame: pd.DataFrame, row_ids: list[int]) -> tuple[list[str], list[int]]:

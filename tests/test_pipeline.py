@@ -166,3 +166,13 @@ def test_cli_exit_codes(clean_sheet, error_sheet, tmp_path):
     missing = run_cli("validate", str(tmp_path / "nope.xlsx"))
     assert missing.returncode == 2
     assert "nope.xlsx" in missing.stderr
+
+
+def test_one_status_for_many_rows_is_the_frame_of_one_record_per_row():
+    from importer.results import outcomes_frame, status_outcomes
+
+    for row_ids in ([3, 1, 2], []):
+        expected = outcomes_frame({"row_id": r, "status": "VALID"} for r in row_ids)
+        made = status_outcomes(row_ids, "VALID")
+        assert made.equals(expected) and made.dtypes.to_dict() == expected.dtypes.to_dict()
+        assert made.index.name == expected.index.name == "row_id"

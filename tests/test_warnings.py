@@ -93,3 +93,24 @@ def test_mainland_address_rules_from_the_rule_pack():
     assert not any(row == 2 for row, _ in notes)  # not a mainland address: the pack does not apply
     strict = importer.validate(pd.DataFrame(rows), severity={"cn.mobile": "error", "cn.zip": "error"})
     assert strict.invalid_row_ids == [1]
+
+
+def test_warning_texts_are_joined_per_row_in_row_order():
+    import pandas as pd
+
+    from importer.models import CellError, OrderSheet
+    from importer.results import errors_frame
+    from importer.validate import Report
+
+    def texts(*found: CellError) -> dict[int, str]:
+        report = Report(OrderSheet(frame=pd.DataFrame()), errors_frame([]), pd.DataFrame(), errors_frame(found))
+        series = report.warning_texts
+        assert series.index.name == "row_id"
+        return dict(zip(series.index.tolist(), series.tolist(), strict=True))
+
+    one_each = texts(CellError(3, "S", 5, "a", "", "m1"), CellError(1, "S", 3, "a", "", "m0"))
+    assert list(one_each.items()) == [(1, "m0"), (3, "m1")]
+    two = texts(
+        CellError(3, "S", 5, "a", "", "m1"), CellError(1, "S", 3, "a", "", "m0"), CellError(3, "S", 5, "b", "", "m2")
+    )
+    assert list(two.items()) == [(1, "m0"), (3, "m1; m2")]

@@ -545,3 +545,79 @@ def test_the_streaming_writer_escapes_what_xml_cannot_hold(tmp_path):
     output = write(order_sheet(tmp_path, "csv"), results, tmp_path / "out.xlsx")
     error = rows_of(output, "orders")[1][len(HEADER) + RESULT_COLUMNS.index("error")]
     assert re.fullmatch(r"bad(_x0007_|\x07|\ufffd)bell", str(error))
+
+
+# ----- the streamed rows are the cells xlsxwriter itself would write -------------------------------
+
+TRICKY = [
+    "=1+1",
+    "+8613800138000",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "<r><t>rich?</t></r>",
+    "a & b < c > d",
+    " leading and trailing ",
+    "literal _x0041_ escape",
+    "bell\x07 and\r\nbreak",
+    "",
+    "商品 ☕ 𝟘",
+]
+
+
+def xlsxwriter_cells(path: Path, rows: list[list[object]]) -> None:
+    """The same values written one cell at a time through xlsxwriter's public API (the reference)."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False})
+    sheet = book.add_worksheet("Sheet1")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, str):
+                sheet.write_string(r, c, value)
+            else:
+                sheet.write_number(r, c, float(value))  # type: ignore[arg-type]
+    book.close()
+
+
+def test_inline_strings_read_back_as_xlsxwriter_writes_them(tmp_path):
+    rows: list[list[object]] = [[text, n] for n, text in enumerate(TRICKY)]
+    xlsxwriter_cells(tmp_path / "reference.xlsx", rows)
+    sheet = importer.load(pd.DataFrame({"note": TRICKY, "order_ref": [str(n) for n in range(len(TRICKY))]}))
+    output = write(sheet, outcomes(), tmp_path / "out.xlsx")
+    expected = [row[0] for row in rows_of(tmp_path / "reference.xlsx", "Sheet1")]
+    written = [row[0] for row in rows_of(output, "Sheet1")[1:]]
+    rich = TRICKY.index("<r><t>rich?</t></r>")
+    assert expected[rich] == "rich?"  # xlsxwriter's cell writer takes text shaped like its markup as markup
+    assert written[rich] == TRICKY[rich]  # the streamed rows keep it as the text it is
+    assert written[:rich] + written[rich + 1 :] == expected[:rich] + expected[rich + 1 :]
+
+
+def test_the_streamed_sheet_has_the_cells_of_the_workbook_writer_above_the_threshold(tmp_path, monkeypatch):
+    # openpyxl cannot store a bell in the input, and reads Excel's _xHHHH_ escapes differently in inline and
+    # shared strings; both are compared with xlsxwriter's own cells above
+    storable = [text for text in TRICKY if "\x07" not in text and "_x" not in text]
+    rows = [[*ROWS[n % len(ROWS)][:-1], text] for n, text in enumerate(storable)]
+    sheet = order_sheet(tmp_path, "xlsx", rows)
+    results = outcomes(
+        {"row_id": 0, "status": "PREVIEWED", "estimated_unit_price": Decimal("12.5"), "warning": "check the mobile"},
+        {"row_id": 1, "status": "INVALID", "error": "quantity must be whole", "error_column": "quantity"},
+        {"row_id": 2, "status": "CREATE_FAILED", "provider_order_id": "=HYPERLINK(1)", "error": "=1+1"},
+        {"row_id": 3, "status": "INVALID", "error": "no such column", "error_column": "not_in_sheet"},
+    )
+    small = write(sheet, results, tmp_path / "small.xlsx")
+    monkeypatch.setattr(importer.write, "FAST_WRITER_THRESHOLD", 1)
+    monkeypatch.setattr(importer.write, "_BLOCK_ROWS", 3)  # rows are put out in several blocks
+    large = write(sheet, results, tmp_path / "large.xlsx")
+    kept, streamed = openpyxl.load_workbook(small)["Orders"], openpyxl.load_workbook(large)["Orders"]
+    assert [as_read(list(r)) for r in streamed.iter_rows(values_only=True)] == [  # an empty input cell: '' or None
+        as_read(list(r)) for r in kept.iter_rows(values_only=True)
+    ]
+    for kept_row, streamed_row in zip(kept.iter_rows(min_row=2), streamed.iter_rows(min_row=2), strict=True):
+        for a, b in zip(kept_row, streamed_row, strict=True):
+            assert (fill(a), a.number_format) == (fill(b), b.number_format), b.coordinate
+            assert a.value in (None, "") or a.data_type == b.data_type, b.coordinate
+            assert (a.comment.text if a.comment else None) == (b.comment.text if b.comment else None), b.coordinate
+    for name in ("Summary", "Errors"):
+        streamed_rows, kept_rows = rows_of(large, name)[3:], rows_of(small, name)[3:]  # all but the time written
+        assert [as_read(list(r)) for r in streamed_rows] == [as_read(list(r)) for r in kept_rows]
+    assert streamed.auto_filter.ref == f"A1:{LAST_COLUMN}{len(rows) + 1}" and streamed.freeze_panes == "A2"
