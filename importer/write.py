@@ -175,7 +175,7 @@ def summary_rows(sheet: OrderSheet, outcomes: pd.DataFrame, title: str = "") -> 
     ]
     if title:
         rows.append(["run", title])
-    rows += [[], ["status", "rows", "orders"]]
+    rows += [[], list(STATUS_TABLE_HEADER)]
     row_counts = statuses.value_counts()
     order_counts = order_status.value_counts()
     for status in _SEVERITY:
@@ -187,25 +187,46 @@ def summary_rows(sheet: OrderSheet, outcomes: pd.DataFrame, title: str = "") -> 
     rows += [[], ["currency", "estimated amount", "rows"]]
     for currency, (amount, count) in sorted(_amounts_per_currency(outcomes).items()):
         rows.append([currency, amount, count])
-    rows += [[], ["provider", "status", "rows", "estimated amount"]]
+    rows += [[], list(PROVIDER_TABLE_HEADER)]
     rows += _per_provider(sheet, outcomes)
     return rows
 
 
+PROVIDER_TABLE_HEADER = ("provider", "status", "rows", "estimated amount", "currency")
+STATUS_TABLE_HEADER = ["status", "rows", "orders"]
+
+
+def status_table_rows(summary: list[list[Any]]) -> tuple[int, int]:
+    """First and last 1-based row of the Summary's per-status counts (the chart's data), header excluded."""
+    first = summary.index(STATUS_TABLE_HEADER) + 2
+    last = first
+    while summary[last - 1] and summary[last - 1][0] != "total":
+        last += 1
+    return first, last - 1
+
+
 def _per_provider(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[list[Any]]:
-    """Rows and estimated amounts per provider and status (amounts summed exactly, in any currency shown)."""
+    """Rows and estimated amounts per provider, status and currency (added in fen, shown in yuan)."""
     frame = sheet.frame
     providers = frame["provider"].astype(str) if "provider" in frame else pd.Series("", index=frame.index)
-    table: dict[tuple[str, str], tuple[int, int]] = {}
-    for provider, status, amount in zip(
-        providers.reindex(outcomes.index).fillna(""), outcomes["status"], outcomes["estimated_amount"], strict=True
+    currencies = outcomes["currency_charged"] if "currency_charged" in outcomes else pd.Series("", index=outcomes.index)
+    table: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for provider, status, amount, currency in zip(
+        providers.reindex(outcomes.index).fillna(""),
+        outcomes["status"],
+        outcomes["estimated_amount"],
+        currencies.fillna(""),
+        strict=True,
     ):
-        key = (str(provider) or "(none)", str(status))
+        key = (str(provider) or "(none)", str(status), str(currency))
         count, total = table.get(key, (0, 0))
         table[key] = (count + 1, total + (fen_or_none(amount) or 0))
     rank = {str(s): i for i, s in enumerate(_SEVERITY)}
-    ordered = sorted(table.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], 99)))
-    return [[provider, status, count, fen_to_yuan(total)] for (provider, status), (count, total) in ordered]
+    ordered = sorted(table.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], 99), kv[0][2]))
+    return [
+        [provider, status, count, fen_to_yuan(total), currency]
+        for (provider, status, currency), (count, total) in ordered
+    ]
 
 
 def _amounts_per_currency(outcomes: pd.DataFrame) -> dict[str, tuple[Decimal, int]]:
@@ -270,7 +291,8 @@ def _write_into_user_workbook(
         worksheet = workbook[str(sheet_name)]
         header_row = sheet.header_rows.get(str(sheet_name), 1)
         _append_result_columns(worksheet, header_row, sheet, outcomes.loc[rows], styles)
-    _replace_sheet(workbook, "Summary", SUMMARY_MARK, summary, styles, widths=[24, 18, 10])
+    summary_sheet = _replace_sheet(workbook, "Summary", SUMMARY_MARK, summary, styles, widths=[24, 18, 10])
+    _add_status_chart_openpyxl(summary_sheet, summary)
     _replace_sheet(workbook, "Errors", ERRORS_MARK, problems, styles, widths=[16, 8, 18, 80, 30])
     workbook.save(target)
 
@@ -379,7 +401,7 @@ def _replace_sheet(
     rows: list[list[Any]],
     styles: _OpenpyxlStyles,
     widths: Sequence[int],
-) -> None:
+) -> Any:
     """Write one of our own sheets, replacing the one an earlier run left; never a sheet of the user's."""
     from openpyxl.utils import get_column_letter
 
@@ -403,6 +425,25 @@ def _replace_sheet(
                 cell.font = styles.bold
     for number, width in enumerate(widths, start=1):
         worksheet.column_dimensions[get_column_letter(number)].width = width
+    return worksheet
+
+
+CHART_TITLE = "Rows per status"
+CHART_ANCHOR = "G2"
+
+
+def _add_status_chart_openpyxl(worksheet: Any, summary: list[list[Any]]) -> None:
+    """A bar chart of the per-status row counts beside the Summary table, drawn from its own cells."""
+    from openpyxl.chart import BarChart, Reference
+
+    first, last = status_table_rows(summary)
+    if last < first:
+        return
+    chart = BarChart()
+    chart.type, chart.title, chart.legend = "bar", CHART_TITLE, None
+    chart.add_data(Reference(worksheet, min_col=2, min_row=first - 1, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(worksheet, min_col=1, min_row=first, max_row=last))
+    worksheet.add_chart(chart, CHART_ANCHOR)
 
 
 # ----- writer 2: a new workbook, streamed (xlsxwriter) ---------------------------------
@@ -427,28 +468,67 @@ def _write_new_workbook(
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(str(target), {"constant_memory": True, "strings_to_formulas": False})
-    formats = {
-        "header": workbook.add_format({"bold": True, "bg_color": "#" + _HEADER}),
-        "bold": workbook.add_format({"bold": True}),
-        "red": workbook.add_format({"bg_color": "#" + _RED}),
-        "green": workbook.add_format({"bg_color": "#" + _GREEN}),
-        "money": workbook.add_format({"num_format": "0.00"}),
-    }
-    original = {canonical: header for header, canonical in sheet.header_map.items()}
-    columns = [c for c in sheet.frame.columns if c not in (SHEET_COL, ROW_COL)]
-    headers = [original.get(c, c) for c in columns] + list(RESULT_COLUMNS)
-    taken: set[str] = set()
-    default_name = sheet.source.stem if sheet.source is not None else "Orders"
-    for sheet_name, index in sheet.frame.groupby(SHEET_COL, sort=False).groups.items():
-        name = _safe_sheet_name(str(sheet_name) or default_name, taken)
-        worksheet = workbook.add_worksheet(name)
-        _stream_rows(worksheet, sheet.frame.loc[index, columns], outcomes.loc[index], headers, columns, formats)
-    for name, rows in (("Summary", summary), ("Errors", problems)):
-        worksheet = workbook.add_worksheet(name)
-        _put_rows(worksheet, _table_xml(rows, formats), len(rows) - 1, max(map(len, rows)) - 1)
-        worksheet.set_column(0, 0, 24)
-        worksheet.set_column(3, 3, 80 if name == "Errors" else 12)
+    try:
+        formats = {
+            "header": workbook.add_format({"bold": True, "bg_color": "#" + _HEADER}),
+            "bold": workbook.add_format({"bold": True}),
+            "red": workbook.add_format({"bg_color": "#" + _RED}),
+            "green": workbook.add_format({"bg_color": "#" + _GREEN}),
+            "money": workbook.add_format({"num_format": "0.00"}),
+        }
+        original = {canonical: header for header, canonical in sheet.header_map.items()}
+        columns = [c for c in sheet.frame.columns if c not in (SHEET_COL, ROW_COL)]
+        headers = [original.get(c, c) for c in columns] + list(RESULT_COLUMNS)
+        taken: set[str] = set()
+        default_name = sheet.source.stem if sheet.source is not None else "Orders"
+        for sheet_name, index in sheet.frame.groupby(SHEET_COL, sort=False).groups.items():
+            name = _safe_sheet_name(str(sheet_name) or default_name, taken)
+            worksheet = workbook.add_worksheet(name)
+            _stream_rows(worksheet, sheet.frame.loc[index, columns], outcomes.loc[index], headers, columns, formats)
+        for name, rows in (("Summary", summary), ("Errors", problems)):
+            worksheet = workbook.add_worksheet(name)
+            _put_rows(worksheet, _table_xml(rows, formats), len(rows) - 1, max(map(len, rows)) - 1)
+            worksheet.set_column(0, 0, 24)
+            worksheet.set_column(3, 3, 80 if name == "Errors" else 12)
+            if name == "Summary":
+                _add_status_chart_xlsxwriter(workbook, worksheet, summary)
+    except BaseException:
+        _discard(workbook)
+        raise
     workbook.close()
+
+
+def _add_status_chart_xlsxwriter(workbook: Any, worksheet: Any, summary: list[list[Any]]) -> None:
+    """The same chart as the user-workbook writer draws, for the streamed workbook."""
+    first, last = status_table_rows(summary)
+    if last < first:
+        return
+    chart = workbook.add_chart({"type": "bar"})
+    chart.add_series(
+        {
+            "name": ["Summary", first - 2, 1],
+            "categories": ["Summary", first - 1, 0, last - 1, 0],
+            "values": ["Summary", first - 1, 1, last - 1, 1],
+        }
+    )
+    chart.set_title({"name": CHART_TITLE})
+    chart.set_legend({"none": True})
+    worksheet.insert_chart(CHART_ANCHOR, chart)
+
+
+def _discard(workbook: Any) -> None:
+    """Close and delete the temporary row files of a streamed workbook whose writing failed.
+
+    xlsxwriter only cleans them up in ``close()``, which would assemble the
+    half-written workbook; the caller removes its own temporary target.
+    """
+    for worksheet in workbook.worksheets():
+        handle = getattr(worksheet, "row_data_fh", None)
+        if handle is not None and not handle.closed:
+            handle.close()
+        name = getattr(worksheet, "row_data_filename", None)
+        if name:
+            Path(name).unlink(missing_ok=True)
 
 
 def _stream_rows(

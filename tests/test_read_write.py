@@ -277,7 +277,7 @@ def test_summary_counts_rows_and_amounts_per_provider(tmp_path, sandbox):
     shutil.copy(SAMPLES / "orders.xlsx", sheet)
     result = importer.run(sheet, settings=sandbox.settings())
     rows = list(openpyxl.load_workbook(result.output)["Summary"].iter_rows(values_only=True))
-    start = rows.index(("provider", "status", "rows", "estimated amount"))
+    start = rows.index(("provider", "status", "rows", "estimated amount", "currency"))
     block = {row[0]: (row[1], row[2], round(row[3], 2)) for row in rows[start + 1 :] if row[0]}
     frame = result.sheet.frame
     for provider in set(frame["provider"]):
