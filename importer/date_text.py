@@ -104,8 +104,10 @@ def read_column(values: Sequence[str], *, forced: str = "auto") -> tuple[list[Da
     """Read a column of stripped cells; empty cells stay empty (``DateCell()``). Returns cells and the order used."""
     if forced not in ORDERS:
         raise ValueError(f"date_order must be one of {', '.join(ORDERS)}; got {forced!r}")
-    parts = [_day_month(v) for v in values]
-    votes = [decides(p[0], p[1]) if p else None for p in parts]
+    distinct = dict.fromkeys(values)  # a column repeats its dates: each distinct cell is read once
+    part_of = {v: _day_month(v) for v in distinct}
+    vote_of = {v: decides(p[0], p[1]) if p else None for v, p in part_of.items()}
+    votes = [vote_of[v] for v in values]
     counts = {"dmy": votes.count("dmy"), "mdy": votes.count("mdy")}
     order: Order | None = None
     if forced != "auto":
@@ -113,8 +115,8 @@ def read_column(values: Sequence[str], *, forced: str = "auto") -> tuple[list[Da
     elif counts["dmy"] != counts["mdy"]:
         order = "dmy" if counts["dmy"] > counts["mdy"] else "mdy"
     tie = order is None and counts["dmy"] > 0 and counts["mdy"] > 0
-    cells = [_cell(v, part, vote, order, tie) for v, part, vote in zip(values, parts, votes, strict=True)]
-    return cells, order
+    read = {v: _cell(v, part_of[v], vote_of[v], order, tie) for v in distinct}
+    return [read[v] for v in values], order
 
 
 def _cell(

@@ -112,23 +112,32 @@ def read_column(values: Sequence[str], *, forced: str = "auto", money: bool = Fa
     """
     if forced not in CONVENTIONS:
         raise ValueError(f"decimal_separator must be one of {', '.join(CONVENTIONS)}; got {forced!r}")
-    parts = [split_currency(v) if money else (v, "") for v in values]
-    styles = [style_of(body) if body else None for body, _ in parts]
-    counts = {".": styles.count("."), ",": styles.count(",")}
+    # A column holds few distinct values (the same prices and quantities again and again): each is
+    # read once, and its cells share the reading.
+    distinct = dict.fromkeys(values)
+    parts = {v: split_currency(v) if money else (v, "") for v in distinct}
+    styles = {v: style_of(body) if body else None for v, (body, _) in parts.items()}
+    counts = {".": 0, ",": 0}
+    for value in values:
+        style = styles[value]
+        if style in counts:
+            counts[style] += 1
     convention: Convention = "," if counts[","] > counts["."] else "."
     if forced != "auto":
         convention = "," if forced == "," else "."
-    cells = []
-    for value, (body, mark), style in zip(values, parts, styles, strict=True):
-        reading = canonical(body, convention) if style is not None else None
-        if reading is None:
-            cells.append(Cell(value))
-        else:
-            against: Convention | None = None
-            if style in (".", ",") and style != convention:
-                against = "," if convention == "." else "."
-            cells.append(Cell(reading, mark, against))
-    return ColumnReading(cells, convention, forced != "auto", counts)
+    read = {v: _cell(v, parts[v], styles[v], convention) for v in distinct}
+    return ColumnReading([read[v] for v in values], convention, forced != "auto", counts)
+
+
+def _cell(value: str, part: tuple[str, str], style: Style | None, convention: Convention) -> Cell:
+    body, mark = part
+    reading = canonical(body, convention) if style is not None else None
+    if reading is None:
+        return Cell(value)
+    against: Convention | None = None
+    if style in (".", ",") and style != convention:
+        against = "," if convention == "." else "."
+    return Cell(reading, mark, against)
 
 
 def mixed_message(column: str, value: str, reading: ColumnReading) -> str:
