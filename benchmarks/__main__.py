@@ -19,6 +19,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -71,12 +72,13 @@ def online(orders: int, latency: float, rate: float, concurrency: int) -> dict[s
         settings = sandbox.settings()
         account = dataclasses.replace(settings.account("xportcn-open"), rate_limit=rate, concurrency=concurrency)
         settings = settings.with_accounts({"xportcn-open": account})
-        folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-online-{time.time_ns()}"
-        started = time.perf_counter()
-        result = importer.run(
-            pd.DataFrame(rows), settings=settings, output=folder / "out.xlsx", ledger=folder / "ledger.sqlite"
-        )
-        elapsed = time.perf_counter() - started
+        with tempfile.TemporaryDirectory(prefix="bench-online-") as name:
+            folder = Path(name)
+            started = time.perf_counter()
+            result = importer.run(
+                pd.DataFrame(rows), settings=settings, output=folder / "out.xlsx", ledger=folder / "ledger.sqlite"
+            )
+            elapsed = time.perf_counter() - started
         refused = sandbox.state.calls() - 2 * orders  # a call over the limit is answered 429 and retried
     calls = 2 * orders  # a preview and a create per order
     achievable = orders / max(calls / rate, calls * latency / concurrency)
