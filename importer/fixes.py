@@ -158,23 +158,21 @@ def _number_fixes(frame: pd.DataFrame, decimal_separator: str) -> list[Fix]:
 
     fixes: list[Fix] = []
     currencies = [_cell(v).strip().upper() for v in frame["currency"]] if "currency" in frame.columns else None
+    row_ids, sheets, rows = frame.index.tolist(), frame[SHEET_COL].tolist(), frame[ROW_COL].tolist()
     for column in ("unit_price", "quantity"):
         if column not in frame.columns:
             continue
         typed = [_cell(v) for v in frame[column]]
-        folded = [unicodedata.normalize("NFKC", v).strip() for v in typed]
+        fold = {v: unicodedata.normalize("NFKC", v).strip() for v in dict.fromkeys(typed)}  # once per value
+        folded = [fold[v] for v in typed]
         reading = read_column(folded, forced=decimal_separator, money=column == "unit_price")
-        where = zip(frame.index, frame[SHEET_COL], frame[ROW_COL], typed, reading.cells, strict=True)
-        for n, (row_id, sheet_name, row, value, cell) in enumerate(where):
+        for n, cell in enumerate(reading.cells):
+            if cell.value == folded[n] or cell.against is not None:  # already plain, or not ours to fix
+                continue
             conflict = bool(cell.mark) and currencies is not None and currencies[n] not in YUAN_CURRENCIES
-            if (
-                cell.against is None
-                and not conflict
-                and _PLAIN_NUMBER.fullmatch(cell.value)
-                and cell.value != folded[n]
-            ):
+            if not conflict and _PLAIN_NUMBER.fullmatch(cell.value):
                 reason = "the number as a plain number"
-                fixes.append(Fix(int(row_id), str(sheet_name), int(row), column, value, cell.value, reason))
+                fixes.append(Fix(int(row_ids[n]), str(sheets[n]), int(rows[n]), column, typed[n], cell.value, reason))
     return fixes
 
 
