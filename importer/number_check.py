@@ -56,10 +56,6 @@ def read_numbers(checked: pd.DataFrame, locate: Locate, decimal_separator: str =
 
 def _mixed(ids: list[int], values: list[str], reading: ColumnReading, column: str, locate: Locate) -> list[CellError]:
     positions = [n for n, cell in enumerate(reading.cells) if cell.against is not None]
-    if not positions:
-        return []
-    row_ids = [int(ids[n]) for n in positions]
-    sheets, rows = locate(row_ids)
     return [
         CellError(
             row_id,
@@ -70,7 +66,7 @@ def _mixed(ids: list[int], values: list[str], reading: ColumnReading, column: st
             mixed_message(column, values[n], reading),
             check=f"{column}.decimal_style",
         )
-        for row_id, sheet, row, n in zip(row_ids, sheets, rows, positions, strict=True)
+        for row_id, sheet, row, n in _places(ids, positions, locate)
     ]
 
 
@@ -83,13 +79,9 @@ def _thousands_or_decimals(
     would not tell a buyer who meant a thousand why ``1.000`` is refused.
     """
     positions = [n for n, (v, r) in enumerate(zip(values, readings, strict=True)) if style_of(v) == "either" and r == v]
-    if not positions:
-        return []
-    row_ids = [int(ids[n]) for n in positions]
-    sheets, rows = locate(row_ids)
     mark = reading.convention
     problems = []
-    for row_id, sheet, row, n in zip(row_ids, sheets, rows, positions, strict=True):
+    for row_id, sheet, row, n in _places(ids, positions, locate):
         whole, _, _ = values[n].partition(mark)
         digits = values[n].replace(".", "").replace(",", "")
         message = (
@@ -106,10 +98,6 @@ def _currency_marks(checked: pd.DataFrame, typed: list[str], marks: list[str], l
     positions = [
         n for n, (m, c) in enumerate(zip(marks, currencies, strict=True)) if m and c.upper() not in YUAN_CURRENCIES
     ]
-    if not positions:
-        return []
-    row_ids = [int(checked.index[n]) for n in positions]
-    sheets, rows = locate(row_ids)
     return [
         CellError(
             row_id,
@@ -121,5 +109,14 @@ def _currency_marks(checked: pd.DataFrame, typed: list[str], marks: list[str], l
             "remove the yuan mark or set currency to CNY",
             check="unit_price.currency_mark",
         )
-        for row_id, sheet, row, n in zip(row_ids, sheets, rows, positions, strict=True)
+        for row_id, sheet, row, n in _places(checked.index.tolist(), positions, locate)
     ]
+
+
+def _places(ids: list[int], positions: list[int], locate: Locate) -> list[tuple[int, str, int, int]]:
+    """(row id, sheet, Excel row, position) of each position in a column, looked up in one call."""
+    if not positions:
+        return []
+    row_ids = [int(ids[n]) for n in positions]
+    sheets, rows = locate(row_ids)
+    return list(zip(row_ids, sheets, rows, positions, strict=True))
