@@ -76,7 +76,7 @@ def suggest(sheet: OrderSheet, decimal_separator: str = "auto") -> list[Fix]:
             continue
         cells = frame[column].tolist()
         if not all_text(cells):
-            cells = [v if isinstance(v, str) else "" if v is None or v != v else str(v) for v in cells]
+            cells = [_cell(v) for v in cells]
         changed = _changes(rule, cells)
         if not changed:
             continue

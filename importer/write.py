@@ -193,12 +193,12 @@ def summary_rows(sheet: OrderSheet, outcomes: pd.DataFrame, title: str = "") -> 
 
 
 PROVIDER_TABLE_HEADER = ("provider", "status", "rows", "estimated amount", "currency")
-STATUS_TABLE_HEADER = ["status", "rows", "orders"]
+STATUS_TABLE_HEADER = ("status", "rows", "orders")
 
 
 def status_table_rows(summary: list[list[Any]]) -> tuple[int, int]:
     """First and last 1-based row of the Summary's per-status counts (the chart's data), header excluded."""
-    first = summary.index(STATUS_TABLE_HEADER) + 2
+    first = summary.index(list(STATUS_TABLE_HEADER)) + 2
     last = first
     while summary[last - 1] and summary[last - 1][0] != "total":
         last += 1
