@@ -4,6 +4,9 @@ An outcome frame is indexed by row id and has the result columns of
 :data:`importer.models.RESULT_COLUMNS` plus ``error_column``. Stages return
 outcomes only for the rows they decided; :func:`merge_outcomes` lays later
 stages over earlier ones, so each row ends with exactly one status.
+
+These helpers build a value or two per row, so like the stages they run
+with the cyclic garbage collector paused (see :mod:`importer.bulk`).
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from typing import Any
 
 import pandas as pd
 
+from .bulk import paused_gc
 from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, CellError
 
 OUTCOME_COLUMNS: tuple[str, ...] = (*RESULT_COLUMNS, ERROR_COLUMN_COL)
 ERROR_COLUMNS: tuple[str, ...] = ("row_id", "sheet", "row", "column", "value", "message")
 
 
+@paused_gc
 def outcomes_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Build an outcome frame from dicts that each carry ``row_id`` and some result columns.
 
@@ -33,6 +38,7 @@ def outcomes_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return frame.set_index("row_id")
 
 
+@paused_gc
 def status_outcomes(row_ids: list[int], status: str) -> pd.DataFrame:
     """An outcome frame giving every row of ``row_ids`` the same ``status``.
 
@@ -43,6 +49,7 @@ def status_outcomes(row_ids: list[int], status: str) -> pd.DataFrame:
     return pd.DataFrame(cells, index=pd.Index(row_ids, dtype="int64", name="row_id"), dtype=object)
 
 
+@paused_gc
 def merge_outcomes(*frames: pd.DataFrame) -> pd.DataFrame:
     """Lay outcome frames over each other: for a row in several, the last one wins."""
     present = [f for f in frames if len(f)]
@@ -52,6 +59,7 @@ def merge_outcomes(*frames: pd.DataFrame) -> pd.DataFrame:
     return merged[~merged.index.duplicated(keep="last")].sort_index()
 
 
+@paused_gc
 def errors_frame(errors: Iterable[CellError]) -> pd.DataFrame:
     """One row per problem: where it is and what to do about it."""
     return pd.DataFrame(
@@ -60,6 +68,7 @@ def errors_frame(errors: Iterable[CellError]) -> pd.DataFrame:
     ).astype({"row_id": "int64", "row": "int64"})
 
 
+@paused_gc
 def attach_warnings(outcomes: pd.DataFrame, *notes: pd.Series) -> pd.DataFrame:
     """Set each row's ``warning`` to all its warnings (validation, preview...), joined by "; ".
 
@@ -77,6 +86,7 @@ def attach_warnings(outcomes: pd.DataFrame, *notes: pd.Series) -> pd.DataFrame:
     return result
 
 
+@paused_gc
 def attach_column(outcomes: pd.DataFrame, column: str, values: pd.Series) -> pd.DataFrame:
     """Set ``column`` from ``values`` (by row id) on every row it has a value for, whatever the row's status.
 

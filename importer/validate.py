@@ -52,6 +52,7 @@ class Report:
     """Per row id, the ``order_date`` read, as ``YYYY-MM-DD`` (rows without a readable date are absent)."""
 
     @property
+    @paused_gc
     def warning_texts(self) -> pd.Series:
         """Per row id, its warnings joined by "; " (rows without warnings are absent)."""
         if self.warnings.empty:
@@ -76,6 +77,7 @@ class Report:
         return _invalid_row_ids(self.errors, self.sheet.frame.index)
 
     @property
+    @paused_gc
     def outcomes(self) -> pd.DataFrame:
         """One INVALID outcome per invalid row: its messages joined by "; " and its first failing column."""
         rows = self.invalid_row_ids

@@ -24,6 +24,7 @@ import contextlib
 import os
 import re
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from .bulk import all_text, paused_gc
+from .bulk import paused_gc
 from .errors import InputError
 from .killpoints import kill_point
 from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
@@ -211,11 +212,11 @@ def _per_provider(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[list[Any]]:
     providers = frame["provider"].astype(str) if "provider" in frame else pd.Series("", index=frame.index)
     currencies = outcomes["currency_charged"] if "currency_charged" in outcomes else pd.Series("", index=outcomes.index)
     table: dict[tuple[str, str, str], tuple[int, int]] = {}
-    for provider, status, amount, currency in zip(
-        providers.reindex(outcomes.index).fillna(""),
-        outcomes["status"],
-        outcomes["estimated_amount"],
-        currencies.fillna(""),
+    for provider, status, amount, currency in zip(  # lists: iterating a pandas column costs ten times more
+        providers.reindex(outcomes.index).fillna("").tolist(),
+        outcomes["status"].tolist(),
+        outcomes["estimated_amount"].tolist(),
+        currencies.fillna("").tolist(),
         strict=True,
     ):
         key = (str(provider) or "(none)", str(status), str(currency))
@@ -234,7 +235,10 @@ def _amounts_per_currency(outcomes: pd.DataFrame) -> dict[str, tuple[Decimal, in
     counted = {str(Status.PREVIEWED), str(Status.CREATED), str(Status.ALREADY_CREATED)}
     fen: dict[str, tuple[int, int]] = {}
     for status, amount, currency in zip(
-        outcomes["status"], outcomes["estimated_amount"], outcomes["currency_charged"], strict=True
+        outcomes["status"].tolist(),
+        outcomes["estimated_amount"].tolist(),
+        outcomes["currency_charged"].tolist(),
+        strict=True,
     ):
         value = fen_or_none(amount) if str(status) in counted else None
         if value is None:
@@ -553,7 +557,7 @@ def _stream_rows(
     for position, column in failing.items():
         if errors[position]:
             worksheet.write_comment(position + 1, column, str(errors[position])[:2000])
-    xml = _RowsXml(columns, formats)
+    xml = _RowsXml(columns, formats, worksheet.str_table)
     blocks = (
         xml.block(first + 1, inputs.iloc[block], outcomes.iloc[block], statuses[block], failing)
         for first in range(0, len(inputs), _BLOCK_ROWS)
@@ -621,6 +625,8 @@ _XML_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _EXCEL_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _MAX_CELL_UTF16 = 32_767
+_INLINE_ONLY = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^<r>.*</r>$", re.DOTALL)
+"""Text kept out of the shared string table: Excel escapes, or the shape of xlsxwriter's rich-text markup."""
 
 
 def inline_string(text: str) -> str:
@@ -650,26 +656,35 @@ def _number(value: Decimal | float) -> str:
     return f"{number:.16G}"
 
 
+_ROW_NUMBER = "\x00"
+"""Stands for the row number in a cell's prepared XML; XML cannot hold it, so no text brings one along."""
+
+
 class _RowsXml:
     """Rows of the order sheet as sheet XML, built a column at a time.
 
     One xlsxwriter call per cell was most of a large write (tens of seconds
-    for 100,000 rows of 25 columns); building each column's cells with one
-    comprehension, escaping each distinct value once, and joining them per
-    row costs a fraction of that. Cells are inline
-    strings (never formulas); money is a number with the 0.00 format; the
-    status is green or red; the failing input cell is red.
+    for 100,000 rows of 25 columns). Here each distinct value of a column
+    gets its cell XML once, with a placeholder for the row number; a column
+    becomes a list of those by one lookup per cell in C, and a row is its
+    cells joined with the placeholder replaced. Text goes to the workbook's
+    shared string table, as Excel itself stores it, which halves the XML to
+    copy and compress; text that needs Excel's ``_xHHHH_`` escapes, or that
+    xlsxwriter's table would take for its own rich-text markup, stays an
+    inline string. Cells are never formulas; money is a number with the 0.00
+    format; the status is green or red; the failing input cell is red.
     """
 
-    def __init__(self, columns: list[str], formats: dict[str, Any]) -> None:
+    def __init__(self, columns: list[str], formats: dict[str, Any], strings: Any) -> None:
         from xlsxwriter.utility import xl_col_to_name
 
         self.columns = columns
         names = [*columns, *RESULT_COLUMNS]
         self.letters = [xl_col_to_name(c) for c in range(len(names))]
-        self.red = formats["red"]._get_xf_index()
-        self.green = formats["green"]._get_xf_index()
-        self.money = formats["money"]._get_xf_index()
+        self.red = f' s="{formats["red"]._get_xf_index()}"'
+        self.green = f' s="{formats["green"]._get_xf_index()}"'
+        self.money = f' s="{formats["money"]._get_xf_index()}"'
+        self.strings = strings  # xlsxwriter's SharedStringTable of the workbook
 
     def block(
         self,
@@ -680,51 +695,62 @@ class _RowsXml:
         failing: dict[int, int],
     ) -> str:
         """``<row>`` elements for the rows starting at 0-based sheet row ``first``."""
-        numbers = [str(first + 1 + n) for n in range(len(inputs))]
-        cells = [self._text(self.letters[c], inputs[name].tolist(), numbers) for c, name in enumerate(self.columns)]
+        columns = [
+            self._cells(self.letters[c], inputs[name].tolist(), keep_empty=True) for c, name in enumerate(self.columns)
+        ]
+        count = len(inputs)
         for position, c in failing.items():
             n = position + 1 - first
-            if 0 <= n < len(numbers):
-                cells[c][n] = self._styled(cells[c][n], self.red)
+            if 0 <= n < count:
+                columns[c][n] = self._cell(self.letters[c], inputs[self.columns[c]].iat[n], self.red, keep_empty=True)
         width = len(self.columns)
-        cells.append(self._status(self.letters[width], statuses, numbers))
+        columns.append(self._status_cells(self.letters[width], statuses))
         for offset, name in enumerate(RESULT_COLUMNS[1:], start=1):
             values = outcomes[name].tolist()
-            cells.append(self._result(self.letters[width + offset], values, numbers, money=name in MONEY_COLUMNS))
-        rows = zip(numbers, zip(*cells, strict=True), strict=True)
-        return "".join(f'<row r="{number}">{"".join(row)}</row>' for number, row in rows)
+            columns.append(self._cells(self.letters[width + offset], values, money=name in MONEY_COLUMNS))
+        numbers = map(str, range(first + 1, first + 1 + count))
+        start = f'<row r="{_ROW_NUMBER}">'
+        return "".join(
+            (start + "".join(cells) + "</row>").replace(_ROW_NUMBER, number)
+            for number, cells in zip(numbers, zip(*columns, strict=True), strict=False)
+        )
 
-    @staticmethod
-    def _text(letter: str, values: list[Any], numbers: list[str]) -> list[str]:
-        texts = values if all_text(values) else [v if type(v) is str else str(v) for v in values]
-        tails = {text: f' t="inlineStr">{inline_string(text)}</c>' for text in set(texts)}  # values repeat a lot
-        start = f'<c r="{letter}'
-        return [f'{start}{n}"{tails[t]}' for t, n in zip(texts, numbers, strict=True)]
+    def _cells(self, letter: str, values: list[Any], *, money: bool = False, keep_empty: bool = False) -> list[str]:
+        """The column's cells, each distinct value's XML made once (values repeat a lot)."""
+        made = {
+            value: self._cell(letter, value, money=money, keep_empty=keep_empty, uses=uses)
+            for value, uses in Counter(values).items()
+        }
+        return list(map(made.__getitem__, values))
 
-    @staticmethod
-    def _styled(cell: str, style: int) -> str:
-        """The same cell with a format: ``<c r="B7" ...`` -> ``<c r="B7" s="3" ...``."""
-        reference_end = cell.index('"', 6) + 1
-        return f'{cell[:reference_end]} s="{style}"{cell[reference_end:]}'
+    def _cell(
+        self, letter: str, value: Any, style: str = "", *, money: bool = False, keep_empty: bool = False, uses: int = 1
+    ) -> str:
+        """One cell's XML with the row number left as the placeholder.
 
-    def _status(self, letter: str, statuses: list[str], numbers: list[str]) -> list[str]:
-        styles = {status: self._status_style(status) for status in set(statuses)}
-        return [
-            f'<c r="{letter}{n}"{styles[s]} t="inlineStr">{inline_string(s)}</c>'
-            for s, n in zip(statuses, numbers, strict=True)
-        ]
+        An empty result is no cell; an empty input cell stays an empty text
+        cell, as the user's sheet had it. Text used once in the block is
+        written inline: a table entry would cost more than it saves.
+        """
+        if (value is None or value == "") and not keep_empty:
+            return ""
+        if money and isinstance(value, Decimal):
+            return f'<c r="{letter}{_ROW_NUMBER}"{self.money}><v>{_number(value)}</v></c>'
+        text = "" if value is None else value if type(value) is str else str(value)
+        if uses < 2 or _INLINE_ONLY.search(text) or len(text) > _MAX_CELL_UTF16 // 2:
+            return f'<c r="{letter}{_ROW_NUMBER}"{style} t="inlineStr">{inline_string(text)}</c>'
+        index = self.strings._get_shared_string_index(text)
+        self.strings.count += uses - 1  # the table counts every cell that refers to a string
+        return f'<c r="{letter}{_ROW_NUMBER}"{style} t="s"><v>{index}</v></c>'
+
+    def _status_cells(self, letter: str, statuses: list[str]) -> list[str]:
+        made = {
+            status: self._cell(letter, status, self._status_style(status), uses=uses)
+            for status, uses in Counter(statuses).items()
+        }
+        return list(map(made.__getitem__, statuses))
 
     def _status_style(self, status: str) -> str:
         if _is_failure(status):
-            return f' s="{self.red}"'
-        return f' s="{self.green}"' if _is_success(status) else ""
-
-    def _result(self, letter: str, values: list[Any], numbers: list[str], *, money: bool) -> list[str]:
-        return [
-            ""
-            if v == "" or v is None
-            else f'<c r="{letter}{n}" s="{self.money}"><v>{_number(v)}</v></c>'
-            if money and isinstance(v, Decimal)
-            else f'<c r="{letter}{n}" t="inlineStr">{inline_string(str(v))}</c>'
-            for v, n in zip(values, numbers, strict=True)
-        ]
+            return self.red
+        return self.green if _is_success(status) else ""
