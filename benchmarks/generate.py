@@ -28,23 +28,39 @@ PLACES = [
     ("广东省", "深圳市", "南山区", "科技园南区1号", "518057"),
     ("江苏省", "苏州市", "工业园区", "星湖街328号", "215123"),
 ]
-NAMES = ["张三", "李四", "王五", "赵六", "陈七", "刘八"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "杰", "军", "勇", "霞", "涛", "明", "超"]
+RECEIVERS_PER_ORDER = 0.3
+"""Distinct receivers per order: buyers reorder, so a consolidated sheet names the same people again."""
+
+
+def receiver(number: int) -> list[str]:
+    """Receiver ``number``: a name, one mobile kept on every order, a place and a house number."""
+    name = SURNAMES[number % len(SURNAMES)] + GIVEN[number // len(SURNAMES) % len(GIVEN)]
+    province, city, district, street, zip_code = PLACES[number % len(PLACES)]
+    return [name, f"138{number % 100_000_000:08d}", province, city, district, f"{street}{number % 997 + 1}室", zip_code]
 
 
 def rows(count: int, *, bad_share: float = 0.02, seed: int = 7) -> list[list[str]]:
-    """``count`` order lines; orders of 1-4 lines share a receiver."""
+    """``count`` order lines; orders of 1-4 lines share a receiver, and receivers come back on later orders.
+
+    A bad row has a quantity that is not whole, a missing address, an
+    unknown provider, or a mobile that differs from the receiver's other
+    orders (a warning, not an error).
+    """
     rng = random.Random(seed)
+    receivers = max(1, int(count / 2.2 * RECEIVERS_PER_ORDER))
     out: list[list[str]] = []
     order = 0
     while len(out) < count:
         order += 1
-        place = PLACES[order % len(PLACES)]
-        receiver = [NAMES[order % len(NAMES)], f"138{order % 100_000_000:08d}", *place]
+        who = receiver(rng.randrange(receivers))
         for _ in range(min(rng.choice((1, 2, 2, 3, 3)), count - len(out))):
             item, sku, price, title = rng.choice(ITEMS)
-            row = ["xportcn-open", f"PO-{order:07d}", item, sku, str(rng.randint(1, 5)), price, "CNY", title, *receiver]
+            row = ["xportcn-open", f"PO-{order:07d}", item, sku, str(rng.randint(1, 5)), price, "CNY", title, *who]
             if rng.random() < bad_share:
-                row[rng.choice((4, 13, 0))] = rng.choice(("2.5", "", "xportcn"))
+                column = rng.choice((4, 13, 0, 9))
+                row[column] = {4: "2.5", 13: "", 0: "xportcn", 9: f"139{rng.randrange(10**8):08d}"}[column]
             out.append(row)
     return out
 

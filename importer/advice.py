@@ -12,12 +12,15 @@ table of the config can move any of them from one side to the other::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .bulk import each_distinct
 from .errors import ConfigError
 from .models import CellError
 
@@ -112,14 +115,13 @@ def address_rules(checked: pd.DataFrame, locate: Any) -> list[CellError]:
     countries = checked["country"] if "country" in checked else pd.Series("", index=checked.index)
     for code, pack in rule_packs().items():
         names = {str(n).casefold() for n in pack.get("country_names", [])}
-        rows = checked[countries.str.casefold().isin(names)]
+        rows = checked[each_distinct(countries, partial(_is_one_of, names))]
         if rows.empty:
             continue
         for name, column, rule in _field_rules(pack):
             if column not in rows:
                 continue
-            cells = rows[column].str.replace(rule["ignore"], "", regex=True) if rule.get("ignore") else rows[column]
-            bad = (rows[column] != "") & ~cells.str.fullmatch(rule["pattern"]).fillna(False)
+            bad = (rows[column] != "") & ~each_distinct(rows[column], _pattern_test(rule))
             hits += _rule_hits(rows, bad, column, f"{code}.{name}", rule)
         required = pack.get("required")
         if required and "address" in rows:
@@ -128,6 +130,23 @@ def address_rules(checked: pd.DataFrame, locate: Any) -> list[CellError]:
                 bad = (rows["address"] != "") & (values == "")
                 hits += _rule_hits(rows, bad, column, f"{code}.required", required)
     return _located(locate, hits)
+
+
+def _is_one_of(names: set[str], country: Any) -> bool:
+    return str(country).casefold() in names
+
+
+def _pattern_test(rule: Mapping[str, Any]) -> Callable[[Any], bool]:
+    """Whether a cell meets a pack's pattern once the rule's ``ignore`` characters are taken out."""
+    pattern = re.compile(str(rule["pattern"]))
+    ignore = re.compile(str(rule["ignore"])) if rule.get("ignore") else None
+
+    def test(value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        return pattern.fullmatch(ignore.sub("", value) if ignore else value) is not None
+
+    return test
 
 
 def _field_rules(pack: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, Any]]]:
@@ -156,24 +175,23 @@ def _phone_differs(checked: pd.DataFrame, locate: Any) -> list[CellError]:
     if not needed <= set(checked.columns):
         return []
     filled = checked[(checked["receiver_name"] != "") & (checked["receiver_mobile"] != "")]
-    first: dict[tuple[str, str], tuple[str, str]] = {}
+    receiver = filled["receiver_name"] + "\x1f" + filled["address"]
+    first = filled[["receiver_mobile", "order_ref"]].groupby(receiver.to_numpy(), sort=False).transform("first")
+    differs = (filled["receiver_mobile"] != first["receiver_mobile"]) & (filled["order_ref"] != first["order_ref"])
     hits: list[_Hit] = []
-    for row_id, name, address, mobile, ref in zip(
-        filled.index.tolist(),
-        filled["receiver_name"].tolist(),
-        filled["address"].tolist(),
-        filled["receiver_mobile"].tolist(),
-        filled["order_ref"].tolist(),
+    for row_id, name, mobile, seen_mobile, seen_ref in zip(
+        filled.index[differs.to_numpy()].tolist(),
+        filled.loc[differs, "receiver_name"].tolist(),
+        filled.loc[differs, "receiver_mobile"].tolist(),
+        first.loc[differs, "receiver_mobile"].tolist(),
+        first.loc[differs, "order_ref"].tolist(),
         strict=True,
     ):
-        key = (name, address)
-        seen = first.setdefault(key, (mobile, ref))
-        if seen[0] != mobile and seen[1] != ref:
-            message = (
-                f"{name} at this address has mobile {seen[0]} on order {seen[1]} but {mobile} here; "
-                "check which one is right"
-            )
-            hits.append((int(row_id), "receiver_mobile", mobile, message, "receiver_phone_differs", "warning"))
+        message = (
+            f"{name} at this address has mobile {seen_mobile} on order {seen_ref} but {mobile} here; "
+            "check which one is right"
+        )
+        hits.append((int(row_id), "receiver_mobile", mobile, message, "receiver_phone_differs", "warning"))
     return _located(locate, hits)
 
 

@@ -23,7 +23,7 @@ import re
 import shutil
 import tomllib
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -67,27 +67,45 @@ def china_rules() -> dict[str, Any]:
         return tomllib.load(handle)
 
 
-def suggest(sheet: OrderSheet, decimal_separator: str = "auto") -> list[Fix]:
-    """Every safe fix for the sheet's cells, in sheet order."""
+def suggest(
+    sheet: OrderSheet, decimal_separator: str = "auto", only: Collection[tuple[int, str]] | None = None
+) -> list[Fix]:
+    """Every safe fix for the sheet's cells, in sheet order; with ``only``, for those (row id, column) cells.
+
+    ``only`` is how validation asks for the fixes of the cells it found wrong,
+    without looking for fixes in every cell of a large sheet. A number column
+    is still read whole, since the whole column decides its decimal mark.
+    """
     frame = sheet.frame
+    wanted = None if only is None else {(int(row_id), str(column)) for row_id, column in only}
     fixes: list[Fix] = []
     for column, rule in _rules():
         if column not in frame.columns:
             continue
-        cells = frame[column].tolist()
-        if not all_text(cells):
-            cells = [_cell(v) for v in cells]
-        changed = _changes(rule, cells)
-        if not changed:
+        rows = frame if wanted is None else frame[frame.index.isin([r for r, c in wanted if c == column])]
+        if rows.empty:
             continue
-        hits = [n for n, value in enumerate(cells) if value in changed]
-        places = frame.iloc[hits][[SHEET_COL, ROW_COL]]
-        for n, sheet_name, row in zip(hits, places[SHEET_COL], places[ROW_COL], strict=True):
-            value = cells[n]
-            new, reason = changed[value]
-            fixes.append(Fix(int(frame.index[n]), str(sheet_name), int(row), column, value, new, reason))
-    fixes += _number_fixes(frame, decimal_separator)
+        fixes += _cell_fixes(rows, column, rule)
+    fixes += _number_fixes(frame, decimal_separator, wanted)
     return _merge_per_cell(fixes)
+
+
+def _cell_fixes(frame: pd.DataFrame, column: str, rule: Callable[[str], tuple[str, str] | None]) -> list[Fix]:
+    """The fixes ``rule`` makes in one column of ``frame``."""
+    cells = frame[column].tolist()
+    if not all_text(cells):
+        cells = [_cell(v) for v in cells]
+    changed = _changes(rule, cells)
+    if not changed:
+        return []
+    hits = [n for n, value in enumerate(cells) if value in changed]
+    places = frame.iloc[hits][[SHEET_COL, ROW_COL]]
+    fixes: list[Fix] = []
+    for n, sheet_name, row in zip(hits, places[SHEET_COL], places[ROW_COL], strict=True):
+        value = cells[n]
+        new, reason = changed[value]
+        fixes.append(Fix(int(frame.index[n]), str(sheet_name), int(row), column, value, new, reason))
+    return fixes
 
 
 def _changes(rule: Callable[[str], tuple[str, str] | None], cells: list[str]) -> dict[str, tuple[str, str]]:
@@ -151,7 +169,7 @@ def _link(value: str) -> tuple[str, str] | None:
     return (found, "the product id from the link") if found else None
 
 
-def _number_fixes(frame: pd.DataFrame, decimal_separator: str) -> list[Fix]:
+def _number_fixes(frame: pd.DataFrame, decimal_separator: str, wanted: set[tuple[int, str]] | None) -> list[Fix]:
     """The plain spelling of each number cell read as its column reads it (see :mod:`importer.number_text`)."""
     from .number_check import YUAN_CURRENCIES
     from .number_text import read_column
@@ -160,7 +178,7 @@ def _number_fixes(frame: pd.DataFrame, decimal_separator: str) -> list[Fix]:
     currencies = [_cell(v).strip().upper() for v in frame["currency"]] if "currency" in frame.columns else None
     row_ids, sheets, rows = frame.index.tolist(), frame[SHEET_COL].tolist(), frame[ROW_COL].tolist()
     for column in ("unit_price", "quantity"):
-        if column not in frame.columns:
+        if column not in frame.columns or (wanted is not None and not any(c == column for _, c in wanted)):
             continue
         typed = [_cell(v) for v in frame[column]]
         fold = {v: unicodedata.normalize("NFKC", v).strip() for v in dict.fromkeys(typed)}  # once per value
@@ -168,6 +186,8 @@ def _number_fixes(frame: pd.DataFrame, decimal_separator: str) -> list[Fix]:
         reading = read_column(folded, forced=decimal_separator, money=column == "unit_price")
         for n, cell in enumerate(reading.cells):
             if cell.value == folded[n] or cell.against is not None:  # already plain, or not ours to fix
+                continue
+            if wanted is not None and (int(row_ids[n]), column) not in wanted:
                 continue
             conflict = bool(cell.mark) and currencies is not None and currencies[n] not in YUAN_CURRENCIES
             if not conflict and _PLAIN_NUMBER.fullmatch(cell.value):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from operator import attrgetter
 
 import pandas as pd
 
@@ -41,9 +42,9 @@ def read_numbers(checked: pd.DataFrame, locate: Locate, decimal_separator: str =
         values = checked[column].tolist()
         reading = read_column(values, forced=decimal_separator, money=column == "unit_price")
         pattern = re.compile(rule)
+        plain = {v: pattern.fullmatch(v) is not None for v in set(map(attrgetter("value"), reading.cells))}
         readings = [
-            cell.value if pattern.fullmatch(cell.value) else value
-            for value, cell in zip(values, reading.cells, strict=True)
+            cell.value if plain[cell.value] else value for value, cell in zip(values, reading.cells, strict=True)
         ]
         checked[column] = pd.Series(readings, index=checked.index, dtype=checked[column].dtype)
         found += _mixed(checked.index.tolist(), values, reading, column, locate)
@@ -78,7 +79,8 @@ def _thousands_or_decimals(
     The cell is an error either way (not a whole number), but the plain rule
     would not tell a buyer who meant a thousand why ``1.000`` is refused.
     """
-    positions = [n for n, (v, r) in enumerate(zip(values, readings, strict=True)) if style_of(v) == "either" and r == v]
+    either = {v for v in set(values) if style_of(v) == "either"}  # each distinct value once
+    positions = [n for n, (v, r) in enumerate(zip(values, readings, strict=True)) if r == v and v in either]
     mark = reading.convention
     problems = []
     for row_id, sheet, row, n in _places(ids, positions, locate):

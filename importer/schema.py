@@ -18,6 +18,8 @@ from collections.abc import Callable, Collection
 import pandas as pd
 import pandera.pandas as pa
 
+from .bulk import each_distinct
+
 KNOWN_CURRENCIES: tuple[str, ...] = (
     "CNY", "USD", "EUR", "GBP", "HKD", "JPY", "KRW", "SGD", "AUD", "CAD",
     "MYR", "THB", "VND", "PHP", "IDR", "BRL", "RUB",
@@ -34,6 +36,8 @@ WHOLE_NUMBER = r"0*[1-9][0-9]*(?:\.0{1,2})?"
 PRICE = r"[0-9]+(?:\.[0-9]{1,2})?"
 PHONE = r"\+?[0-9 ()\-]+"
 PHONE_DIGITS = (5, 20)
+_PHONE_RE = re.compile(PHONE)
+_DIGIT_RE = re.compile(r"[0-9]")
 ITEM_ID = r"[0-9]+"
 # Product links whose id the grouping step takes out: Taobao and Tmall carry it in the
 # ``id`` query parameter, 1688 in the path.
@@ -78,8 +82,10 @@ def _blank_or(test: MessageCheck) -> MessageCheck:
 
 
 def _matches(pattern: str, *, flags: int = 0) -> MessageCheck:
+    compiled = re.compile(pattern, flags)
+
     def check(series: pd.Series[str]) -> pd.Series[bool]:
-        return series.str.fullmatch(pattern, flags=flags).fillna(False).astype(bool)
+        return each_distinct(series, lambda value: isinstance(value, str) and compiled.fullmatch(value) is not None)
 
     return check
 
@@ -119,9 +125,15 @@ def _whole_number(column: str) -> pa.Check:
 def _phone(column: str) -> pa.Check:
     low, high = PHONE_DIGITS
 
+    def phone_shaped(value: object) -> bool:
+        return (
+            isinstance(value, str)
+            and _PHONE_RE.fullmatch(value) is not None
+            and low <= len(_DIGIT_RE.findall(value)) <= high
+        )
+
     def looks_like_phone(series: pd.Series[str]) -> pd.Series[bool]:
-        digits = series.str.count(r"[0-9]")
-        return _matches(PHONE)(series) & digits.between(low, high)
+        return each_distinct(series, phone_shaped)
 
     return _check(
         column, "phone", _blank_or(looks_like_phone), f"{column} does not look like a phone number; got '{{value}}'"
@@ -164,7 +176,7 @@ def _format_checks(providers: Collection[str]) -> dict[str, list[pa.Check]]:
             _check(
                 "currency",
                 "known",
-                _blank_or(lambda s: s.str.upper().isin(currencies)),
+                _blank_or(lambda s: each_distinct(s, lambda value: str(value).upper() in currencies)),
                 "currency must be a code such as CNY, USD, EUR, HKD or JPY (CNY for RMB); got '{value}'",
             )
         ],

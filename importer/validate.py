@@ -19,7 +19,7 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from .advice import advisory_checks, with_severity
-from .bulk import all_text, paused_gc
+from .bulk import paused_gc
 from .date_check import read_dates
 from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
 from .number_check import read_numbers
@@ -190,11 +190,13 @@ def checked_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _checked(series: pd.Series[Any], fold: bool) -> pd.Series[str]:
     """One column as :func:`checked_cells` gives it; a column of plain text (as read) is done in one pass."""
-    values = series.tolist()
-    if series.dtype != object or not all_text(values):
+    try:
+        stripped = list(map(str.strip, series.tolist())) if series.dtype == object else None
+    except TypeError:  # a cell that is not text (a frame built in code)
+        stripped = None
+    if stripped is None:
         column = text(series)
         return column.map(_fold_width).str.strip() if fold else column
-    stripped = list(map(str.strip, values))
     if fold and not "".join(stripped).isascii():
         stripped = [v if v.isascii() else _fold_width(v).strip() for v in stripped]
     return pd.Series(stripped, index=series.index, dtype=str)
@@ -237,7 +239,8 @@ def _with_fix_hints(errors: pd.DataFrame, sheet: OrderSheet, decimal_separator: 
         return errors
     from .fixes import suggest
 
-    hints = {(f.row_id, f.column): f.new for f in suggest(sheet, decimal_separator)}
+    cells = zip(errors["row_id"].tolist(), errors["column"].tolist(), strict=True)
+    hints = {(f.row_id, f.column): f.new for f in suggest(sheet, decimal_separator, only=list(cells))}
     if not hints:
         return errors
     messages = [
