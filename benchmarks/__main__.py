@@ -6,8 +6,10 @@
 
 Offline: each pipeline runs in a fresh process per sheet (so peak RSS is its
 own) and the project's time is reported beside the reference pipeline's in
-the same run. Online: orders against the sandbox with latency and a rate
-limit, as a share of the rate that latency, concurrency and the limit allow.
+the same run, and each stage beside the fastest known approach to that stage
+when its libraries are installed (``pip install -e ".[bench]"``). Online:
+orders against the sandbox with latency and a rate limit, as a share of the
+rate that latency, concurrency and the limit allow.
 Results go to ``benchmarks/results.json``; the README quotes them.
 """
 
@@ -97,6 +99,20 @@ def online(orders: int, latency: float, rate: float, concurrency: int) -> dict[s
     }
 
 
+def fastest_available() -> bool:
+    """Whether the libraries of the fastest-approach pipeline are installed (``pip install -e ".[bench]"``)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) for name in ("fastexcel", "polars", "rustpy_xlsxwriter"))
+
+
+def stage_ratios(project: dict[str, float], fastest: dict[str, float]) -> dict[str, float]:
+    """Each stage's time as a multiple of the fastest approach's time for the same stage."""
+    return {
+        stage: round(project[stage] / max(fastest[stage], 0.001), 2) for stage in ("read", "validate", "group", "write")
+    }
+
+
 def startup() -> float:
     """Seconds for ``order-importer --help`` in a fresh process (best of 3)."""
     times = []
@@ -130,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         sheet = make(args.data, size)
         kinds = ["project"] if args.no_reference or size > 100_000 else ["project", "reference"]
+        if size <= 100_000 and not args.no_reference and fastest_available():
+            kinds.append("fastest")
         results = {kind: offline(kind, sheet) for kind in kinds}
         for kind, result in results.items():
             st = result["stages"]
@@ -141,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         if "reference" in results:
             entry["ratio"] = round(results["project"]["stages"]["total"] / results["reference"]["stages"]["total"], 3)
             print(f"{'':>9} project / reference = {entry['ratio']}")
+        if "fastest" in results:
+            entry["stage_ratios"] = stage_ratios(results["project"]["stages"], results["fastest"]["stages"])
+            shown = ", ".join(f"{stage} {ratio}" for stage, ratio in entry["stage_ratios"].items())
+            print(f"{'':>9} project / fastest, per stage: {shown}")
         report["offline"].append(entry)
     if args.online_orders:
         report["online"] = online(args.online_orders, latency=0.1, rate=20.0, concurrency=4)

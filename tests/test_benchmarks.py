@@ -29,8 +29,10 @@ def run_suite(tmp_path, *args):
 def test_small_run_reports_every_stage_and_the_online_rate(tmp_path):
     report = run_suite(tmp_path, "--sizes", "300", "--online-orders", "8")
     entry = report["offline"][0]
-    assert set(entry["project"]["stages"]) == {"read", "validate", "group", "write", "total"}
+    stages = {"read", "validate", "group", "write", "total"}
+    assert set(entry["project"]["stages"]) == set(entry["fastest"]["stages"]) == stages
     assert entry["ratio"] > 0
+    assert set(entry["stage_ratios"]) == stages - {"total"} and all(r > 0 for r in entry["stage_ratios"].values())
     online = report["online"]
     assert online["created"] == 8 and online["calls_over_limit"] == 0
     assert report["startup_s"] > 0
