@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from .bulk import each_distinct
+from .bulk import each_distinct, group_codes
 from .errors import ConfigError
 from .models import CellError
 
@@ -121,7 +121,7 @@ def address_rules(checked: pd.DataFrame, locate: Any) -> list[CellError]:
         for name, column, rule in _field_rules(pack):
             if column not in rows:
                 continue
-            bad = (rows[column] != "") & ~each_distinct(rows[column], _pattern_test(rule))
+            bad = each_distinct(rows[column], partial(_breaks, _pattern_test(rule)))
             hits += _rule_hits(rows, bad, column, f"{code}.{name}", rule)
         required = pack.get("required")
         if required and "address" in rows:
@@ -134,6 +134,11 @@ def address_rules(checked: pd.DataFrame, locate: Any) -> list[CellError]:
 
 def _is_one_of(names: set[str], country: Any) -> bool:
     return str(country).casefold() in names
+
+
+def _breaks(test: Callable[[Any], bool], value: Any) -> bool:
+    """A filled cell that fails ``test`` (an empty cell breaks no pattern rule)."""
+    return value != "" and not test(value)
 
 
 def _pattern_test(rule: Mapping[str, Any]) -> Callable[[Any], bool]:
@@ -175,8 +180,8 @@ def _phone_differs(checked: pd.DataFrame, locate: Any) -> list[CellError]:
     if not needed <= set(checked.columns):
         return []
     filled = checked[(checked["receiver_name"] != "") & (checked["receiver_mobile"] != "")]
-    receiver = filled["receiver_name"] + "\x1f" + filled["address"]
-    first = filled[["receiver_mobile", "order_ref"]].groupby(receiver.to_numpy(), sort=False).transform("first")
+    receiver = group_codes(filled["receiver_name"], filled["address"])
+    first = filled[["receiver_mobile", "order_ref"]].groupby(receiver, sort=False).transform("first")
     differs = (filled["receiver_mobile"] != first["receiver_mobile"]) & (filled["order_ref"] != first["order_ref"])
     hits: list[_Hit] = []
     for row_id, name, mobile, seen_mobile, seen_ref in zip(

@@ -180,7 +180,9 @@ def _number_fixes(frame: pd.DataFrame, decimal_separator: str, wanted: set[tuple
     for column in ("unit_price", "quantity"):
         if column not in frame.columns or (wanted is not None and not any(c == column for _, c in wanted)):
             continue
-        typed = [_cell(v) for v in frame[column]]
+        typed = frame[column].tolist()
+        if not all_text(typed):
+            typed = [_cell(v) for v in typed]
         fold = {v: unicodedata.normalize("NFKC", v).strip() for v in dict.fromkeys(typed)}  # once per value
         folded = [fold[v] for v in typed]
         reading = read_column(folded, forced=decimal_separator, money=column == "unit_price")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection
 import pandas as pd
 import pandera.pandas as pa
 
-from .bulk import each_distinct
+from .bulk import each_distinct, group_codes
 
 KNOWN_CURRENCIES: tuple[str, ...] = (
     "CNY", "USD", "EUR", "GBP", "HKD", "JPY", "KRW", "SGD", "AUD", "CAD",
@@ -226,8 +226,8 @@ def order_completeness(frame: pd.DataFrame, providers: Collection[str] | None = 
     keyed = frame[keep]
     if keyed.empty:
         return empty
-    key = keyed["provider"] + "\x1f" + keyed["order_ref"]
-    first = ~key.duplicated()
+    key = group_codes(keyed["provider"], keyed["order_ref"])
+    first = ~pd.Series(key, index=keyed.index).duplicated()
     phone_columns = [c for c in PHONE_COLUMNS if c in keyed]
     needs: list[tuple[str, str, pd.Series[bool]]] = [
         (column, column, _filled(keyed, [column] if column in keyed else [])) for column in ORDER_NEEDS

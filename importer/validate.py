@@ -19,7 +19,7 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from .advice import advisory_checks, with_severity
-from .bulk import paused_gc
+from .bulk import TEXT, paused_gc
 from .date_check import read_dates
 from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
 from .number_check import read_numbers
@@ -199,7 +199,8 @@ def _checked(series: pd.Series[Any], fold: bool) -> pd.Series[str]:
         return column.map(_fold_width).str.strip() if fold else column
     if fold and not "".join(stripped).isascii():
         stripped = [v if v.isascii() else _fold_width(v).strip() for v in stripped]
-    return pd.Series(stripped, index=series.index, dtype=str)
+    column: pd.Series[str] = pd.Series(stripped, index=series.index, dtype=TEXT)
+    return column
 
 
 def _fold_width(value: str) -> str:
