@@ -199,8 +199,8 @@ def _checked(series: pd.Series[Any], fold: bool) -> pd.Series[str]:
         return column.map(_fold_width).str.strip() if fold else column
     if fold and not "".join(stripped).isascii():
         stripped = [v if v.isascii() else _fold_width(v).strip() for v in stripped]
-    column: pd.Series[str] = pd.Series(stripped, index=series.index, dtype=TEXT)
-    return column
+    cells: pd.Series[str] = pd.Series(stripped, index=series.index, dtype=TEXT)
+    return cells
 
 
 def _fold_width(value: str) -> str:
