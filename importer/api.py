@@ -53,7 +53,7 @@ def load(
 
 def _sheet_from_frame(frame: pd.DataFrame, provider: str | None) -> OrderSheet:
     frame = frame.reset_index(drop=True).astype(object).where(frame.notna().to_numpy(), "")
-    frame = frame.map(lambda v: v if isinstance(v, str) else str(v))
+    frame = frame.map(lambda v: v if isinstance(v, str) else str(v)).astype(object)  # as the readers give it
     if "_sheet" not in frame:
         frame["_sheet"] = "Sheet1"
     if "_row" not in frame:

@@ -164,7 +164,7 @@ def default_providers() -> tuple[str, ...]:
 def text(series: pd.Series[Any]) -> pd.Series[str]:
     """Return a column as text with outer whitespace stripped; a missing value becomes the empty string."""
     if not isinstance(series.dtype, pd.StringDtype):
-        series = series.where(series.notna(), "").astype(str)
+        series = series.where(series.notna(), "").astype(TEXT)
     return series.fillna("").str.strip()
 
 

@@ -4,6 +4,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
+import importer
 from importer.models import CANONICAL_COLUMNS, CellError, OrderSheet
 from importer.results import ERROR_COLUMNS, OUTCOME_COLUMNS
 from importer.schema import KNOWN_CURRENCIES, build_schema, item_id_from_link
@@ -436,3 +437,16 @@ def test_schema_checks_required_columns_always_and_optional_ones_when_present():
 )
 def test_item_id_from_link(link: str, item_id: str | None):
     assert item_id_from_link(link) == item_id
+
+
+def test_checked_cells_are_the_text_objects_the_reader_made():
+    """Python string storage whatever pandas would choose (with pyarrow, a copy of every cell into Arrow)."""
+    from importer.bulk import TEXT
+    from importer.validate import checked_cells
+
+    sheet = importer.load(pd.DataFrame({"order_ref": ["PO-1", " PO-2 "], "item_id": ["600126245031041190", "7"]}))
+    checked = checked_cells(sheet.frame)
+    assert checked["order_ref"].tolist() == ["PO-1", "PO-2"]
+    assert checked["item_id"].iloc[0] is sheet.frame["item_id"].iloc[0]  # kept, not copied
+    assert getattr(TEXT, "storage", "python") == "python"
+    assert all(getattr(dtype, "storage", "python") == "python" for dtype in checked.dtypes)
