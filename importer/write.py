@@ -24,6 +24,8 @@ import contextlib
 import os
 import re
 import tempfile
+import threading
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -499,7 +501,39 @@ def _write_new_workbook(
     except BaseException:
         _discard(workbook)
         raise
-    workbook.close()
+    _close_deflating_fast(workbook)
+
+
+_ZIP_LEVEL = 1
+_ZIP_SWAP_LOCK = threading.Lock()
+
+
+class _FastDeflateZipFile(zipfile.ZipFile):
+    """A ZipFile that deflates at zlib level 1 unless told otherwise."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("compresslevel", _ZIP_LEVEL)
+        super().__init__(*args, **kwargs)
+
+
+def _close_deflating_fast(workbook: Any) -> None:
+    """Close (pack) a streamed workbook with zlib level 1 instead of the default level 6.
+
+    Deflating was half of xlsxwriter's close at 100,000 rows; level 1 takes
+    about a third of the time for a file about a fifth larger. xlsxwriter has
+    no option for the level, so the ``ZipFile`` its workbook module packs
+    with is swapped for the length of the close, under a lock so that two
+    closes cannot cross, and always put back.
+    """
+    import xlsxwriter.workbook as packing
+
+    with _ZIP_SWAP_LOCK:
+        original = packing.ZipFile
+        packing.ZipFile = _FastDeflateZipFile
+        try:
+            workbook.close()
+        finally:
+            packing.ZipFile = original
 
 
 def _add_status_chart_xlsxwriter(workbook: Any, worksheet: Any, summary: list[list[Any]]) -> None:

@@ -244,6 +244,45 @@ def test_a_large_workbook_is_streamed_into_a_new_one_with_the_same_cells(tmp_pat
     assert [row[len(HEADER)] for row in rows[1:]] == ["VALID", "INVALID", "HELD"]
 
 
+def test_the_streamed_workbook_is_deflated_and_xlsxwriter_is_left_as_it_was(tmp_path, monkeypatch):
+    """The faster zip level is used for the close only: xlsxwriter's own ZipFile is back afterwards."""
+    import zipfile
+
+    import xlsxwriter.workbook
+
+    sheet = order_sheet(tmp_path, "xlsx")
+    monkeypatch.setattr(importer.write, "FAST_WRITER_THRESHOLD", len(ROWS) - 1)
+    levels: list[int | None] = []
+    real_init = importer.write._FastDeflateZipFile.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        levels.append(self.compresslevel)
+
+    monkeypatch.setattr(importer.write._FastDeflateZipFile, "__init__", init)
+    output = write(sheet, outcomes(*MIXED), tmp_path / "out.xlsx")
+    assert levels == [1]
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
+    with zipfile.ZipFile(output) as archive:
+        assert {member.compress_type for member in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+        assert archive.testzip() is None
+
+
+def test_xlsxwriter_gets_its_own_zipfile_back_when_packing_fails(monkeypatch):
+    import zipfile
+
+    import xlsxwriter.workbook
+
+    class Failing:
+        def close(self):
+            assert xlsxwriter.workbook.ZipFile is importer.write._FastDeflateZipFile
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        importer.write._close_deflating_fast(Failing())
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
+
+
 # ----- every row, once; the Summary and Errors sheets -------------------------------------------------
 
 
