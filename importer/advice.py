@@ -18,9 +18,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .bulk import each_distinct, group_codes
+from .bulk import each_distinct, first_of_group, group_codes
 from .errors import ConfigError
 from .models import CellError
 
@@ -115,9 +116,10 @@ def address_rules(checked: pd.DataFrame, locate: Any) -> list[CellError]:
     countries = checked["country"] if "country" in checked else pd.Series("", index=checked.index)
     for code, pack in rule_packs().items():
         names = {str(n).casefold() for n in pack.get("country_names", [])}
-        rows = checked[each_distinct(countries, partial(_is_one_of, names))]
-        if rows.empty:
+        applies = each_distinct(countries, partial(_is_one_of, names))
+        if not applies.any():
             continue
+        rows = checked if applies.all() else checked[applies]  # most sheets go to one country
         for name, column, rule in _field_rules(pack):
             if column not in rows:
                 continue
@@ -125,9 +127,10 @@ def address_rules(checked: pd.DataFrame, locate: Any) -> list[CellError]:
             hits += _rule_hits(rows, bad, column, f"{code}.{name}", rule)
         required = pack.get("required")
         if required and "address" in rows:
+            addressed = rows["address"].to_numpy(object) != ""  # numpy compares text faster than pandas here
             for column in required["columns"]:
-                values = rows[column] if column in rows else pd.Series("", index=rows.index)
-                bad = (rows["address"] != "") & (values == "")
+                values = rows[column].to_numpy(object) if column in rows else np.full(len(rows), "", dtype=object)
+                bad = pd.Series(addressed & (values == ""), index=rows.index)
                 hits += _rule_hits(rows, bad, column, f"{code}.required", required)
     return _located(locate, hits)
 
@@ -179,17 +182,19 @@ def _phone_differs(checked: pd.DataFrame, locate: Any) -> list[CellError]:
     needed = {"receiver_name", "address", "receiver_mobile", "order_ref"}
     if not needed <= set(checked.columns):
         return []
-    filled = checked[(checked["receiver_name"] != "") & (checked["receiver_mobile"] != "")]
-    receiver = group_codes(filled["receiver_name"], filled["address"])
-    first = filled[["receiver_mobile", "order_ref"]].groupby(receiver, sort=False).transform("first")
-    differs = (filled["receiver_mobile"] != first["receiver_mobile"]) & (filled["order_ref"] != first["order_ref"])
+    columns = checked[["receiver_name", "address", "receiver_mobile", "order_ref"]]
+    filled = columns[(columns["receiver_name"] != "") & (columns["receiver_mobile"] != "")]
+    first = first_of_group(group_codes(filled["receiver_name"], filled["address"]))
+    mobiles, refs = filled["receiver_mobile"].to_numpy(object), filled["order_ref"].to_numpy(object)
+    differs = (mobiles != mobiles[first]) & (refs != refs[first])
+    at = np.flatnonzero(differs)
     hits: list[_Hit] = []
     for row_id, name, mobile, seen_mobile, seen_ref in zip(
-        filled.index[differs.to_numpy()].tolist(),
-        filled.loc[differs, "receiver_name"].tolist(),
-        filled.loc[differs, "receiver_mobile"].tolist(),
-        first.loc[differs, "receiver_mobile"].tolist(),
-        first.loc[differs, "order_ref"].tolist(),
+        filled.index[at].tolist(),
+        filled["receiver_name"].to_numpy(object)[at].tolist(),
+        mobiles[at].tolist(),
+        mobiles[first[at]].tolist(),
+        refs[first[at]].tolist(),
         strict=True,
     ):
         message = (

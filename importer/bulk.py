@@ -73,6 +73,17 @@ def group_codes(*columns: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.intp]]:
     return codes
 
 
+def first_of_group(codes: np.ndarray[Any, np.dtype[np.intp]]) -> np.ndarray[Any, np.dtype[np.intp]]:
+    """Per row, the position of the first row with the same code (codes as :func:`group_codes` numbers them).
+
+    The codes count up in order of first appearance, so the first rows of
+    the groups, in order, are the groups' firsts.
+    """
+    firsts = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    per_row: np.ndarray[Any, np.dtype[np.intp]] = firsts[codes]
+    return per_row
+
+
 def _text_dtype() -> Any:
     """The text dtype, with Python storage where pandas has a choice.
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .bulk import each_distinct, group_codes
+from .bulk import each_distinct, first_of_group, group_codes
 
 KNOWN_CURRENCIES: tuple[str, ...] = (
     "CNY", "USD", "EUR", "GBP", "HKD", "JPY", "KRW", "SGD", "AUD", "CAD",
@@ -227,7 +228,7 @@ def order_completeness(frame: pd.DataFrame, providers: Collection[str] | None = 
     if keyed.empty:
         return empty
     key = group_codes(keyed["provider"], keyed["order_ref"])
-    first = ~pd.Series(key, index=keyed.index).duplicated()
+    first = pd.Series(first_of_group(key) == np.arange(len(key)), index=keyed.index)
     phone_columns = [c for c in PHONE_COLUMNS if c in keyed]
     needs: list[tuple[str, str, pd.Series[bool]]] = [
         (column, column, _filled(keyed, [column] if column in keyed else [])) for column in ORDER_NEEDS
@@ -236,8 +237,8 @@ def order_completeness(frame: pd.DataFrame, providers: Collection[str] | None = 
     needs.append((phone_columns[0] if phone_columns else PHONE_COLUMNS[0], phone_label, _filled(keyed, phone_columns)))
     parts = []
     for column, label, filled in needs:
-        has = filled.groupby(key, sort=False).transform("any").astype(bool)
-        lacking = first & ~has
+        has = np.bincount(key, weights=filled.to_numpy(), minlength=len(key)) > 0  # per order: any row filled
+        lacking = first & ~has[key]
         if lacking.any():
             refs = keyed.loc[lacking, "order_ref"]
             fill = "fill it" if label == column else "fill one"

@@ -1,12 +1,14 @@
-"""The stages pause the cyclic garbage collector while they run and always resume it."""
+"""The helpers of the stages that handle every cell: the paused collector, per-value answers, group codes."""
 
 import gc
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import importer
-from importer.bulk import paused_gc
+from importer.bulk import each_distinct, first_of_group, group_codes, paused_gc
 
 
 def test_a_stage_runs_with_the_collector_paused_and_resumes_it():
@@ -67,3 +69,35 @@ def test_all_text_tells_a_column_of_str_from_one_with_anything_else():
 
     assert all_text(["a", "", "600126245031041190"]) and all_text([])
     assert not all_text(["a", None]) and not all_text(["1", 1.0])
+
+
+# ----- per distinct value, group codes -------------------------------------------------------------
+
+CELLS = st.lists(st.sampled_from(["", "a", "b", " a", "上海", "138"]) | st.none(), min_size=1, max_size=40)
+
+
+@given(CELLS)
+def test_each_distinct_answers_every_cell_as_asking_each_would(cells):
+    asked: list[object] = []
+
+    def test(value: object) -> bool:
+        asked.append(value)
+        return isinstance(value, str) and value.startswith("a")
+
+    series = pd.Series(cells, index=range(100, 100 + len(cells)), dtype=object)
+    answers = each_distinct(series, test)
+    assert answers.tolist() == [isinstance(v, str) and v.startswith("a") for v in cells]
+    assert answers.index.equals(series.index)
+    assert len(asked) == len(set(map(repr, cells)))  # once per distinct value (None included)
+
+
+@given(CELLS, CELLS)
+def test_group_codes_name_each_combination_and_first_of_group_finds_its_first_row(left, right):
+    n = min(len(left), len(right))
+    left, right = left[:n], right[:n]
+    codes = group_codes(pd.Series(left, dtype=object), pd.Series(right, dtype=object))
+    pairs = list(zip(left, right, strict=True))
+    for i in range(n):
+        for j in range(n):
+            assert (codes[i] == codes[j]) == (pairs[i] == pairs[j])
+    assert first_of_group(codes).tolist() == [pairs.index(pair) for pair in pairs]
