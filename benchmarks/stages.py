@@ -14,7 +14,6 @@ project's stages is measured against the floor of that stage.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import resource
 import sys
@@ -57,24 +56,27 @@ def project(path: Path, out: Path) -> dict[str, float]:
     return stages
 
 
-def reference(path: Path, out: Path) -> dict[str, float]:
+def schema_failures(frame: Any) -> Any:
+    """The project's pandera schema run lazily on ``frame``, as the plain pipelines validate: its failure cases."""
     import pandas as pd
     from pandera.errors import SchemaErrors
 
     from importer.schema import build_schema
     from importer.validate import KNOWN_PROVIDER_KEYS
 
+    try:
+        build_schema(KNOWN_PROVIDER_KEYS, columns_present=frame.columns).validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        return errors.failure_cases
+    return pd.DataFrame()
+
+
+def reference(path: Path, out: Path) -> dict[str, float]:
+    import pandas as pd
+
     stages: dict[str, float] = {}
     frame = timed(stages, "read", lambda: pd.read_excel(path, dtype=str, engine="openpyxl").fillna(""))
-
-    def validate() -> pd.DataFrame:
-        try:
-            build_schema(KNOWN_PROVIDER_KEYS, columns_present=frame.columns).validate(frame, lazy=True)
-        except SchemaErrors as errors:
-            return errors.failure_cases
-        return pd.DataFrame()
-
-    timed(stages, "validate", validate)
+    timed(stages, "validate", lambda: schema_failures(frame))
     timed(
         stages,
         "group",
@@ -89,25 +91,13 @@ def fastest(path: Path, out: Path) -> dict[str, float]:
     import fastexcel
     import pandas as pd
     import polars as pl
-    from pandera.errors import SchemaErrors
     from rustpy_xlsxwriter import write_worksheet
-
-    from importer.schema import build_schema
-    from importer.validate import KNOWN_PROVIDER_KEYS
 
     stages: dict[str, float] = {}
     frame = timed(stages, "read", lambda: fastexcel.read_excel(str(path)).load_sheet(0, dtypes="string").to_polars())
     frame = frame.fill_null("")
     cells = pd.DataFrame({column: frame[column].to_list() for column in frame.columns}, dtype=str)  # not timed
-
-    def validate() -> pd.DataFrame:
-        try:
-            build_schema(KNOWN_PROVIDER_KEYS, columns_present=cells.columns).validate(cells, lazy=True)
-        except SchemaErrors as errors:
-            return errors.failure_cases
-        return pd.DataFrame()
-
-    timed(stages, "validate", validate)
+    timed(stages, "validate", lambda: schema_failures(cells))
     keys = ["provider", "order_ref"]
     timed(
         stages,
@@ -134,15 +124,9 @@ def warm_up() -> None:
     timing; this is the one import pandera defers to its first use.
     """
     import pandas as pd
-    from pandera.errors import SchemaErrors
-
-    from importer.schema import build_schema
-    from importer.validate import KNOWN_PROVIDER_KEYS
 
     row = {"provider": ["xportcn-open"], "order_ref": ["W-1"], "item_id": ["1"], "quantity": ["1"]}
-    frame = pd.DataFrame(row, dtype=str)
-    with contextlib.suppress(SchemaErrors):
-        build_schema(KNOWN_PROVIDER_KEYS, columns_present=frame.columns).validate(frame, lazy=True)
+    schema_failures(pd.DataFrame(row, dtype=str))
 
 
 def main() -> None:
