@@ -701,11 +701,11 @@ class _RowsXml:
     for 100,000 rows of 25 columns). Here each distinct value of a column
     gets its cell XML once, with a placeholder for the row number; a column
     becomes a list of those by one lookup per cell in C, and a row is its
-    cells joined with the placeholder replaced. Text goes to the workbook's
-    shared string table, as Excel itself stores it, which halves the XML to
-    copy and compress; text that needs Excel's ``_xHHHH_`` escapes, or that
-    xlsxwriter's table would take for its own rich-text markup, stays an
-    inline string. Cells are never formulas; money is a number with the 0.00
+    cells joined with the placeholder replaced. Text used more than once in
+    a block goes to the workbook's shared string table, as Excel itself
+    stores it, which halves the XML to copy and compress; text used once,
+    text that needs Excel's ``_xHHHH_`` escapes, and text xlsxwriter's table
+    would take for its own rich-text markup are inline strings. Cells are never formulas; money is a number with the 0.00
     format; the status is green or red; the failing input cell is red.
     """
 
