@@ -705,8 +705,9 @@ class _RowsXml:
     a block goes to the workbook's shared string table, as Excel itself
     stores it, which halves the XML to copy and compress; text used once,
     text that needs Excel's ``_xHHHH_`` escapes, and text xlsxwriter's table
-    would take for its own rich-text markup are inline strings. Cells are never formulas; money is a number with the 0.00
-    format; the status is green or red; the failing input cell is red.
+    would take for its own rich-text markup are inline strings. Cells are
+    never formulas; money is a number with the 0.00 format; the status is
+    green or red; the failing input cell is red.
     """
 
     def __init__(self, columns: list[str], formats: dict[str, Any], strings: Any) -> None:
