@@ -179,10 +179,10 @@ def _rule_hits(rows: pd.DataFrame, bad: pd.Series, column: str, check: str, rule
 
 def _phone_differs(checked: pd.DataFrame, locate: Any) -> list[CellError]:
     """The same receiver (name and address) on another order with a different mobile: probably a typo."""
-    needed = {"receiver_name", "address", "receiver_mobile", "order_ref"}
-    if not needed <= set(checked.columns):
+    needed = ["receiver_name", "address", "receiver_mobile", "order_ref"]
+    if not set(needed) <= set(checked.columns):
         return []
-    columns = checked[["receiver_name", "address", "receiver_mobile", "order_ref"]]
+    columns = checked[needed]
     filled = columns[(columns["receiver_name"] != "") & (columns["receiver_mobile"] != "")]
     first = first_of_group(group_codes(filled["receiver_name"], filled["address"]))
     mobiles, refs = filled["receiver_mobile"].to_numpy(object), filled["order_ref"].to_numpy(object)
