@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from sample_rows import ORDER_ROW
 
 import importer
 from importer.config import load_settings
@@ -17,19 +18,7 @@ from importer.date_text import from_serial, read_column
 from importer.errors import ConfigError
 from importer.headers import match_headers
 
-ROW = {
-    "provider": "xportcn-open",
-    "item_id": "600126245031041190",
-    "sku_id": "5016042822039",
-    "quantity": "1",
-    "receiver_name": "张三",
-    "receiver_mobile": "13800138000",
-    "province": "浙江省",
-    "city": "杭州市",
-    "district": "余杭区",
-    "address": "文一西路969号",
-    "zip": "311121",
-}
+ROW = ORDER_ROW
 
 
 def frame(dates: list[str]) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from sample_rows import ORDER_ROW
 
 import importer
 from importer.config import load_settings
@@ -18,19 +19,7 @@ from importer.errors import ConfigError
 from importer.models import Status
 from importer.number_text import canonical, read_column, split_currency, style_of
 
-ROW = {
-    "provider": "xportcn-open",
-    "item_id": "600126245031041190",
-    "sku_id": "5016042822039",
-    "currency": "",
-    "receiver_name": "张三",
-    "receiver_mobile": "13800138000",
-    "province": "浙江省",
-    "city": "杭州市",
-    "district": "余杭区",
-    "address": "文一西路969号",
-    "zip": "311121",
-}
+ROW = {**ORDER_ROW, "currency": ""}  # quantity is set per row by frame()
 
 
 def frame(prices: list[str], quantities: list[str] | None = None, **extra: list[str]) -> pd.DataFrame:
