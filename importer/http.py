@@ -91,12 +91,21 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            self._sleep(slot - now)
+        """Wait for the next slot; the slot is taken when the call may go, not booked ahead.
+
+        Booking slots ahead let every thread whose booked time passed during a
+        stall (a collector pass, a busy machine) go at once when it ended: a
+        burst over the limit. Taking the slot only once it is due keeps calls
+        an interval apart however late a thread wakes.
+        """
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._next - now
+                if wait <= 0:
+                    self._next = now + self.interval
+                    return
+            self._sleep(wait)
 
 
 _LIMITERS: dict[tuple[str, float], RateLimiter] = {}

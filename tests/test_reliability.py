@@ -7,6 +7,7 @@ external id produced. A quick subset runs by default; the full count is
 marked ``slow``.
 """
 
+import itertools
 import os
 import random
 import shutil
@@ -14,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -116,6 +118,29 @@ def test_rate_limiter_spaces_calls_evenly():
     for _ in range(5):
         limiter.acquire()
     assert len(slept) == 4 and all(abs(s - 0.105) < 1e-9 for s in slept)
+
+
+def test_threads_that_wake_late_after_a_stall_still_go_an_interval_apart():
+    """A pause of the whole process (a collector pass, a busy machine) must not release waiting calls at once."""
+    limiter = RateLimiter(20)  # an interval of 0.0525 s
+    limiter.acquire()
+    stall_ends = time.monotonic() + 0.3
+    limiter._sleep = lambda seconds: time.sleep(max(seconds, stall_ends - time.monotonic()))  # everyone oversleeps
+    went: list[float] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        limiter.acquire()
+        with lock:
+            went.append(time.monotonic())
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    went.sort()
+    assert all(later - earlier >= 0.8 * limiter.interval for earlier, later in itertools.pairwise(went))
 
 
 # ----- circuit breaker ----------------------------------------------------------------------
