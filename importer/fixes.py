@@ -23,7 +23,7 @@ import re
 import shutil
 import tomllib
 import unicodedata
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -171,11 +171,10 @@ def _link(value: str) -> tuple[str, str] | None:
 
 def _number_fixes(frame: pd.DataFrame, decimal_separator: str, wanted: set[tuple[int, str]] | None) -> list[Fix]:
     """The plain spelling of each number cell read as its column reads it (see :mod:`importer.number_text`)."""
-    from .number_check import YUAN_CURRENCIES
     from .number_text import read_column
 
     fixes: list[Fix] = []
-    currencies = [_cell(v).strip().upper() for v in frame["currency"]] if "currency" in frame.columns else None
+    currencies = frame["currency"].tolist() if "currency" in frame.columns else None
     row_ids, sheets, rows = frame.index.tolist(), frame[SHEET_COL].tolist(), frame[ROW_COL].tolist()
     for column in ("unit_price", "quantity"):
         if column not in frame.columns or (wanted is not None and not any(c == column for _, c in wanted)):
@@ -186,16 +185,29 @@ def _number_fixes(frame: pd.DataFrame, decimal_separator: str, wanted: set[tuple
         fold = {v: unicodedata.normalize("NFKC", v).strip() for v in dict.fromkeys(typed)}  # once per value
         folded = [fold[v] for v in typed]
         reading = read_column(folded, forced=decimal_separator, money=column == "unit_price")
-        for n, cell in enumerate(reading.cells):
+        for n in _positions(frame.index, column, wanted):
+            cell = reading.cells[n]
             if cell.value == folded[n] or cell.against is not None:  # already plain, or not ours to fix
                 continue
-            if wanted is not None and (int(row_ids[n]), column) not in wanted:
-                continue
-            conflict = bool(cell.mark) and currencies is not None and currencies[n] not in YUAN_CURRENCIES
+            conflict = bool(cell.mark) and currencies is not None and not _in_yuan(currencies[n])
             if not conflict and _PLAIN_NUMBER.fullmatch(cell.value):
                 reason = "the number as a plain number"
                 fixes.append(Fix(int(row_ids[n]), str(sheets[n]), int(rows[n]), column, typed[n], cell.value, reason))
     return fixes
+
+
+def _in_yuan(currency: object) -> bool:
+    from .number_check import YUAN_CURRENCIES
+
+    return _cell(currency).strip().upper() in YUAN_CURRENCIES
+
+
+def _positions(index: pd.Index[Any], column: str, wanted: set[tuple[int, str]] | None) -> Iterable[int]:
+    """Positions in ``index`` of the wanted cells of ``column`` (every position when all are wanted), in order."""
+    if wanted is None:
+        return range(len(index))
+    found = index.get_indexer(pd.Index([row_id for row_id, c in wanted if c == column]))
+    return sorted(int(n) for n in found if n >= 0)
 
 
 def _cell(value: object) -> str:
