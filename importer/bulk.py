@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
@@ -55,9 +55,38 @@ def each_distinct(series: pd.Series[Any], test: Callable[[Any], bool]) -> pd.Ser
     thousand values at most; a regular expression run per cell by pandas'
     string methods cost ten times as much.
     """
-    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    codes, uniques = distinct_values(series)
     answers = np.fromiter(map(test, uniques), dtype=bool, count=len(uniques))
     return pd.Series(answers[codes], index=series.index, dtype=bool)
+
+
+def distinct_values(series: pd.Series[Any]) -> tuple[np.ndarray[Any, np.dtype[np.intp]], list[Any]]:
+    """A column's distinct values, and per cell the position of its value among them.
+
+    A column of :func:`text_cells` is factorized already: its categories are
+    the distinct values, at no cost.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy().astype(np.intp, copy=False), series.cat.categories.tolist()
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    return codes, list(uniques)
+
+
+def text_cells(
+    values: Iterable[str], index: pd.Index[Any], codes: np.ndarray[Any, Any] | None = None
+) -> pd.Series[Any]:
+    """Text cells as categories: each distinct value stored once, the cells as codes into them.
+
+    Checks then ask about each distinct value once and compare codes, not
+    text. With ``codes``, ``values`` are the distinct values and ``codes``
+    say which one each cell holds (two values may be equal: they become one).
+    """
+    if codes is None:
+        codes = np.arange(len(index))
+    distinct = np.fromiter(values, dtype=object)
+    renumbered, categories = pd.factorize(distinct)
+    cells = pd.Categorical.from_codes(renumbered[codes], categories=pd.Index(categories, dtype=TEXT), validate=False)
+    return pd.Series(cells, index=index)
 
 
 def group_codes(*columns: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.intp]]:

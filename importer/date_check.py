@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from .bulk import text_cells
 from .date_text import EXAMPLE, DateCell, Order, read_column
 from .models import CellError
 
@@ -27,9 +28,7 @@ def read_dates(checked: pd.DataFrame, locate: Locate, date_order: str = "auto") 
     values = checked[DATE_COLUMN].tolist()
     cells, order = read_column(values, forced=date_order)
     iso = [cell.value.isoformat() if cell.value is not None else "" for cell in cells]
-    checked[DATE_COLUMN] = pd.Series(
-        [i or v for i, v in zip(iso, values, strict=True)], index=checked.index, dtype=checked[DATE_COLUMN].dtype
-    )
+    checked[DATE_COLUMN] = text_cells([i or v for i, v in zip(iso, values, strict=True)], checked.index)
     bad = [n for n, cell in enumerate(cells) if cell.problem or cell.against]
     found: list[CellError] = []
     if bad:

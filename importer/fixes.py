@@ -23,15 +23,16 @@ import re
 import shutil
 import tomllib
 import unicodedata
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .bulk import all_text
+from .bulk import all_text, distinct_values
 from .csvsafe import escape
 from .models import ROW_COL, SHEET_COL, OrderSheet
 from .schema import item_id_from_link
@@ -82,7 +83,7 @@ def suggest(
     for column, rule in _rules():
         if column not in frame.columns:
             continue
-        rows = frame if wanted is None else frame[frame.index.isin([r for r, c in wanted if c == column])]
+        rows = frame if wanted is None else frame.iloc[list(_positions(frame.index, column, wanted))]
         if rows.empty:
             continue
         fixes += _cell_fixes(rows, column, rule)
@@ -174,25 +175,27 @@ def _number_fixes(frame: pd.DataFrame, decimal_separator: str, wanted: set[tuple
     from .number_text import read_column
 
     fixes: list[Fix] = []
-    currencies = frame["currency"].tolist() if "currency" in frame.columns else None
-    row_ids, sheets, rows = frame.index.tolist(), frame[SHEET_COL].tolist(), frame[ROW_COL].tolist()
+    currencies = frame["currency"].to_numpy() if "currency" in frame.columns else None
+    row_ids, sheets, rows = frame.index.to_numpy(), frame[SHEET_COL].to_numpy(), frame[ROW_COL].to_numpy()
     for column in ("unit_price", "quantity"):
         if column not in frame.columns or (wanted is not None and not any(c == column for _, c in wanted)):
             continue
-        typed = frame[column].tolist()
-        if not all_text(typed):
-            typed = [_cell(v) for v in typed]
-        fold = {v: unicodedata.normalize("NFKC", v).strip() for v in dict.fromkeys(typed)}  # once per value
-        folded = [fold[v] for v in typed]
-        reading = read_column(folded, forced=decimal_separator, money=column == "unit_price")
+        codes, distinct = distinct_values(frame[column])
+        typed = [_cell(v) for v in distinct]
+        folded = [unicodedata.normalize("NFKC", v).strip() for v in typed]
+        counts = np.bincount(codes, minlength=len(distinct)).tolist()
+        reading = read_column(folded, forced=decimal_separator, money=column == "unit_price", counts=counts)
         for n in _positions(frame.index, column, wanted):
-            cell = reading.cells[n]
-            if cell.value == folded[n] or cell.against is not None:  # already plain, or not ours to fix
+            value = codes[n]
+            cell = reading.cells[value]
+            if cell.value == folded[value] or cell.against is not None:  # already plain, or not ours to fix
                 continue
             conflict = bool(cell.mark) and currencies is not None and not _in_yuan(currencies[n])
             if not conflict and _PLAIN_NUMBER.fullmatch(cell.value):
                 reason = "the number as a plain number"
-                fixes.append(Fix(int(row_ids[n]), str(sheets[n]), int(rows[n]), column, typed[n], cell.value, reason))
+                fixes.append(
+                    Fix(int(row_ids[n]), str(sheets[n]), int(rows[n]), column, typed[value], cell.value, reason)
+                )
     return fixes
 
 
@@ -202,7 +205,7 @@ def _in_yuan(currency: object) -> bool:
     return _cell(currency).strip().upper() in YUAN_CURRENCIES
 
 
-def _positions(index: pd.Index[Any], column: str, wanted: set[tuple[int, str]] | None) -> Iterable[int]:
+def _positions(index: pd.Index[Any], column: str, wanted: set[tuple[int, str]] | None) -> Sequence[int]:
     """Positions in ``index`` of the wanted cells of ``column`` (every position when all are wanted), in order."""
     if wanted is None:
         return range(len(index))

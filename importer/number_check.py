@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from operator import attrgetter
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from .bulk import distinct_values, text_cells
 from .models import CellError
 from .number_text import ColumnReading, mixed_message, read_column, style_of
 from .schema import PRICE, WHOLE_NUMBER
@@ -33,38 +36,58 @@ def read_numbers(checked: pd.DataFrame, locate: Locate, decimal_separator: str =
 
     The problems: a cell whose decimal mark disagrees with its column's
     (``unit_price.decimal_style``), and a price in yuan (``¥12``) on a row whose
-    currency says otherwise (``unit_price.currency_mark``).
+    currency says otherwise (``unit_price.currency_mark``). Each distinct
+    value is read once; the cells share its reading.
     """
     found: list[CellError] = []
+    ids = checked.index.tolist()
     for column, rule in NUMBER_COLUMNS.items():
         if column not in checked.columns:
             continue
-        values = checked[column].tolist()
-        reading = read_column(values, forced=decimal_separator, money=column == "unit_price")
+        cells = _Cells(*distinct_values(checked[column]))
+        counts = np.bincount(cells.codes, minlength=len(cells.values)).tolist()
+        reading = read_column(cells.values, forced=decimal_separator, money=column == "unit_price", counts=counts)
         pattern = re.compile(rule)
-        plain = {v: pattern.fullmatch(v) is not None for v in set(map(attrgetter("value"), reading.cells))}
         readings = [
-            cell.value if plain[cell.value] else value for value, cell in zip(values, reading.cells, strict=True)
+            cell.value if pattern.fullmatch(cell.value) else value
+            for value, cell in zip(cells.values, reading.cells, strict=True)
         ]
-        checked[column] = pd.Series(readings, index=checked.index, dtype=checked[column].dtype)
-        found += _mixed(checked.index.tolist(), values, reading, column, locate)
+        checked[column] = text_cells(readings, checked.index, cells.codes)
+        found += _mixed(ids, cells, reading, column, locate)
         if column == "quantity":
-            found += _thousands_or_decimals(checked.index.tolist(), values, readings, reading, locate)
+            found += _thousands_or_decimals(ids, cells, readings, reading, locate)
         if column == "unit_price" and "currency" in checked.columns:
-            found += _currency_marks(checked, values, [cell.mark for cell in reading.cells], locate)
+            found += _currency_marks(checked, cells, [cell.mark for cell in reading.cells], locate)
     return found
 
 
-def _mixed(ids: list[int], values: list[str], reading: ColumnReading, column: str, locate: Locate) -> list[CellError]:
-    positions = [n for n, cell in enumerate(reading.cells) if cell.against is not None]
+@dataclass(frozen=True)
+class _Cells:
+    """A column as its distinct values and, per cell, the position of its value (see :func:`distinct_values`)."""
+
+    codes: np.ndarray[Any, np.dtype[np.intp]]
+    values: list[str]
+
+    def where(self, flags: list[bool]) -> list[int]:
+        """Positions of the cells whose value is flagged (``flags`` has one entry per distinct value)."""
+        if not any(flags):
+            return []
+        return np.flatnonzero(np.array(flags, dtype=bool)[self.codes]).tolist()
+
+    def at(self, position: int) -> str:
+        return str(self.values[self.codes[position]])
+
+
+def _mixed(ids: list[int], cells: _Cells, reading: ColumnReading, column: str, locate: Locate) -> list[CellError]:
+    positions = cells.where([cell.against is not None for cell in reading.cells])
     return [
         CellError(
             row_id,
             sheet,
             row,
             column,
-            values[n],
-            mixed_message(column, values[n], reading),
+            cells.at(n),
+            mixed_message(column, cells.at(n), reading),
             check=f"{column}.decimal_style",
         )
         for row_id, sheet, row, n in _places(ids, positions, locate)
@@ -72,42 +95,44 @@ def _mixed(ids: list[int], values: list[str], reading: ColumnReading, column: st
 
 
 def _thousands_or_decimals(
-    ids: list[int], values: list[str], readings: list[str], reading: ColumnReading, locate: Locate
+    ids: list[int], cells: _Cells, readings: list[str], reading: ColumnReading, locate: Locate
 ) -> list[CellError]:
     """A quantity like ``1.000`` that the column's convention reads as a fraction: say so, and what to write.
 
     The cell is an error either way (not a whole number), but the plain rule
     would not tell a buyer who meant a thousand why ``1.000`` is refused.
     """
-    either = {v for v in set(values) if style_of(v) == "either"}  # each distinct value once
-    positions = [n for n, (v, r) in enumerate(zip(values, readings, strict=True)) if r == v and v in either]
+    flags = [r == v and style_of(v) == "either" for v, r in zip(cells.values, readings, strict=True)]
     mark = reading.convention
     problems = []
-    for row_id, sheet, row, n in _places(ids, positions, locate):
-        whole, _, _ = values[n].partition(mark)
-        digits = values[n].replace(".", "").replace(",", "")
+    for row_id, sheet, row, n in _places(ids, cells.where(flags), locate):
+        value = cells.at(n)
+        whole, _, _ = value.partition(mark)
+        digits = value.replace(".", "").replace(",", "")
         message = (
-            f"quantity '{values[n]}' is read with '{mark}' as the decimal mark (as this column's numbers are), "
+            f"quantity '{value}' is read with '{mark}' as the decimal mark (as this column's numbers are), "
             f"so it is not a whole number; write {digits} or {whole}, without a separator"
         )
-        problems.append(CellError(row_id, sheet, row, "quantity", values[n], message, check="quantity.whole_number"))
+        problems.append(CellError(row_id, sheet, row, "quantity", value, message, check="quantity.whole_number"))
     return problems
 
 
-def _currency_marks(checked: pd.DataFrame, typed: list[str], marks: list[str], locate: Locate) -> list[CellError]:
+def _currency_marks(checked: pd.DataFrame, prices: _Cells, marks: list[str], locate: Locate) -> list[CellError]:
     """A price written in yuan on a row whose currency is another one: which of the two is meant is unknowable."""
-    currencies = checked["currency"].tolist()
-    positions = [
-        n for n, (m, c) in enumerate(zip(marks, currencies, strict=True)) if m and c.upper() not in YUAN_CURRENCIES
-    ]
+    if not any(marks):
+        return []
+    currencies = _Cells(*distinct_values(checked["currency"]))
+    marked = np.array([bool(m) for m in marks], dtype=bool)[prices.codes]
+    other = np.array([c.upper() not in YUAN_CURRENCIES for c in currencies.values], dtype=bool)[currencies.codes]
+    positions = np.flatnonzero(marked & other).tolist()
     return [
         CellError(
             row_id,
             sheet,
             row,
             "unit_price",
-            typed[n],
-            f"unit_price '{typed[n]}' is in yuan ({marks[n]}) but currency is {currencies[n]}; "
+            prices.at(n),
+            f"unit_price '{prices.at(n)}' is in yuan ({marks[prices.codes[n]]}) but currency is {currencies.at(n)}; "
             "remove the yuan mark or set currency to CNY",
             check="unit_price.currency_mark",
         )

@@ -18,6 +18,7 @@ for a quantity), and the order uses it; the sheet's cell is never changed.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -104,29 +105,39 @@ class ColumnReading:
     """Deciding cells per convention ("." and ",")."""
 
 
-def read_column(values: Sequence[str], *, forced: str = "auto", money: bool = False) -> ColumnReading:
+def read_column(
+    values: Sequence[str], *, forced: str = "auto", money: bool = False, counts: Sequence[int] | None = None
+) -> ColumnReading:
     """Read a column of stripped, width-folded cells; ``money`` allows a yuan mark around the number.
 
     Empty cells stay empty. ``forced`` is the ``decimal_separator`` setting:
-    "auto" decides from the column, "." or "," imposes a convention.
+    "auto" decides from the column, "." or "," imposes a convention. With
+    ``counts``, ``values`` are a column's distinct values and ``counts[n]``
+    the number of its cells that hold ``values[n]``: the reading then has one
+    :class:`Cell` per distinct value, and the convention is decided as for
+    the whole column.
     """
     if forced not in CONVENTIONS:
         raise ValueError(f"decimal_separator must be one of {', '.join(CONVENTIONS)}; got {forced!r}")
     # A column holds few distinct values (the same prices and quantities again and again): each is
     # read once, and its cells share the reading.
-    distinct = dict.fromkeys(values)
-    parts = {v: split_currency(v) if money else (v, "") for v in distinct}
+    cells_per_value = Counter(values)
+    if counts is not None:
+        cells_per_value = Counter()
+        for value, cells in zip(values, counts, strict=True):
+            cells_per_value[value] += int(cells)
+    parts = {v: split_currency(v) if money else (v, "") for v in cells_per_value}
     styles = {v: style_of(body) if body else None for v, (body, _) in parts.items()}
-    counts = {".": 0, ",": 0}
-    for value in values:
+    deciding = {".": 0, ",": 0}
+    for value, cells in cells_per_value.items():
         style = styles[value]
-        if style in counts:
-            counts[style] += 1
-    convention: Convention = "," if counts[","] > counts["."] else "."
+        if style in deciding:
+            deciding[style] += cells
+    convention: Convention = "," if deciding[","] > deciding["."] else "."
     if forced != "auto":
         convention = "," if forced == "," else "."
-    read = {v: _cell(v, parts[v], styles[v], convention) for v in distinct}
-    return ColumnReading([read[v] for v in values], convention, forced != "auto", counts)
+    read = {v: _cell(v, parts[v], styles[v], convention) for v in cells_per_value}
+    return ColumnReading([read[v] for v in values], convention, forced != "auto", deciding)
 
 
 def _cell(value: str, part: tuple[str, str], style: Style | None, convention: Convention) -> Cell:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .bulk import each_distinct, first_of_group, group_codes
+from .bulk import TEXT, each_distinct, first_of_group, group_codes
 
 KNOWN_CURRENCIES: tuple[str, ...] = (
     "CNY", "USD", "EUR", "GBP", "HKD", "JPY", "KRW", "SGD", "AUD", "CAD",
@@ -127,10 +127,11 @@ def _phone(column: str) -> pa.Check:
     low, high = PHONE_DIGITS
 
     def phone_shaped(value: object) -> bool:
+        # The pattern admits ASCII digits only, so a value of digits alone has as many digits as characters.
         return (
             isinstance(value, str)
             and _PHONE_RE.fullmatch(value) is not None
-            and low <= len(_DIGIT_RE.findall(value)) <= high
+            and low <= (len(value) if value.isdigit() else len(_DIGIT_RE.findall(value))) <= high
         )
 
     def looks_like_phone(series: pd.Series[str]) -> pd.Series[bool]:
@@ -240,7 +241,7 @@ def order_completeness(frame: pd.DataFrame, providers: Collection[str] | None = 
         has = np.bincount(key, weights=filled.to_numpy(), minlength=len(key)) > 0  # per order: any row filled
         lacking = first & ~has[key]
         if lacking.any():
-            refs = keyed.loc[lacking, "order_ref"]
+            refs = keyed.loc[lacking, "order_ref"].astype(TEXT)
             fill = "fill it" if label == column else "fill one"
             messages = "order " + refs + f" has no {label}; {fill} on the order's first row"
             parts.append(pd.DataFrame({"column": column, "message": messages}, index=refs.index))

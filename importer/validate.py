@@ -19,7 +19,7 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from .advice import advisory_checks, with_severity
-from .bulk import TEXT, paused_gc
+from .bulk import TEXT, all_text, paused_gc, text_cells
 from .date_check import read_dates
 from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
 from .number_check import read_numbers
@@ -147,7 +147,7 @@ def validate(
     errors = _sorted_errors([*sheet.issues, *_not_covered(found, sheet.issues)], frame)
     errors = _with_fix_hints(errors, sheet, decimal_separator)
     invalid = _invalid_row_ids(errors, frame.index)
-    valid = frame.assign(**{column: checked[column] for column in checked.columns})
+    valid = frame.assign(**{column: checked[column].astype(TEXT) for column in checked.columns})
     valid = valid[~valid.index.isin(invalid)]
     return Report(sheet=sheet, errors=errors, valid=valid, warnings=_sorted_errors(warned, frame), order_dates=dates)
 
@@ -182,25 +182,30 @@ def checked_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
     Id, number and code columns are also folded from full-width to ASCII
     (NFKC); the results workbook still shows the cells as the user typed them.
+    The columns are categorical (see :func:`~importer.bulk.text_cells`);
+    :attr:`Report.valid` has them as plain text again.
     """
     present = [column for column in CANONICAL_COLUMNS if column in frame.columns]
     cells = {column: _checked(frame[column], column in WIDTH_FOLDED_COLUMNS) for column in present}
     return pd.DataFrame(cells, index=frame.index)
 
 
-def _checked(series: pd.Series[Any], fold: bool) -> pd.Series[str]:
-    """One column as :func:`checked_cells` gives it; a column of plain text (as read) is done in one pass."""
-    try:
-        stripped = list(map(str.strip, series.tolist())) if series.dtype == object else None
-    except TypeError:  # a cell that is not text (a frame built in code)
-        stripped = None
-    if stripped is None:
-        column = text(series)
-        return column.map(_fold_width).str.strip() if fold else column
-    if fold and not "".join(stripped).isascii():
-        stripped = [v if v.isascii() else _fold_width(v).strip() for v in stripped]
-    cells: pd.Series[str] = pd.Series(stripped, index=series.index, dtype=TEXT)
-    return cells
+def _checked(series: pd.Series[Any], fold: bool) -> pd.Series[Any]:
+    """One column as :func:`checked_cells` gives it, as :func:`~importer.bulk.text_cells`.
+
+    Each distinct value is cleaned once; every later check asks about
+    distinct values and compares codes, so the column is factorized here
+    once instead of once per check.
+    """
+    codes, uniques = pd.factorize(series)  # without a sentinel, pandas looks for missing values twice
+    values = uniques.tolist()
+    if codes.size and codes.min() < 0:  # a missing cell reads as empty
+        codes[codes < 0] = len(values)
+        values.append("")
+    cleaned = list(map(str.strip, values)) if all_text(values) else text(pd.Series(values, dtype=object)).tolist()
+    if fold:
+        cleaned = [value if value.isascii() else _fold_width(value).strip() for value in cleaned]
+    return text_cells(cleaned, series.index, codes)
 
 
 def _fold_width(value: str) -> str:

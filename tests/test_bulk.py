@@ -2,6 +2,7 @@
 
 import gc
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -101,3 +102,32 @@ def test_group_codes_name_each_combination_and_first_of_group_finds_its_first_ro
         for j in range(n):
             assert (codes[i] == codes[j]) == (pairs[i] == pairs[j])
     assert first_of_group(codes).tolist() == [pairs.index(pair) for pair in pairs]
+
+
+@given(CELLS)
+def test_text_cells_hold_each_value_once_and_give_back_every_cell(cells):
+    from importer.bulk import TEXT, distinct_values, text_cells
+
+    texts = ["" if v is None else v.strip() for v in cells]  # two typed values may clean to one
+    index = pd.RangeIndex(7, 7 + len(texts))
+    column = text_cells(texts, index)
+    assert column.tolist() == texts and column.index.equals(index)
+    assert column.cat.categories.is_unique and column.cat.categories.dtype == TEXT
+    codes, values = distinct_values(column)
+    assert [values[code] for code in codes] == texts
+
+    distinct = list(dict.fromkeys(cells))
+    typed_codes = [distinct.index(v) for v in cells]
+    cleaned = ["" if v is None else v.strip() for v in distinct]
+    assert text_cells(cleaned, index, np.array(typed_codes)).tolist() == texts
+
+
+@given(CELLS)
+def test_distinct_values_of_a_plain_column_number_its_cells_as_factorizing_would(cells):
+    from importer.bulk import distinct_values
+
+    codes, values = distinct_values(pd.Series(cells, dtype=object))
+    missing = [pd.isna(values[code]) for code in codes]  # pandas gives a missing cell back as NaN
+    assert missing == [cell is None for cell in cells]
+    assert [values[code] for code, gone in zip(codes, missing, strict=True) if not gone] == [c for c in cells if c is not None]
+    assert len(values) == len(set(map(repr, cells)))

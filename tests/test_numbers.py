@@ -11,6 +11,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sample_rows import ORDER_ROW
 
 import importer
@@ -175,3 +177,16 @@ def test_validate_through_the_cli_on_a_csv_reports_the_mixed_cell(tmp_path):
     results = pd.read_excel(tmp_path / "orders.results.xlsx", sheet_name=0, dtype=str, engine="openpyxl")
     assert results["status"].tolist() == [Status.VALID, Status.INVALID, Status.VALID]
     assert "uses ',' as the decimal mark" in results.loc[1, "error"]
+
+
+@given(st.lists(st.sampled_from(["12,50", "1.234,50", "12.50", "1,234.50", "1.234", "7", ""]), min_size=1, max_size=30))
+def test_a_column_read_as_distinct_values_with_their_counts_reads_as_the_whole_column(cells):
+    """Validation reads each distinct value once; the column's convention must come out as from every cell."""
+    from collections import Counter
+
+    whole = read_column(cells, money=True)
+    counted = Counter(cells)
+    distinct = read_column(list(counted), money=True, counts=list(counted.values()))
+    assert distinct.convention == whole.convention and distinct.counts == whole.counts
+    by_value = dict(zip(counted, distinct.cells, strict=True))
+    assert [by_value[cell] for cell in cells] == whole.cells

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 import pytest
+from sample_rows import ORDER_ROW
 
 import importer
 from importer.models import CANONICAL_COLUMNS, CellError, OrderSheet
@@ -449,4 +450,18 @@ def test_checked_cells_are_the_text_objects_the_reader_made():
     assert checked["order_ref"].tolist() == ["PO-1", "PO-2"]
     assert checked["item_id"].iloc[0] is sheet.frame["item_id"].iloc[0]  # kept, not copied
     assert getattr(TEXT, "storage", "python") == "python"
-    assert all(getattr(dtype, "storage", "python") == "python" for dtype in checked.dtypes)
+    assert all(getattr(dtype.categories.dtype, "storage", "python") == "python" for dtype in checked.dtypes)
+
+
+def test_valid_rows_are_plain_text_though_the_checks_use_categories():
+    """Analysts get text columns they can edit; the categories are how the checks share each column's values."""
+    from importer.bulk import TEXT
+
+    rows = [{**ORDER_ROW, "order_ref": " PO-1 "}, {**ORDER_ROW, "order_ref": "PO-1", "quantity": "２"}]
+    sheet = importer.load(pd.DataFrame(rows))
+    report = importer.validate(sheet)
+    assert report.ok, report.errors
+    assert report.valid["order_ref"].tolist() == ["PO-1", "PO-1"]
+    assert report.valid["quantity"].tolist() == ["1", "2"]
+    assert all(report.valid[column].dtype == TEXT for column in ("order_ref", "quantity", "receiver_name"))
+    report.valid.loc[report.valid.index[0], "order_ref"] = "PO-9"  # a category would refuse a new value
