@@ -129,5 +129,6 @@ def test_distinct_values_of_a_plain_column_number_its_cells_as_factorizing_would
     codes, values = distinct_values(pd.Series(cells, dtype=object))
     missing = [pd.isna(values[code]) for code in codes]  # pandas gives a missing cell back as NaN
     assert missing == [cell is None for cell in cells]
-    assert [values[code] for code, gone in zip(codes, missing, strict=True) if not gone] == [c for c in cells if c is not None]
+    present = [values[code] for code, gone in zip(codes, missing, strict=True) if not gone]
+    assert present == [cell for cell in cells if cell is not None]
     assert len(values) == len(set(map(repr, cells)))
