@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .bulk import each_distinct, first_of_group, group_codes
+from .bulk import distinct_values, each_distinct, filled, first_of_group, group_codes
 from .errors import ConfigError
 from .models import CellError
 
@@ -127,10 +127,10 @@ def address_rules(checked: pd.DataFrame, locate: Any) -> list[CellError]:
             hits += _rule_hits(rows, bad, column, f"{code}.{name}", rule)
         required = pack.get("required")
         if required and "address" in rows:
-            addressed = rows["address"].to_numpy(object) != ""  # numpy compares text faster than pandas here
+            addressed = filled(rows["address"]).to_numpy()
             for column in required["columns"]:
-                values = rows[column].to_numpy(object) if column in rows else np.full(len(rows), "", dtype=object)
-                bad = pd.Series(addressed & (values == ""), index=rows.index)
+                empty = ~filled(rows[column]).to_numpy() if column in rows else np.ones(len(rows), dtype=bool)
+                bad = pd.Series(addressed & empty, index=rows.index, dtype=bool)
                 hits += _rule_hits(rows, bad, column, f"{code}.required", required)
     return _located(locate, hits)
 
@@ -183,23 +183,19 @@ def _phone_differs(checked: pd.DataFrame, locate: Any) -> list[CellError]:
     if not set(needed) <= set(checked.columns):
         return []
     columns = checked[needed]
-    filled = columns[(columns["receiver_name"] != "") & (columns["receiver_mobile"] != "")]
-    first = first_of_group(group_codes(filled["receiver_name"], filled["address"]))
-    mobiles, refs = filled["receiver_mobile"].to_numpy(object), filled["order_ref"].to_numpy(object)
-    differs = (mobiles != mobiles[first]) & (refs != refs[first])
+    receivers = columns[filled(columns["receiver_name"]) & filled(columns["receiver_mobile"])]
+    first = first_of_group(group_codes(receivers["receiver_name"], receivers["address"]))
+    mobile_codes, mobiles = distinct_values(receivers["receiver_mobile"])
+    ref_codes, refs = distinct_values(receivers["order_ref"])
+    differs = (mobile_codes != mobile_codes[first]) & (ref_codes != ref_codes[first])  # codes compare as values
     at = np.flatnonzero(differs)
+    names = receivers["receiver_name"].iloc[at].tolist()
     hits: list[_Hit] = []
-    for row_id, name, mobile, seen_mobile, seen_ref in zip(
-        filled.index[at].tolist(),
-        filled["receiver_name"].to_numpy(object)[at].tolist(),
-        mobiles[at].tolist(),
-        mobiles[first[at]].tolist(),
-        refs[first[at]].tolist(),
-        strict=True,
-    ):
+    for position, row_id, name in zip(at.tolist(), receivers.index[at].tolist(), names, strict=True):
+        mobile, seen_mobile = mobiles[mobile_codes[position]], mobiles[mobile_codes[first[position]]]
         message = (
-            f"{name} at this address has mobile {seen_mobile} on order {seen_ref} but {mobile} here; "
-            "check which one is right"
+            f"{name} at this address has mobile {seen_mobile} on order {refs[ref_codes[first[position]]]} "
+            f"but {mobile} here; check which one is right"
         )
         hits.append((int(row_id), "receiver_mobile", mobile, message, "receiver_phone_differs", "warning"))
     return _located(locate, hits)

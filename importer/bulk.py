@@ -72,6 +72,14 @@ def distinct_values(series: pd.Series[Any]) -> tuple[np.ndarray[Any, np.dtype[np
     return codes, list(uniques)
 
 
+def filled(cells: pd.Series[Any]) -> pd.Series[bool]:
+    """Per cell, whether it is not the empty string; a column of :func:`text_cells` asks each category once."""
+    if not isinstance(cells.dtype, pd.CategoricalDtype):
+        return cells != ""
+    per_category = np.append(cells.cat.categories.to_numpy(object) != "", True)  # code -1 (missing) takes the last
+    return pd.Series(per_category[cells.cat.codes.to_numpy()], index=cells.index)
+
+
 def text_cells(
     values: Iterable[str], index: pd.Index[Any], codes: np.ndarray[Any, Any] | None = None
 ) -> pd.Series[Any]:
@@ -81,11 +89,13 @@ def text_cells(
     text. With ``codes``, ``values`` are the distinct values and ``codes``
     say which one each cell holds (two values may be equal: they become one).
     """
-    if codes is None:
-        codes = np.arange(len(index))
-    distinct = np.fromiter(values, dtype=object)
-    renumbered, categories = pd.factorize(distinct)
-    cells = pd.Categorical.from_codes(renumbered[codes], categories=pd.Index(categories, dtype=TEXT), validate=False)
+    distinct = list(values)
+    if codes is not None and len(set(distinct)) == len(distinct):  # distinct still: the codes hold
+        categories: Any = distinct
+    else:
+        renumbered, categories = pd.factorize(np.array(distinct, dtype=object))
+        codes = renumbered if codes is None else renumbered[codes]
+    cells = pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=TEXT), validate=False)
     return pd.Series(cells, index=index)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .bulk import TEXT, each_distinct, first_of_group, group_codes
+from .bulk import TEXT, each_distinct, filled, first_of_group, group_codes
 
 KNOWN_CURRENCIES: tuple[str, ...] = (
     "CNY", "USD", "EUR", "GBP", "HKD", "JPY", "KRW", "SGD", "AUD", "CAD",
@@ -77,7 +77,7 @@ def _blank_or(test: MessageCheck) -> MessageCheck:
     """Let empty cells pass: whether a value is required is the not-empty rule's business."""
 
     def check(series: pd.Series[str]) -> pd.Series[bool]:
-        return (series == "") | test(series)
+        return ~filled(series) | test(series)
 
     return check
 
@@ -92,7 +92,7 @@ def _matches(pattern: str, *, flags: int = 0) -> MessageCheck:
 
 
 def _not_empty(series: pd.Series[str]) -> pd.Series[bool]:
-    return series != ""
+    return filled(series)
 
 
 def _check(column: str, rule: str, test: MessageCheck, message: str) -> pa.Check:
@@ -222,7 +222,7 @@ def order_completeness(frame: pd.DataFrame, providers: Collection[str] | None = 
     empty = pd.DataFrame({"column": pd.Series(dtype="str"), "message": pd.Series(dtype="str")})
     if "provider" not in frame or "order_ref" not in frame or frame.empty:
         return empty
-    keep = (frame["provider"] != "") & (frame["order_ref"] != "")
+    keep = filled(frame["provider"]) & filled(frame["order_ref"])
     if providers is not None:
         keep &= frame["provider"].isin(frozenset(providers))
     keyed = frame[keep]
@@ -237,8 +237,8 @@ def order_completeness(frame: pd.DataFrame, providers: Collection[str] | None = 
     phone_label = " or ".join(PHONE_COLUMNS)
     needs.append((phone_columns[0] if phone_columns else PHONE_COLUMNS[0], phone_label, _filled(keyed, phone_columns)))
     parts = []
-    for column, label, filled in needs:
-        has = np.bincount(key, weights=filled.to_numpy(), minlength=len(key)) > 0  # per order: any row filled
+    for column, label, rows_filled in needs:
+        has = np.bincount(key, weights=rows_filled.to_numpy(), minlength=len(key)) > 0  # per order: any row filled
         lacking = first & ~has[key]
         if lacking.any():
             refs = keyed.loc[lacking, "order_ref"].astype(TEXT)
@@ -252,7 +252,7 @@ def order_completeness(frame: pd.DataFrame, providers: Collection[str] | None = 
 
 def _filled(frame: pd.DataFrame, columns: list[str]) -> pd.Series[bool]:
     """Per row: whether any of ``columns`` holds a value (False when none of them exists)."""
-    filled = pd.Series(False, index=frame.index)
+    any_filled = pd.Series(False, index=frame.index)
     for column in columns:
-        filled |= frame[column] != ""
-    return filled
+        any_filled |= filled(frame[column])
+    return any_filled

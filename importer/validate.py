@@ -203,7 +203,7 @@ def _checked(series: pd.Series[Any], fold: bool) -> pd.Series[Any]:
         codes[codes < 0] = len(values)
         values.append("")
     cleaned = list(map(str.strip, values)) if all_text(values) else text(pd.Series(values, dtype=object)).tolist()
-    if fold:
+    if fold and not "".join(cleaned).isascii():  # one pass in C finds the usual column of ASCII only
         cleaned = [value if value.isascii() else _fold_width(value).strip() for value in cleaned]
     return text_cells(cleaned, series.index, codes)
 

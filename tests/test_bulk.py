@@ -132,3 +132,13 @@ def test_distinct_values_of_a_plain_column_number_its_cells_as_factorizing_would
     present = [values[code] for code, gone in zip(codes, missing, strict=True) if not gone]
     assert present == [cell for cell in cells if cell is not None]
     assert len(values) == len(set(map(repr, cells)))
+
+
+@given(CELLS)
+def test_filled_answers_alike_for_plain_text_and_for_categories(cells):
+    from importer.bulk import filled, text_cells
+
+    texts = ["" if v is None else v for v in cells]
+    plain = pd.Series(texts, dtype=object)
+    assert filled(plain).tolist() == [t != "" for t in texts]
+    assert filled(text_cells(texts, plain.index)).tolist() == [t != "" for t in texts]
