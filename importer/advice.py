@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .bulk import distinct_values, each_distinct, filled, first_of_group, group_codes
+from .bulk import distinct_values, each_distinct, filled, first_of_group, group_codes, text_cells
 from .errors import ConfigError
 from .models import CellError
 
@@ -113,7 +113,10 @@ def address_rules(checked: pd.DataFrame, locate: Any) -> list[CellError]:
     severity table.
     """
     hits: list[_Hit] = []
-    countries = checked["country"] if "country" in checked else pd.Series("", index=checked.index)
+    if "country" in checked:
+        countries = checked["country"]
+    else:  # every row's country is empty: one category, no cell to look at
+        countries = text_cells([""], checked.index, np.zeros(len(checked), dtype=np.intp), distinct=True)
     for code, pack in rule_packs().items():
         names = {str(n).casefold() for n in pack.get("country_names", [])}
         applies = each_distinct(countries, partial(_is_one_of, names))

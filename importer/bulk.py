@@ -81,19 +81,20 @@ def filled(cells: pd.Series[Any]) -> pd.Series[bool]:
 
 
 def text_cells(
-    values: Iterable[str], index: pd.Index[Any], codes: np.ndarray[Any, Any] | None = None
+    values: Iterable[str], index: pd.Index[Any], codes: np.ndarray[Any, Any] | None = None, *, distinct: bool = False
 ) -> pd.Series[Any]:
     """Text cells as categories: each distinct value stored once, the cells as codes into them.
 
     Checks then ask about each distinct value once and compare codes, not
-    text. With ``codes``, ``values`` are the distinct values and ``codes``
-    say which one each cell holds (two values may be equal: they become one).
+    text. With ``codes``, ``values`` are the values and ``codes`` say which
+    one each cell holds; two values may be equal (they become one) unless
+    the caller knows them to be ``distinct``.
     """
-    distinct = list(values)
-    if codes is not None and len(set(distinct)) == len(distinct):  # distinct still: the codes hold
-        categories: Any = distinct
+    listed = list(values)
+    if codes is not None and (distinct or len(set(listed)) == len(listed)):  # the codes hold as they are
+        categories: Any = listed
     else:
-        renumbered, categories = pd.factorize(np.array(distinct, dtype=object))
+        renumbered, categories = pd.factorize(np.array(listed, dtype=object))
         codes = renumbered if codes is None else renumbered[codes]
     cells = pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=TEXT), validate=False)
     return pd.Series(cells, index=index)

@@ -199,13 +199,15 @@ def _checked(series: pd.Series[Any], fold: bool) -> pd.Series[Any]:
     """
     codes, uniques = pd.factorize(series)  # without a sentinel, pandas looks for missing values twice
     values = uniques.tolist()
-    if codes.size and codes.min() < 0:  # a missing cell reads as empty
+    missing = bool(codes.size) and codes.min() < 0
+    if missing:  # a missing cell reads as empty
         codes[codes < 0] = len(values)
         values.append("")
     cleaned = list(map(str.strip, values)) if all_text(values) else text(pd.Series(values, dtype=object)).tolist()
     if fold and not "".join(cleaned).isascii():  # one pass in C finds the usual column of ASCII only
         cleaned = [value if value.isascii() else _fold_width(value).strip() for value in cleaned]
-    return text_cells(cleaned, series.index, codes)
+    unchanged = not missing and cleaned == values  # the usual column: compared by identity, in C
+    return text_cells(cleaned, series.index, codes, distinct=unchanged)
 
 
 def _fold_width(value: str) -> str:
