@@ -465,3 +465,15 @@ def test_valid_rows_are_plain_text_though_the_checks_use_categories():
     assert report.valid["quantity"].tolist() == ["1", "2"]
     assert all(report.valid[column].dtype == TEXT for column in ("order_ref", "quantity", "receiver_name"))
     report.valid.loc[report.valid.index[0], "order_ref"] = "PO-9"  # a category would refuse a new value
+
+
+def test_checked_cells_make_one_category_of_values_that_clean_alike():
+    """A missing cell reads as empty and " a" as "a": each cleaned value is one category, whatever was typed."""
+    from importer.validate import checked_cells
+
+    frame = pd.DataFrame({"order_ref": ["", None, " a", "a", "b"], "quantity": ["１", "1", None, "", " 1"]})
+    checked = checked_cells(frame)
+    assert checked["order_ref"].tolist() == ["", "", "a", "a", "b"]
+    assert checked["quantity"].tolist() == ["1", "1", "", "", "1"]
+    for column in checked.columns:
+        assert checked[column].cat.categories.is_unique
