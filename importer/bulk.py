@@ -100,6 +100,17 @@ def text_cells(
     return pd.Series(cells, index=index)
 
 
+def text_list(cells: pd.Series[Any]) -> list[str]:
+    """The cells of a :func:`text_cells` column as a list of str: one take from its categories.
+
+    Converting the column to a text dtype first would check every cell's
+    type again and copy it twice (once to convert, once to fill blanks).
+    """
+    categories = np.append(cells.cat.categories.to_numpy(object), "")  # code -1 (missing) takes the last
+    listed: list[str] = categories.take(cells.cat.codes.to_numpy()).tolist()
+    return listed
+
+
 def group_codes(*columns: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.intp]]:
     """One integer per row naming its combination of values: a group key far cheaper than joined text.
 

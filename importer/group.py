@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from .bulk import paused_gc
+from .bulk import paused_gc, text_list
 from .models import ORDER_LEVEL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderDraft, OrderLine, Receiver, Status
 from .results import errors_frame, outcomes_frame
 from .schema import item_id_from_link, shown
@@ -96,14 +96,13 @@ class _Rows:
 def group(report: Report, *, extra_columns: Collection[str] = ()) -> Grouping:
     """Build one OrderDraft per (provider, order_ref) from the report's valid rows.
 
-    ``report.valid`` is taken as :func:`importer.validate.validate` leaves it:
-    canonical cells are text without outer spaces. ``extra_columns`` are
+    ``report.valid_cells`` are taken as :func:`importer.validate.validate`
+    leaves them: canonical cells as text without outer spaces. ``extra_columns`` are
     provider-specific columns to carry along: each line gets their values, each
     order the first non-blank value of each.
     """
-    valid = report.valid
-    extras = sorted(column for column in set(extra_columns) if column in valid.columns)
-    rows = _columns(valid, extras)
+    extras = sorted(column for column in set(extra_columns) if column in report.sheet.frame.columns)
+    rows = _columns(report, extras)
     members: dict[OrderKey, list[int]] = {}
     for pos, key in enumerate(zip(rows.cells["provider"], rows.cells["order_ref"], strict=True)):
         members.setdefault(key, []).append(pos)
@@ -125,23 +124,29 @@ def group(report: Report, *, extra_columns: Collection[str] = ()) -> Grouping:
     return Grouping(orders, errors_frame(errors), outcomes_frame(refused), row_numbers)
 
 
-def _columns(valid: pd.DataFrame, extras: list[str]) -> _Rows:
-    """Take the columns grouping reads as lists of text; extra columns are stripped here."""
-    blank = [""] * len(valid)
+def _columns(report: Report, extras: list[str]) -> _Rows:
+    """Take the columns grouping reads, for the valid rows, as lists of text; extra columns are stripped here."""
+    cells_checked = report.valid_cells
+    frame = report.sheet.frame
+    own = [column for column in (SHEET_COL, ROW_COL, *extras) if column in frame.columns]
+    rows = frame.loc[cells_checked.index, own]
+    blank = [""] * len(rows)
     cells: dict[str, list[str]] = {}
-    for column in dict.fromkeys([*_LINE_COLUMNS, "line_remark", *ORDER_LEVEL_COLUMNS]):
-        if column not in valid.columns:
-            cells[column] = blank
-        elif isinstance(valid[column].dtype, pd.StringDtype):
-            cells[column] = valid[column].fillna("").tolist()
+    for column in dict.fromkeys([*_LINE_COLUMNS, "line_remark", *ORDER_LEVEL_COLUMNS, *extras]):
+        if column in cells_checked.columns:
+            cells[column] = _text_list(cells_checked[column])
+        elif column in rows.columns:
+            cells[column] = text(rows[column]).tolist()
         else:
-            cells[column] = text(valid[column]).tolist()
-    for column in extras:
-        cells[column] = text(valid[column]).tolist()
-    sheets = [str(s) for s in valid[SHEET_COL].tolist()] if SHEET_COL in valid.columns else blank
-    numbers = [int(r) for r in valid[ROW_COL].tolist()] if ROW_COL in valid.columns else [0] * len(valid)
-    ids = [int(i) for i in valid.index.tolist()]
-    return _Rows(ids, numbers, sheets, cells, frozenset(valid.columns))
+            cells[column] = blank
+    sheets = [str(s) for s in rows[SHEET_COL].tolist()] if SHEET_COL in rows.columns else blank
+    numbers = [int(r) for r in rows[ROW_COL].tolist()] if ROW_COL in rows.columns else [0] * len(rows)
+    ids = [int(i) for i in rows.index.tolist()]
+    return _Rows(ids, numbers, sheets, cells, frozenset(frame.columns))
+
+
+def _text_list(cells: pd.Series[Any]) -> list[str]:
+    return text_list(cells) if isinstance(cells.dtype, pd.CategoricalDtype) else text(cells).tolist()
 
 
 def _rows_holding(report: Report) -> tuple[dict[OrderKey, list[int]], dict[str, list[int]]]:

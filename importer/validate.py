@@ -3,13 +3,15 @@
 The schema runs lazily, so one pass reports every problem in every row; a
 buyer fixes the whole sheet at once instead of one error per run. Checks see
 each canonical cell with its outer spaces stripped; the frame the user sees is
-left as it was read, while :attr:`Report.valid` carries the stripped canonical
-values that grouping works with.
+left as it was read, while :attr:`Report.valid_cells` carries the stripped
+canonical values that grouping works with (and :attr:`Report.valid` the same
+rows as plain text, for a look in a notebook).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -38,14 +40,16 @@ class Report:
 
     ``errors`` has one row per problem (columns of
     :data:`importer.results.ERROR_COLUMNS`); a problem with the whole sheet has
-    row_id -1 and row 0 and makes every row invalid. ``valid`` holds the rows
-    without problems, indexed by row id, with canonical cells stripped of
-    outer spaces.
+    row_id -1 and row 0 and makes every row invalid. ``valid_cells`` holds
+    the canonical cells of the rows without problems, indexed by row id, as
+    the checks saw them: stripped of outer spaces, categorical (see
+    :func:`~importer.bulk.text_cells`). Grouping reads them as they are;
+    :attr:`valid` is the same rows as plain text.
     """
 
     sheet: OrderSheet
     errors: pd.DataFrame
-    valid: pd.DataFrame
+    valid_cells: pd.DataFrame
     warnings: pd.DataFrame = dataclasses.field(default_factory=lambda: errors_frame([]))
     """Problems that do not stop their row (same columns as ``errors``); noted in the ``warning`` column."""
     order_dates: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=object))
@@ -65,6 +69,18 @@ class Report:
         return pd.Series(
             texts, index=pd.Index(ids, name="row_id"), name="message", dtype=self.warnings["message"].dtype
         )
+
+    @functools.cached_property
+    def valid(self) -> pd.DataFrame:
+        """The rows without problems, indexed by row id: every column of the sheet, canonical cells stripped, as text.
+
+        Built on first use and kept: a table to read or to edit in a notebook.
+        Grouping does not need it (it reads :attr:`valid_cells`), which spares
+        a large sheet a second copy of every cell.
+        """
+        cells = self.valid_cells
+        rows = self.sheet.frame.loc[cells.index]
+        return rows.assign(**{column: cells[column].astype(TEXT) for column in cells.columns})
 
     @property
     def ok(self) -> bool:
@@ -146,10 +162,9 @@ def validate(
     found = [e for e in found if e.severity != "warning"]
     errors = _sorted_errors([*sheet.issues, *_not_covered(found, sheet.issues)], frame)
     errors = _with_fix_hints(errors, sheet, decimal_separator)
-    invalid = _invalid_row_ids(errors, frame.index)
-    valid = frame.assign(**{column: checked[column].astype(TEXT) for column in checked.columns})
-    valid = valid[~valid.index.isin(invalid)]
-    return Report(sheet=sheet, errors=errors, valid=valid, warnings=_sorted_errors(warned, frame), order_dates=dates)
+    valid_cells = checked[~checked.index.isin(_invalid_row_ids(errors, frame.index))]
+    warnings = _sorted_errors(warned, frame)
+    return Report(sheet=sheet, errors=errors, valid_cells=valid_cells, warnings=warnings, order_dates=dates)
 
 
 def default_providers() -> tuple[str, ...]:

@@ -142,3 +142,13 @@ def test_filled_answers_alike_for_plain_text_and_for_categories(cells):
     plain = pd.Series(texts, dtype=object)
     assert filled(plain).tolist() == [t != "" for t in texts]
     assert filled(text_cells(texts, plain.index)).tolist() == [t != "" for t in texts]
+
+
+@given(CELLS)
+def test_text_list_gives_back_the_cells_of_a_category_column_as_str(cells):
+    from importer.bulk import text_cells, text_list
+
+    texts = ["" if v is None else v for v in cells]
+    listed = text_list(text_cells(texts, pd.RangeIndex(len(texts))))
+    assert listed == texts and all(type(value) is str for value in listed)
+    assert text_list(pd.Series(pd.Categorical([None, "a"]))) == ["", "a"]  # a missing cell reads as empty

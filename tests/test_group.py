@@ -328,3 +328,15 @@ def test_a_hundred_thousand_rows_validate_and_group():
     assert sorted(result.outcomes.index) == held_rows
     assert set(result.outcomes["status"]) == {"HELD"}
     assert sum(len(o.lines) for o in result.orders) + len(held_rows) + len(bad) == n
+
+
+def test_grouping_reads_the_checked_cells_and_leaves_the_text_table_unbuilt():
+    """The plain-text ``valid`` table is for people; grouping a large sheet should not copy every cell into it."""
+    sheet = make_sheet({"order_ref": " PO-1 ", "extra": " x "}, {"quantity": "３", "extra": "y"})
+    report = validate(sheet, providers=PROVIDERS)
+    result = group(report, extra_columns=("extra",))
+    assert "valid" not in vars(report)
+    (order,) = result.orders
+    assert order.order_ref == "PO-1" and [line.quantity for line in order.lines] == [2, 3]
+    assert [line.extra["extra"] for line in order.lines] == ["x", "y"]
+    assert report.valid["order_ref"].tolist() == ["PO-1", "PO-1"] and report.valid["extra"].tolist() == [" x ", "y"]
