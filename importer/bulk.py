@@ -55,9 +55,25 @@ def each_distinct(series: pd.Series[Any], test: Callable[[Any], bool]) -> pd.Ser
     thousand values at most; a regular expression run per cell by pandas'
     string methods cost ten times as much.
     """
+    return for_distinct(series, lambda values: np.fromiter(map(test, values), dtype=bool, count=len(values)))
+
+
+def for_distinct(series: pd.Series[Any], answer: Callable[[list[Any]], np.ndarray[Any, Any]]) -> pd.Series[bool]:
+    """Like :func:`each_distinct`, for a test quicker asked of all distinct values at once (numpy on their lengths).
+
+    ``answer`` gets the list of distinct values and gives one bool per value.
+    """
     codes, uniques = distinct_values(series)
-    answers = np.fromiter(map(test, uniques), dtype=bool, count=len(uniques))
+    answers = np.asarray(answer(uniques), dtype=bool)
     return pd.Series(answers[codes], index=series.index, dtype=bool)
+
+
+def all_ascii_digits(values: list[Any]) -> bool:
+    """True when every value is text of the digits 0-9 only (empty values allowed), checked in C."""
+    if not all_text(values):
+        return False
+    joined = "".join(values)
+    return joined.isascii() and joined.isdigit()
 
 
 def distinct_values(series: pd.Series[Any]) -> tuple[np.ndarray[Any, np.dtype[np.intp]], list[Any]]:
@@ -76,8 +92,10 @@ def filled(cells: pd.Series[Any]) -> pd.Series[bool]:
     """Per cell, whether it is not the empty string; a column of :func:`text_cells` asks each category once."""
     if not isinstance(cells.dtype, pd.CategoricalDtype):
         return cells != ""
-    per_category = np.append(cells.cat.categories.to_numpy(object) != "", True)  # code -1 (missing) takes the last
-    return pd.Series(per_category[cells.cat.codes.to_numpy()], index=cells.index)
+    codes = cells.cat.codes.to_numpy()
+    empty = np.flatnonzero(cells.cat.categories.to_numpy(object) == "")  # the categories are distinct: one at most
+    is_filled = codes != empty[0] if len(empty) else np.ones(len(codes), dtype=bool)  # a missing cell (-1) is not ""
+    return pd.Series(is_filled, index=cells.index)
 
 
 def text_cells(
@@ -119,8 +137,13 @@ def group_codes(*columns: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.intp]]:
     """
     codes = np.zeros(len(columns[0]), dtype=np.intp)
     for column in columns:
-        column_codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        codes, _ = pd.factorize(codes * len(uniques) + column_codes)  # renumbered, so the next product stays small
+        if isinstance(column.dtype, pd.CategoricalDtype):  # numbered already; a missing cell's -1 becomes 0
+            column_codes = column.cat.codes.to_numpy().astype(np.intp) + 1
+            size = len(column.cat.categories) + 1
+        else:
+            column_codes, uniques = pd.factorize(column, use_na_sentinel=False)
+            size = len(uniques)
+        codes, _ = pd.factorize(codes * size + column_codes)  # renumbered, so the next product stays small
     return codes
 
 

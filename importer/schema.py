@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .bulk import TEXT, each_distinct, filled, first_of_group, group_codes
+from .bulk import TEXT, all_ascii_digits, each_distinct, filled, first_of_group, for_distinct, group_codes
 
 KNOWN_CURRENCIES: tuple[str, ...] = (
     "CNY", "USD", "EUR", "GBP", "HKD", "JPY", "KRW", "SGD", "AUD", "CAD",
@@ -134,8 +135,14 @@ def _phone(column: str) -> pa.Check:
             and low <= (len(value) if value.isdigit() else len(_DIGIT_RE.findall(value))) <= high
         )
 
+    def phone_answers(values: list[Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        if all_ascii_digits(values):  # the usual column: a number's length says it all
+            lengths = np.fromiter(map(len, values), dtype=np.intp, count=len(values))
+            return (low <= lengths) & (lengths <= high)
+        return np.fromiter(map(phone_shaped, values), dtype=bool, count=len(values))
+
     def looks_like_phone(series: pd.Series[str]) -> pd.Series[bool]:
-        return each_distinct(series, phone_shaped)
+        return for_distinct(series, phone_answers)
 
     return _check(
         column, "phone", _blank_or(looks_like_phone), f"{column} does not look like a phone number; got '{{value}}'"
@@ -225,7 +232,8 @@ def order_completeness(frame: pd.DataFrame, providers: Collection[str] | None = 
     keep = filled(frame["provider"]) & filled(frame["order_ref"])
     if providers is not None:
         keep &= frame["provider"].isin(frozenset(providers))
-    keyed = frame[keep]
+    needed = [c for c in ("provider", "order_ref", *ORDER_NEEDS, *PHONE_COLUMNS) if c in frame.columns]
+    keyed = frame.loc[keep, needed]  # the columns asked about, not every cell of the sheet
     if keyed.empty:
         return empty
     key = group_codes(keyed["provider"], keyed["order_ref"])

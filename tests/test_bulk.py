@@ -92,11 +92,16 @@ def test_each_distinct_answers_every_cell_as_asking_each_would(cells):
     assert len(asked) == len(set(map(repr, cells)))  # once per distinct value (None included)
 
 
-@given(CELLS, CELLS)
-def test_group_codes_name_each_combination_and_first_of_group_finds_its_first_row(left, right):
+@given(CELLS, CELLS, st.sampled_from(["object", "category"]))
+def test_group_codes_name_each_combination_and_first_of_group_finds_its_first_row(left, right, dtype):
+    """Plain and categorical columns alike; categories may be unused (rows filtered away) or missing."""
     n = min(len(left), len(right))
     left, right = left[:n], right[:n]
-    codes = group_codes(pd.Series(left, dtype=object), pd.Series(right, dtype=object))
+    columns = [pd.Series(values, dtype=object) for values in (left, right)]
+    if dtype == "category":
+        categories = pd.CategoricalDtype(["unused", "", "a", "b", " a", "上海", "138"])
+        columns = [column.astype(categories) for column in columns]
+    codes = group_codes(*columns)
     pairs = list(zip(left, right, strict=True))
     for i in range(n):
         for j in range(n):

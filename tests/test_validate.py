@@ -477,3 +477,13 @@ def test_checked_cells_make_one_category_of_values_that_clean_alike():
     assert checked["quantity"].tolist() == ["1", "1", "", "", "1"]
     for column in checked.columns:
         assert checked[column].cat.categories.is_unique
+
+
+@pytest.mark.parametrize("other", ["", "+86 138-0013-8000"], ids=["digits only", "with a spelled-out number"])
+def test_a_phone_of_digits_alone_is_judged_by_its_length_in_either_kind_of_column(other: str):
+    """A column of bare digits is checked by length at once; the same cells among other spellings, one by one."""
+    lengths = [4, 5, 11, 20, 21]
+    rows = [{"order_ref": f"PO-{n}", "receiver_phone": "1" * n} for n in lengths]
+    report = validate(make_sheet(*rows, {"order_ref": "PO-X", "receiver_phone": other}), providers=PROVIDERS)
+    wrong = report.errors.loc[report.errors["column"] == "receiver_phone", "value"].tolist()
+    assert wrong == ["1" * 4, "1" * 21]
