@@ -535,8 +535,7 @@ def _sheet_frame(name: str, match: HeaderMatch, rows: Iterable[_Row]) -> tuple[p
     if not read:
         return None, 0
     all_numbers, all_texts, all_problems = zip(*read, strict=True)
-    filled = [bool("".join(texts).strip()) for texts in all_texts]
-    kept_at = list(compress(range(len(read)), filled))
+    kept_at = list(compress(range(len(read)), _filled_rows(all_texts)))
     if not kept_at:
         return None, len(read)
     texts = [all_texts[i] for i in kept_at]
@@ -554,23 +553,43 @@ def _sheet_frame(name: str, match: HeaderMatch, rows: Iterable[_Row]) -> tuple[p
                         (position_of[i], labels[position], cells[position] if position < len(cells) else "", problem)
                     )
     block = _text_block(texts, max(labels) + 1)
-    frame = pd.DataFrame(
-        block[:, [position for position, _ in columns]], columns=[label for _, label in columns], dtype=object
-    )
+    positions = [position for position, _ in columns]
+    if positions != list(range(block.shape[1])):  # columns left out or reordered; usually every column, in order
+        block = np.asfortranarray(block[:, positions])
+    frame = pd.DataFrame(block, columns=[label for _, label in columns], dtype=object, copy=False)
     frame[SHEET_COL] = name
     frame[ROW_COL] = numbers
     frame.attrs["issues"] = pending
     return frame, len(read)
 
 
+def _filled_rows(rows: Sequence[list[str]]) -> list[bool]:
+    """Per row, whether any cell holds more than spaces.
+
+    A row whose first cell holds text is filled; that settles nearly every
+    row in one pass in C, and only the others have all their cells joined.
+    """
+    firsts = list(map(bool, map(str.strip, (texts[0] if texts else "" for texts in rows))))
+    if all(firsts):
+        return firsts
+    return [first or bool("".join(texts).strip()) for first, texts in zip(firsts, rows, strict=True)]
+
+
 def _text_block(rows: list[list[str]], width: int) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """The rows as one 2-D array of text, short rows padded: one pandas block, half the cost of column lists."""
+    """The rows as one 2-D array of text, short rows padded: one pandas block, half the cost of column lists.
+
+    The cells go in as one flat run (``fromiter`` over the chained rows);
+    assigning the list of rows to a 2-D array costs twice as much, as numpy
+    looks at every row's shape first. The array is laid out column by
+    column (Fortran order), the layout of a pandas block, so the frame takes
+    it without a copy and each column is one contiguous run: the checks
+    hash a column at a time, and a strided column would be copied first.
+    """
     widest = max(width, *map(len, rows))
     if len(set(map(len, rows))) > 1 or len(rows[0]) < widest:
         rows = [texts + [""] * (widest - len(texts)) for texts in rows]
-    block = np.empty((len(rows), widest), dtype=object)
-    block[:] = rows
-    return block
+    cells = np.fromiter(chain.from_iterable(rows), dtype=object, count=len(rows) * widest)
+    return np.asfortranarray(cells.reshape(len(rows), widest))
 
 
 # ----- CSV -------------------------------------------------------------------------------

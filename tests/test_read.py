@@ -181,6 +181,18 @@ def test_default_provider_adds_the_column_when_the_sheet_has_none(tmp_path):
     assert "provider" not in read_sheet(path).frame
 
 
+@pytest.mark.parametrize("extra", READERS.values(), ids=READERS.keys())
+def test_a_row_of_spaces_is_blank_but_a_row_with_its_first_cell_empty_is_not(tmp_path, extra):
+    """Blank rows are skipped wherever they are; a row is kept when any cell holds more than spaces."""
+    blank_first = ["", *ROW2[1:]]
+    rows = [[*HEADER, "cost_centre"], [*ROW, extra], ["  "] * 8, [""] * 8, [*blank_first, " "], [*ROW, extra]]
+    frame = read_sheet(write_book(tmp_path / "orders.xlsx", {"Orders": rows})).frame
+    assert list(frame["_row"]) == [2, 5, 6]
+    assert list(frame["order_ref"]) == ["PO-1", "PO-2", "PO-1"]
+    assert list(frame["provider"]) == ["xportcn-open", "", "xportcn-open"]
+    assert all(frame[column].to_numpy().flags["C_CONTIGUOUS"] for column in HEADER)  # one run per column
+
+
 # ----- workbooks: the text a cell shows ----------------------------------------------------------------
 
 
