@@ -20,6 +20,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from functools import partial
 from itertools import chain, compress, count, islice, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -535,11 +536,16 @@ def _sheet_frame(name: str, match: HeaderMatch, rows: Iterable[_Row]) -> tuple[p
     if not read:
         return None, 0
     all_numbers, all_texts, all_problems = zip(*read, strict=True)
-    kept_at = list(compress(range(len(read)), _filled_rows(all_texts)))
-    if not kept_at:
-        return None, len(read)
-    texts = [all_texts[i] for i in kept_at]
-    numbers = [all_numbers[i] for i in kept_at]
+    filled = _filled_rows(all_texts)
+    if all(filled):  # the usual sheet: no blank row to take out
+        kept_at: Sequence[int] = range(len(read))
+        texts, numbers = all_texts, all_numbers
+    else:
+        kept_at = list(compress(range(len(read)), filled))
+        if not kept_at:
+            return None, len(read)
+        texts = tuple(all_texts[i] for i in kept_at)
+        numbers = tuple(all_numbers[i] for i in kept_at)
     columns = column_labels(match)
     labels = dict(columns)
     pending: list[tuple[int, str, str, str]] = []
@@ -558,7 +564,7 @@ def _sheet_frame(name: str, match: HeaderMatch, rows: Iterable[_Row]) -> tuple[p
         block = np.asfortranarray(block[:, positions])
     frame = pd.DataFrame(block, columns=[label for _, label in columns], dtype=object, copy=False)
     frame[SHEET_COL] = name
-    frame[ROW_COL] = numbers
+    frame[ROW_COL] = np.fromiter(numbers, dtype=np.int64, count=len(numbers))
     frame.attrs["issues"] = pending
     return frame, len(read)
 
@@ -569,13 +575,14 @@ def _filled_rows(rows: Sequence[list[str]]) -> list[bool]:
     A row whose first cell holds text is filled; that settles nearly every
     row in one pass in C, and only the others have all their cells joined.
     """
-    firsts = list(map(bool, map(str.strip, (texts[0] if texts else "" for texts in rows))))
+    heads = map(itemgetter(0), rows) if all(rows) else (texts[0] if texts else "" for texts in rows)
+    firsts = list(map(bool, map(str.strip, heads)))
     if all(firsts):
         return firsts
     return [first or bool("".join(texts).strip()) for first, texts in zip(firsts, rows, strict=True)]
 
 
-def _text_block(rows: list[list[str]], width: int) -> np.ndarray[Any, np.dtype[np.object_]]:
+def _text_block(rows: Sequence[list[str]], width: int) -> np.ndarray[Any, np.dtype[np.object_]]:
     """The rows as one 2-D array of text, short rows padded: one pandas block, half the cost of column lists.
 
     The cells go in as one flat run (``fromiter`` over the chained rows);
