@@ -7,7 +7,9 @@
 Offline: each pipeline runs in a fresh process per sheet (so peak RSS is its
 own) and the project's time is reported beside the reference pipeline's in
 the same run, and each stage beside the fastest known approach to that stage
-when its libraries are installed (``pip install -e ".[bench]"``). Online:
+when its libraries are installed (``pip install -e ".[bench]"``); validation
+also beside that approach's schema run alone on the project reader's cells
+(the same input, see ``benchmarks.stages.schema``). Online:
 orders against the sandbox with latency and a rate limit, as a share of the
 rate that latency, concurrency and the limit allow.
 Results go to ``benchmarks/results.json``; the README quotes them.
@@ -147,10 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         sheet = make(args.data, size)
         kinds = ["project"] if args.no_reference or size > 100_000 else ["project", "reference"]
         if size <= 100_000 and not args.no_reference and fastest_available():
-            kinds.append("fastest")
+            kinds += ["fastest", "schema"]
         results = {kind: offline(kind, sheet) for kind in kinds}
         for kind, result in results.items():
-            st = result["stages"]
+            st = dict.fromkeys(("read", "validate", "group", "write"), "-") | result["stages"]
             print(
                 f"{size:>9} {kind:>9} {st['read']:>7} {st['validate']:>8} {st['group']:>7} {st['write']:>7} "
                 f"{st['total']:>7} {result['peak_rss_mb']:>7}"
@@ -163,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
             entry["stage_ratios"] = stage_ratios(results["project"]["stages"], results["fastest"]["stages"])
             shown = ", ".join(f"{stage} {ratio}" for stage, ratio in entry["stage_ratios"].items())
             print(f"{'':>9} project / fastest, per stage: {shown}")
+        if "schema" in results:
+            same = results["project"]["stages"]["validate"] / max(results["schema"]["stages"]["validate"], 0.001)
+            entry["validate_same_cells_ratio"] = round(same, 2)
+            print(f"{'':>9} project / the schema alone on the project reader's cells: validate {round(same, 2)}")
         report["offline"].append(entry)
     if args.online_orders:
         report["online"] = online(args.online_orders, latency=0.1, rate=20.0, concurrency=4)

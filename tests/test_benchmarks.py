@@ -33,6 +33,7 @@ def test_small_run_reports_every_stage_and_the_online_rate(tmp_path):
     assert set(entry["project"]["stages"]) == set(entry["fastest"]["stages"]) == stages
     assert entry["ratio"] > 0
     assert set(entry["stage_ratios"]) == stages - {"total"} and all(r > 0 for r in entry["stage_ratios"].values())
+    assert set(entry["schema"]["stages"]) == {"validate", "total"} and entry["validate_same_cells_ratio"] > 0
     online = report["online"]
     assert online["created"] == 8 and online["calls_over_limit"] == 0
     assert report["startup_s"] > 0
