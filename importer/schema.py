@@ -232,24 +232,24 @@ def order_completeness(frame: pd.DataFrame, providers: Collection[str] | None = 
     keep = filled(frame["provider"]) & filled(frame["order_ref"])
     if providers is not None:
         keep &= frame["provider"].isin(frozenset(providers))
-    needed = [c for c in ("provider", "order_ref", *ORDER_NEEDS, *PHONE_COLUMNS) if c in frame.columns]
-    keyed = frame.loc[keep, needed]  # the columns asked about, not every cell of the sheet
-    if keyed.empty:
+    if not keep.any():
         return empty
-    key = group_codes(keyed["provider"], keyed["order_ref"])
-    first = pd.Series(first_of_group(key) == np.arange(len(key)), index=keyed.index)
-    phone_columns = [c for c in PHONE_COLUMNS if c in keyed]
+    # Whether a row is kept depends on its provider and order_ref alone, so an order is kept or left out
+    # whole: the orders are found on every row, and the ones left out are dropped at the end.
+    key = group_codes(frame["provider"], frame["order_ref"])
+    first = pd.Series((first_of_group(key) == np.arange(len(key))) & keep.to_numpy(), index=frame.index)
+    phone_columns = [c for c in PHONE_COLUMNS if c in frame]
     needs: list[tuple[str, str, pd.Series[bool]]] = [
-        (column, column, _filled(keyed, [column] if column in keyed else [])) for column in ORDER_NEEDS
+        (column, column, _filled(frame, [column] if column in frame else [])) for column in ORDER_NEEDS
     ]
     phone_label = " or ".join(PHONE_COLUMNS)
-    needs.append((phone_columns[0] if phone_columns else PHONE_COLUMNS[0], phone_label, _filled(keyed, phone_columns)))
+    needs.append((phone_columns[0] if phone_columns else PHONE_COLUMNS[0], phone_label, _filled(frame, phone_columns)))
     parts = []
     for column, label, rows_filled in needs:
         has = np.bincount(key, weights=rows_filled.to_numpy(), minlength=len(key)) > 0  # per order: any row filled
         lacking = first & ~has[key]
         if lacking.any():
-            refs = keyed.loc[lacking, "order_ref"].astype(TEXT)
+            refs = frame.loc[lacking, "order_ref"].astype(TEXT)
             fill = "fill it" if label == column else "fill one"
             messages = "order " + refs + f" has no {label}; {fill} on the order's first row"
             parts.append(pd.DataFrame({"column": column, "message": messages}, index=refs.index))

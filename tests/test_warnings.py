@@ -114,3 +114,14 @@ def test_warning_texts_are_joined_per_row_in_row_order():
         CellError(3, "S", 5, "a", "", "m1"), CellError(1, "S", 3, "a", "", "m0"), CellError(3, "S", 5, "b", "", "m2")
     )
     assert list(two.items()) == [(1, "m0"), (3, "m1; m2")]
+
+
+def test_a_pack_pattern_is_asked_of_each_value_once_its_ignored_characters_are_out():
+    """Filled values that fail once spaces, dashes and the +86 prefix are out break the rule; empty ones never do."""
+    from importer.advice import _pattern_breaks
+
+    breaks = _pattern_breaks({"pattern": "1[3-9][0-9]{9}", "ignore": r"^\+?86|[\s\-()]"})
+    values = ["", "13800138000", "+86 138-0013-8000", "8613800138000", "12345", "138 0013 800"]
+    assert breaks(values).tolist() == [False, False, False, False, True, True]
+    assert breaks(["13800138000", None, 12]).tolist() == [False, True, True]  # not text: never a match
+    assert _pattern_breaks({"pattern": "[0-9]{6}"})(["310000", "31000", ""]).tolist() == [False, True, False]
