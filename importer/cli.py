@@ -106,7 +106,7 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
 
     try:
         mapping = _load_mapping(options.mapping)
-        with _settings(options.config, options.sandbox) as settings, _progress() as progress:
+        with _settings(options.config, options.sandbox) as settings, progress_bar() as progress:
             from .api import run
 
             def run_file(path: Path, output: Path | None) -> RunResult:
@@ -234,8 +234,8 @@ def _write_json(path: Path, value: object) -> None:
 
 
 @contextlib.contextmanager
-def _progress() -> Iterator[Progress]:
-    """A progress bar on stderr, shown while orders are sent."""
+def progress_bar() -> Iterator[Progress]:
+    """A progress bar on stderr, shown while orders are sent (also by the online benchmark)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -36,6 +36,7 @@ def test_small_run_reports_every_stage_and_the_online_rate(tmp_path):
     assert set(entry["schema"]["stages"]) == {"validate", "total"} and entry["validate_same_cells_ratio"] > 0
     online = report["online"]
     assert online["created"] == 8 and online["calls_over_limit"] == 0
+    assert 0 < online["first_to_last_s"] <= online["seconds"]
     assert report["startup_s"] > 0
 
 
