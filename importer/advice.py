@@ -164,8 +164,11 @@ def _pattern_breaks(rule: Mapping[str, Any]) -> Callable[[list[Any]], np.ndarray
     ignore = re.compile(str(rule["ignore"])) if rule.get("ignore") else None
 
     def breaks(values: list[Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
-        not_text = np.zeros(len(values), dtype=bool) if all_text(values) else ~_is_text(values)  # never a match
-        texts = [value if isinstance(value, str) else "" for value in values] if not_text.any() else values
+        if all_text(values):  # always so for checked cells
+            texts, not_text = values, np.zeros(len(values), dtype=bool)
+        else:  # a value that is not text never meets a pattern
+            texts = [value if isinstance(value, str) else "" for value in values]
+            not_text = np.fromiter((not isinstance(value, str) for value in values), dtype=bool, count=len(values))
         cleaned = map(ignore.sub, repeat(""), texts) if ignore else texts
         meets = np.fromiter(map(is_not, map(pattern.fullmatch, cleaned), repeat(None)), dtype=bool, count=len(texts))
         is_filled = np.fromiter(map(bool, texts), dtype=bool, count=len(texts))  # an empty cell breaks no pattern
@@ -173,10 +176,6 @@ def _pattern_breaks(rule: Mapping[str, Any]) -> Callable[[list[Any]], np.ndarray
         return broken
 
     return breaks
-
-
-def _is_text(values: list[Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    return np.fromiter((isinstance(value, str) for value in values), dtype=bool, count=len(values))
 
 
 def _field_rules(pack: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, Any]]]:
