@@ -342,16 +342,20 @@ def _calamine_rows(sheet: Any, numbers: set[tuple[int, int]]) -> Iterator[_Row]:
     """(Excel row number, cells) from a calamine sheet; number cells are recorded in ``numbers``.
 
     A sheet of text cells only, the usual case, is checked in one pass and
-    handed on without a Python step per row.
+    handed on without a Python step per row. calamine's table starts at the
+    sheet's first used row, so the row numbers count from there: with an
+    empty first row the header is on Excel row 2, and every row keeps the
+    number Excel shows.
     """
     table = sheet.to_python()
+    first_row = (sheet.start or (0, 0))[0] + 1
     if set(map(type, chain.from_iterable(table))) <= {str}:
-        return zip(count(1), table, repeat(_NO_PROBLEMS))
-    return _mixed_rows(table, numbers)
+        return zip(count(first_row), table, repeat(_NO_PROBLEMS))
+    return _mixed_rows(table, numbers, first_row)
 
 
-def _mixed_rows(table: list[list[Any]], numbers: set[tuple[int, int]]) -> Iterator[_Row]:
-    for index, values in enumerate(table, start=1):
+def _mixed_rows(table: list[list[Any]], numbers: set[tuple[int, int]], first_row: int) -> Iterator[_Row]:
+    for index, values in enumerate(table, start=first_row):
         try:
             "".join(values)  # a row of text cells (join refuses anything else, quickly)
         except TypeError:

@@ -97,6 +97,25 @@ def test_header_below_title_rows_and_excel_row_numbers(tmp_path):
     assert set(frame["_sheet"]) == {"Orders"}
 
 
+@pytest.mark.parametrize("extra", ["cost centre", 4711], ids=["text cells", "a number cell"])
+def test_an_empty_first_row_and_column_keep_excel_row_numbers_to_the_results(tmp_path, sandbox, extra):
+    """The table starts at B2: messages, statuses and the red cell must name the rows Excel shows."""
+    bad = [*ROW[:1], "PO-2", *ROW[2:4], "2.5", *ROW[5:]]
+    rows = [[], [None, *HEADER, "cost_centre"], [None, *ROW, extra], [None, *bad, extra]]
+    path = workbook(tmp_path / "offset.xlsx", rows)
+    sheet = importer.load(path)
+    assert sheet.header_rows == {"Orders": 2}
+    assert [int(r) for r in sheet.frame["_row"]] == [3, 4]
+    result = importer.run(path, settings=sandbox.settings(), stage="validate")
+    (error,) = result.report.errors.to_dict("records")
+    assert (error["row"], error["column"]) == (4, "quantity")
+    orders = openpyxl.load_workbook(result.output)["Orders"]
+    header = [c.value for c in orders[2]]
+    assert orders.cell(row=4, column=header.index("quantity") + 1).comment is not None
+    statuses = [orders.cell(row=n, column=header.index("status") + 1).value for n in (3, 4)]
+    assert statuses == [str(Status.VALID), str(Status.INVALID)]
+
+
 def test_hidden_and_empty_sheets_are_skipped_and_said_so(tmp_path):
     path = tmp_path / "many.xlsx"
     book = openpyxl.Workbook()
