@@ -5,25 +5,41 @@ exact shape a spreadsheet program or a text editor produces.
 """
 
 import shutil
+import sys
 import zipfile
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from importer import read
 from importer.errors import InputError
 from importer.limits import InputLimits
+from importer.models import OrderSheet
 from importer.read import EXACT_FLOAT_LIMIT, HEADER_SEARCH_ROWS, cell_text, read_sheet
 
 HEADER = ["provider", "order_ref", "item_id", "quantity", "receiver_name", "receiver_mobile", "zip"]
 ROW = ["xportcn-open", "PO-1", "600126245031041190", "2", "张三", "013800138000", "010020"]
 ROW2 = ["dajisaas", "PO-2", "652711530188", "5", "李四", "+8613912345678", "311121"]
 
-# A number in a column the reader cannot take at face value (anything but quantity/unit_price) makes the
-# reader use the openpyxl path, which knows cell formats; text-only sheets are read by python-calamine.
-READERS = {"text cells": "cost centre", "a number cell": 4711}
+# The extra cell each case puts in its rows picks the reader. Text-only sheets are read by fastexcel, or by
+# python-calamine when fastexcel cannot be used; a number in a column the fast readers cannot take at face
+# value (anything but quantity/unit_price) makes the reader use openpyxl, which knows cell formats.
+READERS = {"text cells": "cost centre", "text cells, calamine": "cost centre", "a number cell": 4711}
+
+
+@pytest.fixture(params=list(READERS), ids=list(READERS))
+def extra(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> object:
+    """The extra cell for each case's rows; the calamine case leaves fastexcel out of the readers tried."""
+    if request.param == "text cells, calamine":
+        monkeypatch.setattr(read, "FAST_READERS", (read._read_calamine,))
+    return READERS[request.param]
 
 
 def write_book(path: Path, sheets: dict[str, list[list[object]]], *, hidden: tuple[str, ...] = ()) -> Path:
@@ -181,7 +197,6 @@ def test_default_provider_adds_the_column_when_the_sheet_has_none(tmp_path):
     assert "provider" not in read_sheet(path).frame
 
 
-@pytest.mark.parametrize("extra", READERS.values(), ids=READERS.keys())
 def test_a_row_of_spaces_is_blank_but_a_row_with_its_first_cell_empty_is_not(tmp_path, extra):
     """Blank rows are skipped wherever they are; a row is kept when any cell holds more than spaces."""
     blank_first = ["", *ROW2[1:]]
@@ -196,7 +211,6 @@ def test_a_row_of_spaces_is_blank_but_a_row_with_its_first_cell_empty_is_not(tmp
 # ----- workbooks: the text a cell shows ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("extra", READERS.values(), ids=READERS.keys())
 def test_ids_and_phones_stored_as_text_keep_every_character(tmp_path, extra):
     path = write_book(
         tmp_path / "orders.xlsx",
@@ -255,7 +269,6 @@ def test_numbers_in_quantity_and_price_read_as_plain_text(tmp_path):
     assert list(frame["unit_price"]) == ["12.5", "0.1"]
 
 
-@pytest.mark.parametrize("extra", READERS.values(), ids=READERS.keys())
 def test_dates_read_as_iso_text(tmp_path, extra):
     path = write_book(
         tmp_path / "dates.xlsx",
@@ -304,7 +317,6 @@ def test_small_fractions_keep_every_digit(value, text):
 # ----- workbooks: where the rows are ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("extra", READERS.values(), ids=READERS.keys())
 def test_header_below_title_rows_is_found_and_rows_are_numbered_as_excel_shows(tmp_path, extra):
     rows: list[list[object]] = [
         ["Purchase orders, March"],
@@ -327,7 +339,6 @@ def test_a_header_further_down_than_the_search_reaches_is_not_found(tmp_path):
     assert "no sheet has a header row" in str(error) and "deep.xlsx" in str(error)
 
 
-@pytest.mark.parametrize("extra", READERS.values(), ids=READERS.keys())
 def test_hidden_and_empty_sheets_are_skipped_with_a_note_and_sheets_keep_their_names(tmp_path, extra):
     header = [*HEADER, "cost_centre"]
     path = write_book(
@@ -354,7 +365,6 @@ def test_hidden_and_empty_sheets_are_skipped_with_a_note_and_sheets_keep_their_n
     ]
 
 
-@pytest.mark.parametrize("extra", READERS.values(), ids=READERS.keys())
 def test_one_sheet_by_name_even_a_hidden_one(tmp_path, extra):
     header = [*HEADER, "cost_centre"]
     path = write_book(
@@ -430,7 +440,6 @@ def test_the_sheet_closest_to_an_order_sheet_is_named_when_none_fits(tmp_path):
     assert error.sheet == "B" and "headers found: 'provider', 'order_ref', 'quantity'" in str(error)
 
 
-@pytest.mark.parametrize("extra", READERS.values(), ids=READERS.keys())
 def test_duplicate_headers_keep_every_column(tmp_path, extra):
     header = ["order_ref", "item_id", "quantity", "Item ID", "note", "note", "note", "cost_centre"]
     row = ["PO-1", "111", "2", "222", "a", "b", "c", extra]
@@ -440,7 +449,6 @@ def test_duplicate_headers_keep_every_column(tmp_path, extra):
     assert frame.loc[0, ["order_remark", "note", "note (2)"]].tolist() == ["a", "b", "c"]
 
 
-@pytest.mark.parametrize("extra", READERS.values(), ids=READERS.keys())
 def test_formula_cells_are_named_in_a_note(tmp_path, extra):
     rows = [[*HEADER, "cost_centre"]] + [[*ROW[:3], f"=1+{n}", *ROW[4:], extra] for n in range(6)]
     sheet = read_sheet(write_book(tmp_path / "formulas.xlsx", {"Orders": rows}))
@@ -450,7 +458,6 @@ def test_formula_cells_are_named_in_a_note(tmp_path, extra):
     ]
 
 
-@pytest.mark.parametrize("extra", READERS.values(), ids=READERS.keys())
 def test_the_row_limit_is_checked_while_reading(tmp_path, extra):
     rows = [[*HEADER, "cost_centre"], [*ROW, extra], [*ROW2, extra], [*ROW, extra]]
     path = write_book(tmp_path / "rows.xlsx", {"Orders": rows})
@@ -463,6 +470,100 @@ def test_a_csv_holding_only_a_byte_order_mark_is_empty(tmp_path):
     path = tmp_path / "bom.csv"
     path.write_bytes(b"\xef\xbb\xbf")
     assert str(load_error(path)) == "bom.csv: the file is empty"
+
+
+# ----- workbooks: the two fast readers agree --------------------------------------------------------
+
+_PIECES = [*"aZ09-=+@'. ", "\t", "\n", "\r\n", "\u3000", "\xa0", "\u2003", "张", "號", "😀", "_x000D_", "０", "007"]
+_CELL_TEXT = st.lists(st.sampled_from(_PIECES), max_size=5).map("".join)
+
+
+def _read_by(reader: Callable[..., OrderSheet | None], path: Path) -> OrderSheet | str:
+    """The sheet one fast reader gives, or the message it refuses the workbook with."""
+    try:
+        sheet = reader(path, None, None, InputLimits())
+    except InputError as error:
+        return str(error)
+    assert sheet is not None, f"{reader.__name__} handed on a text-only workbook"
+    return sheet
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cells=st.lists(st.lists(_CELL_TEXT, min_size=len(HEADER), max_size=len(HEADER)), min_size=1, max_size=8),
+    top=st.integers(0, 3),
+    left=st.integers(0, 2),
+)
+def test_text_sheets_read_the_same_by_columns_and_by_rows(tmp_path, cells, top, left):
+    """fastexcel (a column at a time) and calamine (a row at a time) give the very same sheet."""
+    path = tmp_path / "random.xlsx"
+    book = openpyxl.Workbook()
+    for r, row in enumerate([HEADER, *cells], start=top + 1):
+        for c, value in enumerate(row, start=left + 1):
+            if value:
+                book.active.cell(row=r, column=c, value=value).data_type = "s"
+    book.save(path)
+    by_columns, by_rows = _read_by(read._read_fastexcel, path), _read_by(read._read_calamine, path)
+    if isinstance(by_rows, str):  # every row blank: both refuse the sheet alike
+        assert by_columns == by_rows and "no sheet has a header row" in by_rows
+        return
+    assert isinstance(by_columns, OrderSheet)
+    pd.testing.assert_frame_equal(by_columns.frame, by_rows.frame)
+    assert (by_columns.header_rows, by_columns.notes) == (by_rows.header_rows, by_rows.notes)
+    assert by_rows.header_rows == {"Sheet": top + 1} and by_rows.notes == []
+
+
+def test_the_spaces_polars_strips_are_the_spaces_python_strips():
+    assert set(read.PY_SPACES) == {c for c in map(chr, range(0x110000)) if c.isspace()}
+
+
+@pytest.mark.parametrize("column", [3, len(HEADER) + 1], ids=["in a text column", "alone in its column"])
+def test_a_number_far_below_the_top_leaves_fastexcel_and_still_reads_exactly(tmp_path, column):
+    rows: list[list[object]] = [HEADER] + [[*ROW[:1], f"PO-{n}", *ROW[2:]] for n in range(1500)]
+    rows[-1][3:] = [*ROW[3:], None, None]
+    rows[-1][column] = 3  # past the 64 KiB the quick look reads, so fastexcel parses the sheet and refuses it
+    path = write_book(tmp_path / "late.xlsx", {"Orders": rows})
+    assert read._top_is_text(path, "xl/worksheets/sheet1.xml")
+    assert read._read_fastexcel(path, None, None, InputLimits()) is None
+    frame = read_sheet(path).frame
+    assert frame["quantity"].tolist() == ["2"] * 1499 + ["3" if column == 3 else "2"]
+    assert frame.loc[1499, "_row"] == 1501
+
+
+@pytest.mark.parametrize(
+    ("cells", "text_only"),
+    [
+        (["PO-1", "2"], True),
+        (["PO-1", 2], False),
+        (["PO-1", True], False),
+        (["PO-1", datetime(2026, 3, 5)], False),
+        (["PO-1", None], True),
+    ],
+)
+def test_a_quick_look_at_the_top_finds_number_date_and_true_false_cells(tmp_path, cells, text_only):
+    path = tmp_path / "top.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["order_ref", "quantity"])
+    book.active.append(cells)
+    book.active["C2"].number_format = "0.00"  # a styled empty cell is not a value
+    book.save(path)
+    assert read._top_is_text(path, "xl/worksheets/sheet1.xml") is text_only
+
+
+def test_a_hidden_sheet_holding_numbers_does_not_keep_a_text_sheet_from_fastexcel(tmp_path):
+    path = write_book(
+        tmp_path / "hidden.xlsx", {"Orders": [HEADER, ROW], "Old": [HEADER, [*ROW[:3], 2]]}, hidden=("Old",)
+    )
+    by_columns = read._read_fastexcel(path, None, None, InputLimits())
+    assert by_columns is not None and by_columns.notes == ["sheet 'Old' skipped: it is hidden"]
+    assert by_columns.frame["item_id"].tolist() == [ROW[2]]
+
+
+def test_without_fastexcel_text_sheets_read_through_calamine(tmp_path, monkeypatch):
+    path = write_book(tmp_path / "orders.xlsx", {"Orders": [HEADER, ROW, ROW2]})
+    monkeypatch.setitem(sys.modules, "fastexcel", None)  # what an install without it looks like
+    assert read._read_fastexcel(path, None, None, InputLimits()) is None
+    assert read_sheet(path).frame["receiver_mobile"].tolist() == [ROW[5], ROW2[5]]
 
 
 # ----- files that cannot be read --------------------------------------------------------------------

@@ -16,6 +16,7 @@ from openpyxl.styles import Font
 from typer.testing import CliRunner
 
 import importer
+from importer import read
 from importer.cli import app
 from importer.errors import InputError
 from importer.models import Status
@@ -97,9 +98,16 @@ def test_header_below_title_rows_and_excel_row_numbers(tmp_path):
     assert set(frame["_sheet"]) == {"Orders"}
 
 
-@pytest.mark.parametrize("extra", ["cost centre", 4711], ids=["text cells", "a number cell"])
-def test_an_empty_first_row_and_column_keep_excel_row_numbers_to_the_results(tmp_path, sandbox, extra):
+@pytest.mark.parametrize(
+    ("extra", "readers"),
+    [("cost centre", read.FAST_READERS), ("cost centre", (read._read_calamine,)), (4711, read.FAST_READERS)],
+    ids=["text cells", "text cells, calamine", "a number cell"],
+)
+def test_an_empty_first_row_and_column_keep_excel_row_numbers_to_the_results(
+    tmp_path, sandbox, monkeypatch, extra, readers
+):
     """The table starts at B2: messages, statuses and the red cell must name the rows Excel shows."""
+    monkeypatch.setattr(read, "FAST_READERS", readers)
     bad = [*ROW[:1], "PO-2", *ROW[2:4], "2.5", *ROW[5:]]
     rows = [[], [None, *HEADER, "cost_centre"], [None, *ROW, extra], [None, *bad, extra]]
     path = workbook(tmp_path / "offset.xlsx", rows)
