@@ -14,7 +14,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -468,31 +468,42 @@ def previews_from_frame(previewed: pd.DataFrame) -> dict[str, OrderPreview]:
     """Rebuild each order's preview from the preview frame (so an analyst may filter it first).
 
     Only orders whose every row is PREVIEWED are returned: those are the ones
-    that may be created.
+    that may be created. The frame is read in one pass of plain records: a
+    ``groupby`` with a frame per order cost a few milliseconds an order, and
+    the create stage cannot start before this is done.
     """
-    previews: dict[str, OrderPreview] = {}
-    for key, rows in previewed.groupby(ORDER_KEY_COL, sort=False):
-        if not (rows["status"] == Status.PREVIEWED).all():
+    rows_by_order: dict[str, list[dict[Hashable, Any]]] = {}
+    for row in previewed.to_dict("records"):
+        key = row[ORDER_KEY_COL]
+        if key is None or key != key:  # no order key (NaN): not an order's row, as groupby leaves it out
             continue
-        lines = {
-            str(r.line_no): LinePreview(
-                unit_price=_money(r.estimated_unit_price),
-                amount=_money(r.estimated_amount),
-                currency=str(r.currency_charged),
-            )
-            for r in rows.itertuples()
-        }
-        first = rows.iloc[0]
-        context = json.loads(first[CONTEXT_COL]) if first[CONTEXT_COL] else {}
-        previews[str(key)] = OrderPreview(
-            ok=True,
-            lines=lines,
-            freight=_money(first["freight"]),
-            total=_money(first["order_total"]),
-            currency=str(first["currency_charged"]),
-            context=context,
+        rows_by_order.setdefault(str(key), []).append(row)
+    return {
+        key: _order_preview(rows)
+        for key, rows in rows_by_order.items()
+        if all(row["status"] == Status.PREVIEWED for row in rows)
+    }
+
+
+def _order_preview(rows: list[dict[Hashable, Any]]) -> OrderPreview:
+    """One order's preview from its rows of the preview frame: the lines, and the order's totals on its first row."""
+    lines = {
+        str(row[LINE_NO_COL]): LinePreview(
+            unit_price=_money(row["estimated_unit_price"]),
+            amount=_money(row["estimated_amount"]),
+            currency=str(row["currency_charged"]),
         )
-    return previews
+        for row in rows
+    }
+    first = rows[0]
+    return OrderPreview(
+        ok=True,
+        lines=lines,
+        freight=_money(first["freight"]),
+        total=_money(first["order_total"]),
+        currency=str(first["currency_charged"]),
+        context=json.loads(first[CONTEXT_COL]) if first[CONTEXT_COL] else {},
+    )
 
 
 def create_orders(

@@ -167,6 +167,21 @@ def test_line_sold_out_between_preview_and_create(provider, fresh_sandbox, tmp_p
         assert statuses[1] in (Status.CREATE_FAILED, Status.CREATED)
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_create_buys_only_the_orders_left_in_a_filtered_preview(provider, fresh_sandbox, tmp_path):
+    """An analyst may drop orders from the preview frame before creating: only the ones left are bought."""
+    order = importer.group(importer.validate(sheet(provider, {"KEEP-1": "clean", "DROP-1": "clean"})))
+    previewed = importer.preview(order, fresh_sandbox.settings(), policy=NO_WAIT)
+    kept = previewed[~previewed["order_key"].str.contains("DROP-1")]
+    created = importer.create(order, kept, fresh_sandbox.settings(), policy=NO_WAIT)
+    assert set(created["order_key"]) == set(kept["order_key"])
+    assert set(created["status"]) == {Status.CREATED}
+    assert list(created["line_no"]) == list(kept["line_no"])
+    assert len(fresh_sandbox.state.orders_per_external_id(provider)) == 1
+    first_line = created.index[0]
+    assert str(created.loc[first_line, "freight"]) == str(kept.loc[first_line, "freight"])
+
+
 def _catalogue_keys(sandbox, provider):
     """The (item, sku) stock keys of the clean example's lines, as the sandbox stores them."""
     module = sandbox.module(provider)
