@@ -77,7 +77,19 @@ class RateLimiter:
     window at or under the limit, which a bucket with a burst cannot promise.
     The interval is 5 % longer than ``1 / rate`` so thread and network
     jitter cannot push arrivals at the provider over the limit. Thread-safe.
+
+    Slots lie on an even grid: a thread that wakes a little late (at most
+    :attr:`catch_up` seconds, a sleep's usual overshoot) still takes its
+    slot, and the next slot is one interval after the slot, not after the
+    late call, so small delays do not add up over a long run. A call then
+    leaves at most ``catch_up`` after its slot, and any 1-second window
+    holds at most ``ceil((1 + catch_up) * rate / 1.05)`` calls: no more
+    than a whole-number ``rate`` while ``catch_up`` stays under 0.05 s.
+    A thread later than that starts the grid again from now.
     """
+
+    MAX_CATCH_UP = 0.01
+    """Seconds of lateness the grid absorbs, at most; the rest of the 5 % margin is left for network jitter."""
 
     def __init__(
         self, rate: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
@@ -85,6 +97,7 @@ class RateLimiter:
         if rate <= 0:
             raise ValueError("rate must be above 0 calls per second")
         self.interval = 1.05 / rate
+        self.catch_up = min(self.MAX_CATCH_UP, self.interval / 10)
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
@@ -96,14 +109,16 @@ class RateLimiter:
         Booking slots ahead let every thread whose booked time passed during a
         stall (a collector pass, a busy machine) go at once when it ended: a
         burst over the limit. Taking the slot only once it is due keeps calls
-        an interval apart however late a thread wakes.
+        an interval apart however late a thread wakes: past ``catch_up``,
+        the next slot is one interval from now, not from the missed slot.
         """
         while True:
             with self._lock:
                 now = self._clock()
                 wait = self._next - now
                 if wait <= 0:
-                    self._next = now + self.interval
+                    on_grid = -wait <= self.catch_up
+                    self._next = (self._next if on_grid else now) + self.interval
                     return
             self._sleep(wait)
 

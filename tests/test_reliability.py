@@ -7,6 +7,7 @@ external id produced. A quick subset runs by default; the full count is
 marked ``slow``.
 """
 
+import bisect
 import itertools
 import os
 import random
@@ -20,8 +21,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import hypothesis
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import importer
 from importer.errors import Transient
@@ -118,6 +122,47 @@ def test_rate_limiter_spaces_calls_evenly():
     for _ in range(5):
         limiter.acquire()
     assert len(slept) == 4 and all(abs(s - 0.105) < 1e-9 for s in slept)
+
+
+def _limited_calls(rate, oversleeps, pauses=None):
+    """When each call left, on a fake clock where every sleep overshoots by the next of ``oversleeps``."""
+    now = [0.0]
+    lateness = iter(oversleeps)
+
+    def sleep(seconds):
+        now[0] += seconds + next(lateness, 0.0)
+
+    limiter = RateLimiter(rate, clock=lambda: now[0], sleep=sleep)
+    went = []
+    for pause in pauses or [0.0] * len(oversleeps):
+        now[0] += pause
+        limiter.acquire()
+        went.append(now[0])
+    return limiter, went
+
+
+def test_small_oversleeps_do_not_add_up_over_a_long_run():
+    limiter, went = _limited_calls(20, [0.003] * 201)
+    assert went[-1] - went[0] <= 200 * limiter.interval + limiter.catch_up  # on the grid, not 200 x 3 ms later
+
+
+def test_a_late_wake_beyond_the_catch_up_starts_the_grid_again():
+    limiter, went = _limited_calls(20, [0.5], pauses=[0.0] * 4)  # the second call's sleep overshoots by 0.5 s
+    assert went[1] - went[0] == pytest.approx(limiter.interval + 0.5)
+    assert went[2] - went[1] == pytest.approx(limiter.interval)  # no burst to make up for the lost half second
+    assert went[3] - went[2] == pytest.approx(limiter.interval)
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@given(
+    rate=st.sampled_from([1.0, 2.0, 5.0, 20.0, 50.0]),  # calls per second, as providers state them
+    oversleeps=st.lists(st.floats(0, 0.2), min_size=2, max_size=120),
+    pauses=st.lists(st.floats(0, 0.3), min_size=120, max_size=120),
+)
+def test_no_second_of_calls_holds_more_than_the_rate_however_late_threads_wake(rate, oversleeps, pauses):
+    limiter, went = _limited_calls(rate, oversleeps, pauses[: len(oversleeps)])
+    assert max(bisect.bisect_left(went, start + 1.0) - i for i, start in enumerate(went)) <= rate
+    assert all(later - earlier >= limiter.interval - limiter.catch_up for earlier, later in itertools.pairwise(went))
 
 
 def test_threads_that_wake_late_after_a_stall_still_go_an_interval_apart():
