@@ -34,6 +34,12 @@ ROW2 = ["dajisaas", "PO-2", "652711530188", "5", "李四", "+8613912345678", "31
 READERS = {"text cells": "cost centre", "text cells, calamine": "cost centre", "a number cell": 4711}
 
 
+@pytest.fixture(autouse=True)
+def fastexcel_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These sheets are small; fastexcel reads them as it would a large one, so both fast readers are tested."""
+    monkeypatch.setattr(read, "FASTEXCEL_MIN_BYTES", 0)
+
+
 @pytest.fixture(params=list(READERS), ids=list(READERS))
 def extra(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> object:
     """The extra cell for each case's rows; the calamine case leaves fastexcel out of the readers tried."""
@@ -557,6 +563,19 @@ def test_a_hidden_sheet_holding_numbers_does_not_keep_a_text_sheet_from_fastexce
     by_columns = read._read_fastexcel(path, None, None, InputLimits())
     assert by_columns is not None and by_columns.notes == ["sheet 'Old' skipped: it is hidden"]
     assert by_columns.frame["item_id"].tolist() == [ROW[2]]
+
+
+def test_a_small_text_sheet_reads_through_calamine_and_a_large_one_through_fastexcel(tmp_path, monkeypatch):
+    path = write_book(tmp_path / "orders.xlsx", {"Orders": [HEADER, ROW, ROW2]})
+    with zipfile.ZipFile(path) as archive:
+        size = archive.getinfo("xl/worksheets/sheet1.xml").file_size
+    monkeypatch.setattr(read, "FASTEXCEL_MIN_BYTES", size + 1)
+    assert read._read_fastexcel(path, None, None, InputLimits()) is None  # not worth importing polars
+    monkeypatch.setattr(read, "FASTEXCEL_MIN_BYTES", size)
+    by_columns = read._read_fastexcel(path, None, None, InputLimits())
+    by_rows = read._read_calamine(path, None, None, InputLimits())
+    assert by_columns is not None and by_rows is not None
+    pd.testing.assert_frame_equal(by_columns.frame, by_rows.frame)
 
 
 def test_without_fastexcel_text_sheets_read_through_calamine(tmp_path, monkeypatch):

@@ -108,6 +108,7 @@ def test_an_empty_first_row_and_column_keep_excel_row_numbers_to_the_results(
 ):
     """The table starts at B2: messages, statuses and the red cell must name the rows Excel shows."""
     monkeypatch.setattr(read, "FAST_READERS", readers)
+    monkeypatch.setattr(read, "FASTEXCEL_MIN_BYTES", 0)  # a small sheet, read as a large one would be
     bad = [*ROW[:1], "PO-2", *ROW[2:4], "2.5", *ROW[5:]]
     rows = [[], [None, *HEADER, "cost_centre"], [None, *ROW, extra], [None, *bad, extra]]
     path = workbook(tmp_path / "offset.xlsx", rows)
