@@ -33,6 +33,9 @@ def timed(stages: dict[str, float], name: str, work: Callable[[], Any]) -> Any:
 
 
 def project(path: Path, out: Path) -> dict[str, float]:
+    import fastexcel  # noqa: F401  # read.py imports its readers' libraries on first use
+    import polars  # noqa: F401
+
     import importer
     import importer.api  # the libraries are imported before timing, as the reference's are
 
