@@ -187,6 +187,45 @@ def test_csv_without_usable_rows_or_headers_is_refused(tmp_path, content, messag
     assert message in str(error) and Path(str(error.file)).name == "odd.csv"
 
 
+_CSV_PIECES = [",", ";", "\t", '"', '""', "'", "'=1", "\n", "\r\n", "\r", " ", "\u3000", "PO-1", "张三", "0138", "-2"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(_CSV_PIECES), max_size=40).map("".join),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+)
+def test_csv_reads_the_same_by_columns_and_by_records(text, delimiter):
+    """pandas' C parser (a column at a time) gives what the csv module gives, or leaves the file to it."""
+    by_columns = read._csv_by_columns(text, delimiter)
+    try:
+        by_records = read._csv_by_rows(Path("random.csv"), text, delimiter)
+    except InputError:
+        assert by_columns is None  # only the csv module says what is malformed
+        return
+    if by_columns is not None:
+        assert by_records is not None
+        assert by_columns == by_records
+
+
+def test_a_ragged_or_oversized_csv_is_left_to_the_csv_module():
+    assert read._csv_by_columns("order_ref,item_id\nPO-1,1,extra\n", ",") is None
+    assert read._csv_by_columns("order_ref,item_id\nPO-1,1\x00\n", ",") is None
+    assert read._csv_by_columns('order_ref,item_id\nPO-1,"' + "x" * 200_000 + '"\n', ",") is None
+    assert read._csv_by_columns("order_ref,item_id\nPO-1,1\n", ",") == (
+        ["order_ref", "item_id"],
+        [["PO-1"], ["1"]],
+        [2],
+    )
+
+
+def test_a_longer_csv_record_keeps_its_row_and_leaves_its_extra_cells(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("order_ref,item_id,quantity\nPO-1,1,2,surplus\n\nPO-2,1,3\n", encoding="utf-8")
+    frame = read_sheet(path).frame
+    assert frame[["order_ref", "quantity", "_row"]].values.tolist() == [["PO-1", "2", 2], ["PO-2", "3", 4]]
+
+
 # ----- CSV and workbooks: the default provider -----------------------------------------------------------
 
 
