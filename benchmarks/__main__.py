@@ -1,8 +1,9 @@
 """Run the benchmark suite and print (and save) one table: ``python -m benchmarks``.
 
-    python -m benchmarks                          # 1k, 10k, 100k rows, offline and online
+    python -m benchmarks                          # 1k, 10k, 100k rows as .xlsx and .csv, offline and online
     python -m benchmarks --sizes 1000,10000       # smaller
-    python -m benchmarks --huge                   # also 1,048,575 rows (validate and write)
+    python -m benchmarks --formats xlsx           # workbooks only
+    python -m benchmarks --huge                   # also 1,048,575 rows (.xlsx, the project only)
 
 Offline: each pipeline runs in a fresh process per sheet (so peak RSS is its
 own) and the project's time is reported beside the reference pipeline's in
@@ -151,24 +152,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated row counts")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference pipeline")
-    parser.add_argument("--huge", action="store_true", help="also run the project at 1,048,575 rows")
+    parser.add_argument("--formats", default="xlsx,csv", help="comma-separated sheet formats: xlsx, csv")
+    parser.add_argument("--huge", action="store_true", help="also run the project at 1,048,575 rows (.xlsx)")
     parser.add_argument("--online-orders", type=int, default=200, help="orders for the online run (0: skip)")
     parser.add_argument("--data", type=Path, default=HERE / "data", help="where generated sheets are kept")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s]
+    sheets = [(int(size), fmt) for fmt in args.formats.split(",") if fmt for size in args.sizes.split(",") if size]
     if args.huge:
-        sizes.append(EXCEL_MAX_DATA_ROWS)
+        sheets.append((EXCEL_MAX_DATA_ROWS, "xlsx"))
     report: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "system": platform.platform()},
         "offline": [],
         "startup_s": startup(),
     }
     print(
-        f"{'rows':>9} {'pipeline':>9} {'read':>7} {'validate':>8} {'group':>7} {'write':>7} {'total':>7} {'RSS MB':>7}"
+        f"{'rows':>9} {'format':>6} {'pipeline':>9} {'read':>7} {'validate':>8} {'group':>7} {'write':>7} "
+        f"{'total':>7} {'RSS MB':>7}"
     )
-    for size in sizes:
-        sheet = make(args.data, size)
+    for size, fmt in sheets:
+        sheet = make(args.data, size, fmt)
         kinds = ["project"] if args.no_reference or size > 100_000 else ["project", "reference"]
         if size <= 100_000 and not args.no_reference and fastest_available():
             kinds += ["fastest", "schema"]
@@ -176,10 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         for kind, result in results.items():
             st = dict.fromkeys(("read", "validate", "group", "write"), "-") | result["stages"]
             print(
-                f"{size:>9} {kind:>9} {st['read']:>7} {st['validate']:>8} {st['group']:>7} {st['write']:>7} "
+                f"{size:>9} {fmt:>6} {kind:>9} {st['read']:>7} {st['validate']:>8} {st['group']:>7} {st['write']:>7} "
                 f"{st['total']:>7} {result['peak_rss_mb']:>7}"
             )
-        entry: dict[str, Any] = {"rows": size, **results}
+        entry: dict[str, Any] = {"rows": size, "format": fmt, **results}
         if "reference" in results:
             entry["ratio"] = round(results["project"]["stages"]["total"] / results["reference"]["stages"]["total"], 3)
             print(f"{'':>9} project / reference = {entry['ratio']}")
