@@ -9,11 +9,12 @@ DataFrame operations would cost seconds on a large sheet.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .bulk import paused_gc, text_list
@@ -90,6 +91,8 @@ class _Rows:
     sheets: list[str]
     cells: dict[str, list[str]]
     present: frozenset[str]
+    typed: dict[str, list[Any]] = field(default_factory=dict)
+    """The line values an OrderLine holds as other types (ids from links, whole quantities, prices), by column."""
 
 
 @paused_gc
@@ -110,17 +113,18 @@ def group(report: Report, *, extra_columns: Collection[str] = ()) -> Grouping:
     orders: list[OrderDraft] = []
     errors: list[CellError] = []
     refused: list[dict[str, Any]] = []
-    row_numbers: dict[int, int] = {}
     for key, positions in members.items():
         order_level, problems = _order_level(rows, positions)
         problems += _duplicate_line_numbers(rows, key, positions)
-        held_by = {*by_key.get(key, ()), *by_ref.get(key[1], ()), *(error.row for error in problems)}
-        if held_by:
+        if problems or key in by_key or key[1] in by_ref:
+            held_by = {*by_key.get(key, ()), *by_ref.get(key[1], ()), *(error.row for error in problems)}
             errors.extend(problems)
             refused.extend(_refusals(rows, key, positions, problems, sorted(held_by)))
             continue
         orders.append(_order(rows, key, positions, order_level, extras))
-        row_numbers.update((rows.ids[pos], rows.rows[pos]) for pos in positions)
+    row_numbers = dict(zip(rows.ids, rows.rows, strict=True))
+    for refusal in refused:
+        del row_numbers[refusal["row_id"]]
     return Grouping(orders, errors_frame(errors), outcomes_frame(refused), row_numbers)
 
 
@@ -142,11 +146,34 @@ def _columns(report: Report, extras: list[str]) -> _Rows:
     sheets = [str(s) for s in rows[SHEET_COL].tolist()] if SHEET_COL in rows.columns else blank
     numbers = [int(r) for r in rows[ROW_COL].tolist()] if ROW_COL in rows.columns else [0] * len(rows)
     ids = [int(i) for i in rows.index.tolist()]
-    return _Rows(ids, numbers, sheets, cells, frozenset(frame.columns))
+    typed = {
+        column: _converted(cells_checked[column] if column in cells_checked.columns else None, cells[column], convert)
+        for column, convert in _LINE_VALUES.items()
+    }
+    return _Rows(ids, numbers, sheets, cells, frozenset(frame.columns), typed)
 
 
 def _text_list(cells: pd.Series[Any]) -> list[str]:
     return text_list(cells) if isinstance(cells.dtype, pd.CategoricalDtype) else text(cells).tolist()
+
+
+def _converted(checked: pd.Series[Any] | None, cells: list[str], convert: Callable[[str], Any]) -> list[Any]:
+    """``convert`` applied to a column's cells, once per distinct value (a column holds a few thousand at most).
+
+    A checked column is categorical: the values its valid rows use are
+    converted and taken by code. Any other column is converted through a
+    dict of the values seen.
+    """
+    if checked is not None and isinstance(checked.dtype, pd.CategoricalDtype):
+        codes = checked.cat.codes.to_numpy()
+        values = np.append(checked.cat.categories.to_numpy(object), "")  # code -1 (missing) takes the last
+        converted = np.empty(len(values), dtype=object)
+        for code in np.unique(codes).tolist():
+            converted[code] = convert(values[code])
+        listed: list[Any] = converted.take(codes).tolist()
+        return listed
+    seen: dict[str, Any] = {}
+    return [seen[cell] if cell in seen else seen.setdefault(cell, convert(cell)) for cell in cells]
 
 
 def _rows_holding(report: Report) -> tuple[dict[OrderKey, list[int]], dict[str, list[int]]]:
@@ -179,6 +206,9 @@ def _rows_holding(report: Report) -> tuple[dict[OrderKey, list[int]], dict[str, 
 
 def _order_level(rows: _Rows, positions: list[int]) -> tuple[dict[str, str], list[CellError]]:
     """Find each order-level value (its first non-blank cell) and the later rows that disagree with it."""
+    if len(positions) == 1:  # an order of one row: nothing to disagree with
+        pos = positions[0]
+        return {column: rows.cells[column][pos] for column in ORDER_LEVEL_COLUMNS}, []
     values: dict[str, str] = dict.fromkeys(ORDER_LEVEL_COLUMNS, "")
     errors: list[CellError] = []
     for column in ORDER_LEVEL_COLUMNS:
@@ -277,9 +307,9 @@ def _order(
 
 
 def _lines(rows: _Rows, positions: list[int], extras: list[str]) -> tuple[OrderLine, ...]:
-    cells = rows.cells
-    item_ids, sku_ids, quantities = cells["item_id"], cells["sku_id"], cells["quantity"]
-    prices, currencies, titles, remarks = cells["unit_price"], cells["currency"], cells["title"], cells["line_remark"]
+    cells, typed = rows.cells, rows.typed
+    item_ids, sku_ids, quantities = typed["item_id"], cells["sku_id"], typed["quantity"]
+    prices, currencies, titles, remarks = typed["unit_price"], typed["currency"], cells["title"], cells["line_remark"]
     if "line_no" in rows.present:
         numbers = _line_numbers(cells["line_no"], positions)
     else:  # no line_no column: the lines are numbered in sheet order
@@ -288,14 +318,14 @@ def _lines(rows: _Rows, positions: list[int], extras: list[str]) -> tuple[OrderL
         OrderLine(
             row_id=rows.ids[pos],
             line_no=number,
-            item_id=_item_id(item_ids[pos]),
+            item_id=item_ids[pos],
             sku_id=sku_ids[pos],
-            quantity=_whole(quantities[pos]),
-            unit_price=Decimal(prices[pos]) if prices[pos] else None,
-            currency=currencies[pos].upper(),
+            quantity=quantities[pos],
+            unit_price=prices[pos],
+            currency=currencies[pos],
             title=titles[pos],
             remark=remarks[pos],
-            extra={column: cells[column][pos] for column in extras},
+            extra={column: cells[column][pos] for column in extras} if extras else {},
         )
         for pos, number in zip(positions, numbers, strict=True)
     )
@@ -342,3 +372,16 @@ def _without_zero_decimals(value: str) -> str:
 
 def _whole(value: str) -> int:
     return int(_without_zero_decimals(value))
+
+
+def _price(value: str) -> Decimal | None:
+    return Decimal(value) if value else None
+
+
+_LINE_VALUES: dict[str, Callable[[str], Any]] = {
+    "item_id": _item_id,
+    "quantity": _whole,
+    "unit_price": _price,
+    "currency": str.upper,
+}
+"""How a line's typed values are made from its checked text."""

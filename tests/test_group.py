@@ -340,3 +340,21 @@ def test_grouping_reads_the_checked_cells_and_leaves_the_text_table_unbuilt():
     assert order.order_ref == "PO-1" and [line.quantity for line in order.lines] == [2, 3]
     assert [line.extra["extra"] for line in order.lines] == ["x", "y"]
     assert report.valid["order_ref"].tolist() == ["PO-1", "PO-1"] and report.valid["extra"].tolist() == [" x ", "y"]
+
+
+def test_typed_line_values_are_made_once_per_value_and_only_for_valid_rows():
+    link = "https://item.taobao.com/item.htm?id=600126245031041190"
+    result = grouped(
+        {"order_ref": "PO-1", "item_id": link, "quantity": "2.0", "unit_price": "12.50"},
+        {"order_ref": "PO-1", "item_id": link, "quantity": "2", "unit_price": "12.50"},
+        {"order_ref": "PO-2", "quantity": "2.5"},  # refused by validation: its quantity is not whole
+        {"order_ref": "PO-3", "quantity": "3", "unit_price": "", "currency": "usd"},
+    )
+    lines = [line for order in result.orders for line in order.lines]
+    assert [order.order_ref for order in result.orders] == ["PO-1", "PO-3"]
+    assert [line.item_id for line in lines] == ["600126245031041190"] * 3
+    assert [line.quantity for line in lines] == [2, 2, 3]
+    assert [line.unit_price for line in lines] == [Decimal("12.50"), Decimal("12.50"), None]
+    assert [line.currency for line in lines] == ["CNY", "CNY", "USD"]
+    assert lines[0].unit_price is lines[1].unit_price  # one Decimal for the one value
+    assert set(result.row_numbers) == {line.row_id for line in lines}
