@@ -382,6 +382,8 @@ class _SheetPart(NamedTuple):
     member: str
     """The worksheet's XML inside the zip (for the formula scan)."""
     hidden: bool
+    xml_bytes: int
+    """The unpacked size of that XML, as the zip states it (0 when the zip has no such member)."""
 
 
 def _workbook_sheets(path: Path) -> list[_SheetPart]:
@@ -392,6 +394,7 @@ def _workbook_sheets(path: Path) -> list[_SheetPart]:
         with zipfile.ZipFile(path) as archive:
             book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
             rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            sizes = {info.filename: info.file_size for info in archive.infolist()}
     except Exception:
         return []
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
@@ -400,7 +403,8 @@ def _workbook_sheets(path: Path) -> list[_SheetPart]:
     for sheet in book.iter("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"):
         target = targets.get(sheet.get(rel_key), "")
         member = (target.lstrip("/") if target.startswith("/") else "xl/" + target) if target else ""
-        parts.append(_SheetPart(sheet.get("name", ""), member, sheet.get("state", "visible") != "visible"))
+        hidden = sheet.get("state", "visible") != "visible"
+        parts.append(_SheetPart(sheet.get("name", ""), member, hidden, sizes.get(member, 0)))
     return parts
 
 
@@ -697,7 +701,7 @@ def _read_fastexcel(
         return None
     _check_sheet_name(path, only, [part.name for part in parts])
     wanted = [part for part in parts if only in (None, part.name)]
-    if _xml_bytes(path, [part.member for part in wanted]) < FASTEXCEL_MIN_BYTES:
+    if sum(part.xml_bytes for part in wanted) < FASTEXCEL_MIN_BYTES:
         return None
     if not all(_top_is_text(path, part.member) for part in wanted if only or not part.hidden):
         return None
@@ -720,13 +724,6 @@ def _read_fastexcel(
         return None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _xml_bytes(path: Path, members: list[str]) -> int:
-    """The unpacked size of these worksheets' XML, as the zip states it."""
-    with zipfile.ZipFile(path) as archive:
-        sizes = {info.filename: info.file_size for info in archive.infolist()}
-    return sum(sizes.get(member, 0) for member in members)
 
 
 def _top_is_text(path: Path, member: str) -> bool:
@@ -942,11 +939,11 @@ def _csv_by_rows(path: Path, text: str, delimiter: str) -> _CsvTable | None:
         raise InputError(f"the CSV is malformed: {error}", file=path, row=reader.line_num) from None
     if not records:
         return None
-    header, width = records[0], len(records[0])
-    kept = [(number, row) for number, row in enumerate(records[1:], start=2) if any(v.strip() for v in row)]
-    rows = [row[:width] if len(row) >= width else row + [""] * (width - len(row)) for _, row in kept]
+    header, width, data = records[0], len(records[0]), records[1:]
+    filled = _filled_rows(data)
+    rows = [row[:width] if len(row) >= width else row + [""] * (width - len(row)) for row in compress(data, filled)]
     cells = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
-    return header, cells, [number for number, _ in kept]
+    return header, cells, list(compress(range(2, len(data) + 2), filled))
 
 
 def _unescaped(values: list[str]) -> list[str]:
