@@ -49,7 +49,7 @@ def project(path: Path, out: Path) -> dict[str, float]:
         import pandas as pd
 
         from importer.models import Status
-        from importer.results import attach_warnings, merge_outcomes, status_outcomes
+        from importer.outcomes import attach_warnings, merge_outcomes, status_outcomes
 
         valid = status_outcomes([line.row_id for order in grouping.orders for line in order.lines], str(Status.VALID))
         outcomes = attach_warnings(merge_outcomes(valid, report.outcomes, grouping.outcomes), report.warning_texts)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .bulk import (
+from .columns import (
     all_text,
     distinct_values,
     each_distinct,

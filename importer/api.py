@@ -23,8 +23,8 @@ from .limits import InputLimits
 from .logs import log
 from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
 from .money import fen_to_yuan, sum_fen
+from .outcomes import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_outcomes, outcomes_frame, status_outcomes
 from .read import read_sheet
-from .results import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_outcomes, outcomes_frame, status_outcomes
 from .submit import Progress, RetryPolicy, create_orders, preview_orders, reconcile
 from .validate import Report
 from .validate import validate as _validate
@@ -127,7 +127,7 @@ def write_results(
     path: str | Path | None = None,
 ) -> Path:
     """Write the results workbook (the user's sheet plus status columns, Summary and Errors)."""
-    from .results import errors_frame
+    from .outcomes import errors_frame
 
     return _write_results(sheet, outcomes, errors if errors is not None else errors_frame([]), path)
 
@@ -293,7 +293,7 @@ def export_run(ledger: str | Path, path: str | Path, run_id: str | None = None) 
     ``sheet`` and ``row`` columns to find each row in the original file.
     """
     from .errors import InputError
-    from .results import errors_frame
+    from .outcomes import errors_frame
 
     with Ledger.open(ledger) as journal:
         runs = [r for r in journal.runs() if run_id is None or str(r["run_id"]).startswith(run_id)]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from .bulk import text_cells
+from .columns import text_cells
 from .date_text import EXAMPLE, DateCell, Order, read_column
 from .models import CellError
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .bulk import all_text, distinct_values
+from .columns import all_text, distinct_values
 from .csvsafe import escape
 from .models import ROW_COL, SHEET_COL, OrderSheet
 from .schema import item_id_from_link

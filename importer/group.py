@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .bulk import paused_gc, text_list
+from .columns import paused_gc, text_list
 from .models import ORDER_LEVEL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderDraft, OrderLine, Receiver, Status
-from .results import errors_frame, outcomes_frame
+from .outcomes import errors_frame, outcomes_frame
 from .schema import item_id_from_link, shown
 from .validate import Report, text
 
@@ -46,7 +46,7 @@ class Grouping:
     """Orders ready to send, plus the rows grouping refused.
 
     ``errors`` lists the problems found while grouping (columns of
-    :data:`importer.results.ERROR_COLUMNS`); ``outcomes`` has an INVALID row
+    :data:`importer.outcomes.ERROR_COLUMNS`); ``outcomes`` has an INVALID row
     for each row with such a problem and a HELD row for every other row of an
     order that was held back. ``row_numbers`` maps each grouped row id to the
     row number the user sees.

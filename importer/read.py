@@ -27,7 +27,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 import pandas as pd
 
-from .bulk import paused_gc
+from .columns import paused_gc
 from .csvsafe import TEXT_MARK, unescape
 from .errors import InputError
 from .headers import HeaderMatch, match_headers, missing_columns_message

@@ -38,9 +38,9 @@ from .models import (
     Status,
 )
 from .money import to_fen
+from .outcomes import OUTCOME_COLUMNS
 from .providers import provider_class
 from .providers.base import Provider
-from .results import OUTCOME_COLUMNS
 
 T = TypeVar("T")
 DEFAULT_BREAKER_THRESHOLD = 5

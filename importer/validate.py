@@ -21,11 +21,11 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from .advice import advisory_checks, with_severity
-from .bulk import TEXT, all_text, paused_gc, text_cells
+from .columns import TEXT, all_text, paused_gc, text_cells
 from .date_check import read_dates
 from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
 from .number_check import read_numbers
-from .results import errors_frame, outcomes_frame
+from .outcomes import errors_frame, outcomes_frame
 from .schema import build_schema, missing_column_message, order_completeness, shown
 
 # Provider keys used when the adapter registry cannot be imported.
@@ -39,11 +39,11 @@ class Report:
     """The outcome of validation.
 
     ``errors`` has one row per problem (columns of
-    :data:`importer.results.ERROR_COLUMNS`); a problem with the whole sheet has
+    :data:`importer.outcomes.ERROR_COLUMNS`); a problem with the whole sheet has
     row_id -1 and row 0 and makes every row invalid. ``valid_cells`` holds
     the canonical cells of the rows without problems, indexed by row id, as
     the checks saw them: stripped of outer spaces, categorical (see
-    :func:`~importer.bulk.text_cells`). Grouping reads them as they are;
+    :func:`~importer.columns.text_cells`). Grouping reads them as they are;
     :attr:`valid` is the same rows as plain text.
     """
 
@@ -197,7 +197,7 @@ def checked_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
     Id, number and code columns are also folded from full-width to ASCII
     (NFKC); the results workbook still shows the cells as the user typed them.
-    The columns are categorical (see :func:`~importer.bulk.text_cells`);
+    The columns are categorical (see :func:`~importer.columns.text_cells`);
     :attr:`Report.valid` has them as plain text again.
     """
     present = [column for column in CANONICAL_COLUMNS if column in frame.columns]
@@ -206,7 +206,7 @@ def checked_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _checked(series: pd.Series[Any], fold: bool) -> pd.Series[Any]:
-    """One column as :func:`checked_cells` gives it, as :func:`~importer.bulk.text_cells`.
+    """One column as :func:`checked_cells` gives it, as :func:`~importer.columns.text_cells`.
 
     Each distinct value is cleaned once; every later check asks about
     distinct values and compares codes, so the column is factorized here

@@ -175,7 +175,7 @@ def test_validate_through_the_cli_on_a_csv(tmp_path):
 
 def test_a_results_workbook_from_before_order_date_iso_reuses_its_result_columns(tmp_path):
     from importer.models import RESULT_COLUMNS
-    from importer.results import outcomes_frame
+    from importer.outcomes import outcomes_frame
 
     older = RESULT_COLUMNS[:-1]
     workbook = openpyxl.Workbook()

@@ -8,7 +8,7 @@ import pytest
 
 from importer.group import Grouping, group
 from importer.models import OrderSheet, Receiver
-from importer.results import ERROR_COLUMNS, OUTCOME_COLUMNS, merge_outcomes
+from importer.outcomes import ERROR_COLUMNS, OUTCOME_COLUMNS, merge_outcomes
 from importer.validate import validate
 
 PROVIDERS = ("xportcn-open", "xportcn-ka-taobao", "xportcn-ka-1688", "dajisaas", "shanjing")

@@ -169,7 +169,7 @@ def test_cli_exit_codes(clean_sheet, error_sheet, tmp_path):
 
 
 def test_one_status_for_many_rows_is_the_frame_of_one_record_per_row():
-    from importer.results import outcomes_frame, status_outcomes
+    from importer.outcomes import outcomes_frame, status_outcomes
 
     for row_ids in ([3, 1, 2], []):
         expected = outcomes_frame({"row_id": r, "status": "VALID"} for r in row_ids)

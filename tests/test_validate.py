@@ -7,7 +7,7 @@ from sample_rows import ORDER_ROW
 
 import importer
 from importer.models import CANONICAL_COLUMNS, CellError, OrderSheet
-from importer.results import ERROR_COLUMNS, OUTCOME_COLUMNS
+from importer.outcomes import ERROR_COLUMNS, OUTCOME_COLUMNS
 from importer.schema import KNOWN_CURRENCIES, build_schema, item_id_from_link
 from importer.validate import KNOWN_PROVIDER_KEYS, validate
 
@@ -442,7 +442,7 @@ def test_item_id_from_link(link: str, item_id: str | None):
 
 def test_checked_cells_are_the_text_objects_the_reader_made():
     """Python string storage whatever pandas would choose (with pyarrow, a copy of every cell into Arrow)."""
-    from importer.bulk import TEXT
+    from importer.columns import TEXT
     from importer.validate import checked_cells
 
     sheet = importer.load(pd.DataFrame({"order_ref": ["PO-1", " PO-2 "], "item_id": ["600126245031041190", "7"]}))
@@ -455,7 +455,7 @@ def test_checked_cells_are_the_text_objects_the_reader_made():
 
 def test_valid_rows_are_plain_text_though_the_checks_use_categories():
     """Analysts get text columns they can edit; the categories are how the checks share each column's values."""
-    from importer.bulk import TEXT
+    from importer.columns import TEXT
 
     rows = [{**ORDER_ROW, "order_ref": " PO-1 "}, {**ORDER_ROW, "order_ref": "PO-1", "quantity": "２"}]
     sheet = importer.load(pd.DataFrame(rows))

@@ -99,7 +99,7 @@ def test_warning_texts_are_joined_per_row_in_row_order():
     import pandas as pd
 
     from importer.models import CellError, OrderSheet
-    from importer.results import errors_frame
+    from importer.outcomes import errors_frame
     from importer.validate import Report
 
     def texts(*found: CellError) -> dict[int, str]:

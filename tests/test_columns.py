@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import importer
-from importer.bulk import each_distinct, first_of_group, group_codes, paused_gc
+from importer.columns import each_distinct, first_of_group, group_codes, paused_gc
 
 
 def test_a_stage_runs_with_the_collector_paused_and_resumes_it():
@@ -66,7 +66,7 @@ def test_the_pipeline_leaves_the_collector_on():
 
 
 def test_all_text_tells_a_column_of_str_from_one_with_anything_else():
-    from importer.bulk import all_text
+    from importer.columns import all_text
 
     assert all_text(["a", "", "600126245031041190"]) and all_text([])
     assert not all_text(["a", None]) and not all_text(["1", 1.0])
@@ -111,7 +111,7 @@ def test_group_codes_name_each_combination_and_first_of_group_finds_its_first_ro
 
 @given(CELLS)
 def test_text_cells_hold_each_value_once_and_give_back_every_cell(cells):
-    from importer.bulk import TEXT, distinct_values, text_cells
+    from importer.columns import TEXT, distinct_values, text_cells
 
     texts = ["" if v is None else v.strip() for v in cells]  # two typed values may clean to one
     index = pd.RangeIndex(7, 7 + len(texts))
@@ -129,7 +129,7 @@ def test_text_cells_hold_each_value_once_and_give_back_every_cell(cells):
 
 @given(CELLS)
 def test_distinct_values_of_a_plain_column_number_its_cells_as_factorizing_would(cells):
-    from importer.bulk import distinct_values
+    from importer.columns import distinct_values
 
     codes, values = distinct_values(pd.Series(cells, dtype=object))
     missing = [pd.isna(values[code]) for code in codes]  # pandas gives a missing cell back as NaN
@@ -141,7 +141,7 @@ def test_distinct_values_of_a_plain_column_number_its_cells_as_factorizing_would
 
 @given(CELLS)
 def test_filled_answers_alike_for_plain_text_and_for_categories(cells):
-    from importer.bulk import filled, text_cells
+    from importer.columns import filled, text_cells
 
     texts = ["" if v is None else v for v in cells]
     plain = pd.Series(texts, dtype=object)
@@ -151,7 +151,7 @@ def test_filled_answers_alike_for_plain_text_and_for_categories(cells):
 
 @given(CELLS)
 def test_text_list_gives_back_the_cells_of_a_category_column_as_str(cells):
-    from importer.bulk import text_cells, text_list
+    from importer.columns import text_cells, text_list
 
     texts = ["" if v is None else v for v in cells]
     listed = text_list(text_cells(texts, pd.RangeIndex(len(texts))))

@@ -6,7 +6,7 @@ outcomes only for the rows they decided; :func:`merge_outcomes` lays later
 stages over earlier ones, so each row ends with exactly one status.
 
 These helpers build a value or two per row, so like the stages they run
-with the cyclic garbage collector paused (see :mod:`importer.bulk`).
+with the cyclic garbage collector paused (see :mod:`importer.columns`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from .bulk import paused_gc
+from .columns import paused_gc
 from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, CellError
 
 OUTCOME_COLUMNS: tuple[str, ...] = (*RESULT_COLUMNS, ERROR_COLUMN_COL)
