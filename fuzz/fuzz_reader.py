@@ -16,7 +16,7 @@ import atheris
 
 with atheris.instrument_imports():
     from importer.errors import InputError
-    from importer.read import read_sheet
+    from importer.read.sheet import read_sheet
 
 FOLDER = Path(tempfile.mkdtemp(prefix="fuzz-reader-"))
 

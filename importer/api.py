@@ -19,12 +19,12 @@ from .errors import ImporterError
 from .group import Grouping
 from .group import group as _group
 from .ledger import Ledger, default_ledger_path
-from .limits import InputLimits
 from .logs import log
 from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
 from .money import fen_to_yuan, sum_fen
 from .outcomes import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_outcomes, outcomes_frame, status_outcomes
-from .read import read_sheet
+from .read.limits import InputLimits
+from .read.sheet import read_sheet
 from .submit import Progress, RetryPolicy, create_orders, preview_orders, reconcile
 from .validate import Report
 from .validate import validate as _validate

@@ -17,7 +17,7 @@ from typing import Any
 
 from .advice import severity_map
 from .errors import ConfigError
-from .limits import InputLimits
+from .read.limits import InputLimits
 
 CONFIG_ENV = "ORDER_IMPORTER_CONFIG"
 

@@ -10,9 +10,9 @@ import pytest
 
 import importer
 from importer import advice
-from importer.headers import match_headers
 from importer.models import Receiver
 from importer.providers.taobao_global import receiver_object
+from importer.read.headers import match_headers
 
 BRAZIL = {
     "provider": "dajisaas",

@@ -16,7 +16,7 @@ import importer
 from importer.config import load_settings
 from importer.date_text import from_serial, read_column
 from importer.errors import ConfigError
-from importer.headers import match_headers
+from importer.read.headers import match_headers
 
 ROW = ORDER_ROW
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from importer.headers import match_headers, missing_columns_message, normalize_header
+from importer.read.headers import match_headers, missing_columns_message, normalize_header
 
 EXPECTED = {
     "Item ID": "item_id",

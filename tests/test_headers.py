@@ -2,7 +2,8 @@
 
 import pytest
 
-from importer.headers import (
+from importer.models import CANONICAL_COLUMNS, ERROR_COLUMN_COL, RESULT_COLUMNS
+from importer.read.headers import (
     ALIASES,
     IGNORED_HEADERS,
     REQUIRED_COLUMNS,
@@ -10,7 +11,6 @@ from importer.headers import (
     missing_columns_message,
     normalize_header,
 )
-from importer.models import CANONICAL_COLUMNS, ERROR_COLUMN_COL, RESULT_COLUMNS
 
 
 def canonical(headers: list[object], **options: object) -> list[str | None]:

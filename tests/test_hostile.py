@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 import importer
 from importer.config import load_settings
 from importer.errors import ConfigError, InputError
-from importer.limits import InputLimits
 from importer.models import OrderSheet, Status
+from importer.read.limits import InputLimits
 from importer.write import write_results
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

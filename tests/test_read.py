@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from importer import read
 from importer.errors import InputError
-from importer.limits import InputLimits
 from importer.models import OrderSheet
-from importer.read import EXACT_FLOAT_LIMIT, HEADER_SEARCH_ROWS, cell_text, read_sheet
+from importer.read import sheet as read
+from importer.read.limits import InputLimits
+from importer.read.sheet import EXACT_FLOAT_LIMIT, HEADER_SEARCH_ROWS, cell_text, read_sheet
 
 HEADER = ["provider", "order_ref", "item_id", "quantity", "receiver_name", "receiver_mobile", "zip"]
 ROW = ["xportcn-open", "PO-1", "600126245031041190", "2", "张三", "013800138000", "010020"]

@@ -16,10 +16,10 @@ from openpyxl.styles import Font
 from typer.testing import CliRunner
 
 import importer
-from importer import read
 from importer.cli import app
 from importer.errors import InputError
 from importer.models import Status
+from importer.read import sheet as read
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 HEADER = ["provider", "order_ref", "item_id", "sku_id", "quantity", "receiver_name", "receiver_mobile", "province",

@@ -23,7 +23,7 @@ import importer.write
 from importer.errors import InputError
 from importer.models import RESULT_COLUMNS, CellError, OrderSheet
 from importer.outcomes import errors_frame, outcomes_frame
-from importer.read import read_sheet
+from importer.read.sheet import read_sheet
 from importer.write import ERRORS_MARK, SUMMARY_MARK, default_output_path, write_results, xml_safe
 
 HEADER = ["provider", "order_ref", "item_id", "quantity", "receiver_name", "receiver_mobile", "buyer_note"]

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .models import CANONICAL_COLUMNS, ERROR_COLUMN_COL, RESULT_COLUMNS
+from ..models import CANONICAL_COLUMNS, ERROR_COLUMN_COL, RESULT_COLUMNS
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("order_ref", "item_id", "quantity")
 

@@ -27,12 +27,12 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 import pandas as pd
 
-from .columns import paused_gc
-from .csvsafe import TEXT_MARK, unescape
-from .errors import InputError
+from ..columns import paused_gc
+from ..csvsafe import TEXT_MARK, unescape
+from ..errors import InputError
+from ..models import ROW_COL, SHEET_COL, CellError, OrderSheet
 from .headers import HeaderMatch, match_headers, missing_columns_message
 from .limits import InputLimits
-from .models import ROW_COL, SHEET_COL, CellError, OrderSheet
 
 HEADER_SEARCH_ROWS = 20
 MIN_KNOWN_HEADERS = 2
