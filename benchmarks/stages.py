@@ -65,8 +65,8 @@ def schema_failures(frame: Any) -> Any:
     import pandas as pd
     from pandera.errors import SchemaErrors
 
-    from importer.schema import build_schema
-    from importer.validate import KNOWN_PROVIDER_KEYS
+    from importer.validate.check import KNOWN_PROVIDER_KEYS
+    from importer.validate.schema import build_schema
 
     try:
         build_schema(KNOWN_PROVIDER_KEYS, columns_present=frame.columns).validate(frame, lazy=True)

@@ -4,7 +4,7 @@ The public API is small and stable (a test pins ``__all__``)::
 
     import importer
     sheet = importer.load("orders.xlsx")        # every cell as text, rows keep their Excel row numbers
-    report = importer.validate(sheet)           # report.errors: DataFrame of sheet/row/column/message
+    report = importer.validate.check(sheet)           # report.errors: DataFrame of sheet/row/column/message
     orders = importer.group(report)             # orders.orders: list of OrderDraft
     previewed = importer.preview(orders, settings)
     created = importer.create(orders, previewed, settings)
@@ -15,7 +15,7 @@ command line starts fast.
 
 ``validate`` and ``group`` are both stage modules and public functions; the
 package keeps the names bound to the functions (the modules stay importable
-as ``importer.validate`` through ``sys.modules``).
+as ``importer.validate.check`` through ``sys.modules``).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ if TYPE_CHECKING:
     from .group import Grouping
     from .models import OrderDraft, OrderSheet, Status
     from .sandbox import Sandbox
-    from .validate import Report
+    from .validate.check import Report
 
 
 def __getattr__(name: str) -> Any:

@@ -26,8 +26,8 @@ from .outcomes import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_out
 from .read.limits import InputLimits
 from .read.sheet import read_sheet
 from .submit import Progress, RetryPolicy, create_orders, preview_orders, reconcile
-from .validate import Report
-from .validate import validate as _validate
+from .validate.check import Report
+from .validate.check import validate as _validate
 from .write import write_results as _write_results
 
 Stage = Literal["validate", "preview", "import"]

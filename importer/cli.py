@@ -141,7 +141,7 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
 def _apply_fixes(file: Path, options: _RunOptions, mapping: dict[str, str] | None, decimal_separator: str) -> Path:
     """``--fix``: write a fixed copy of the sheet, list every change, and go on with the copy."""
     from .api import load
-    from .fixes import apply, suggest
+    from .validate.fixes import apply, suggest
 
     sheet = load(file, provider=options.provider, sheet=options.sheet, mapping=mapping)
     fixes = suggest(sheet, decimal_separator)

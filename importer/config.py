@@ -15,9 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .advice import severity_map
 from .errors import ConfigError
 from .read.limits import InputLimits
+from .validate.warnings import severity_map
 
 CONFIG_ENV = "ORDER_IMPORTER_CONFIG"
 

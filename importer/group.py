@@ -20,8 +20,8 @@ import pandas as pd
 from .columns import paused_gc, text_list
 from .models import ORDER_LEVEL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderDraft, OrderLine, Receiver, Status
 from .outcomes import errors_frame, outcomes_frame
-from .schema import item_id_from_link, shown
-from .validate import Report, text
+from .validate.check import Report, text
+from .validate.schema import item_id_from_link, shown
 
 OrderKey = tuple[str, str]
 _MAX_ROWS_NAMED = 3
@@ -99,7 +99,7 @@ class _Rows:
 def group(report: Report, *, extra_columns: Collection[str] = ()) -> Grouping:
     """Build one OrderDraft per (provider, order_ref) from the report's valid rows.
 
-    ``report.valid_cells`` are taken as :func:`importer.validate.validate`
+    ``report.valid_cells`` are taken as :func:`importer.validate.check.validate`
     leaves them: canonical cells as text without outer spaces. ``extra_columns`` are
     provider-specific columns to carry along: each line gets their values, each
     order the first non-blank value of each.

@@ -25,7 +25,7 @@ def text_to_fen(text: str) -> int:
     """Turn a plain decimal text (``1234.5``, ``12``, ``0.05``) into fen, exactly.
 
     Only digits and one ``.`` are accepted: how people type numbers
-    (``1,234.50``, ``¥12``) is :mod:`importer.number_text`' business, which hands
+    (``1,234.50``, ``¥12``) is :mod:`importer.validate.number_text`' business, which hands
     its canonical text here. Digits beyond the second decimal must be zeros;
     anything else is refused rather than rounded.
     """

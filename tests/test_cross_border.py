@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 import importer
-from importer import advice
 from importer.models import Receiver
 from importer.providers.taobao_global import receiver_object
 from importer.read.headers import match_headers
+from importer.validate import warnings as advice
 
 BRAZIL = {
     "provider": "dajisaas",

@@ -14,9 +14,9 @@ from sample_rows import ORDER_ROW
 
 import importer
 from importer.config import load_settings
-from importer.date_text import from_serial, read_column
 from importer.errors import ConfigError
 from importer.read.headers import match_headers
+from importer.validate.date_text import from_serial, read_column
 
 ROW = ORDER_ROW
 

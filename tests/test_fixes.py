@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 import importer
 from importer.cli import app
-from importer.fixes import suggest
 from importer.models import Status
+from importer.validate.fixes import suggest
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

@@ -9,7 +9,7 @@ import pytest
 from importer.group import Grouping, group
 from importer.models import OrderSheet, Receiver
 from importer.outcomes import ERROR_COLUMNS, OUTCOME_COLUMNS, merge_outcomes
-from importer.validate import validate
+from importer.validate.check import validate
 
 PROVIDERS = ("xportcn-open", "xportcn-ka-taobao", "xportcn-ka-1688", "dajisaas", "shanjing")
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from importer.api import hold_over_budget
 from importer.models import OrderSheet, Status
 from importer.money import fen_text, fen_to_yuan, is_amount, sum_fen, text_to_fen, to_fen
-from importer.number_text import read_column
 from importer.outcomes import outcomes_frame
+from importer.validate.number_text import read_column
 from importer.write import summary_rows
 
 FEN = st.integers(min_value=0, max_value=10**12)

@@ -19,7 +19,7 @@ import importer
 from importer.config import load_settings
 from importer.errors import ConfigError
 from importer.models import Status
-from importer.number_text import canonical, read_column, split_currency, style_of
+from importer.validate.number_text import canonical, read_column, split_currency, style_of
 
 ROW = {**ORDER_ROW, "currency": ""}  # quantity is set per row by frame()
 

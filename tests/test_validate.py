@@ -8,8 +8,8 @@ from sample_rows import ORDER_ROW
 import importer
 from importer.models import CANONICAL_COLUMNS, CellError, OrderSheet
 from importer.outcomes import ERROR_COLUMNS, OUTCOME_COLUMNS
-from importer.schema import KNOWN_CURRENCIES, build_schema, item_id_from_link
-from importer.validate import KNOWN_PROVIDER_KEYS, validate
+from importer.validate.check import KNOWN_PROVIDER_KEYS, validate
+from importer.validate.schema import KNOWN_CURRENCIES, build_schema, item_id_from_link
 
 PROVIDERS = ("xportcn-open", "xportcn-ka-taobao", "xportcn-ka-1688", "dajisaas", "shanjing")
 
@@ -443,7 +443,7 @@ def test_item_id_from_link(link: str, item_id: str | None):
 def test_checked_cells_are_the_text_objects_the_reader_made():
     """Python string storage whatever pandas would choose (with pyarrow, a copy of every cell into Arrow)."""
     from importer.columns import TEXT
-    from importer.validate import checked_cells
+    from importer.validate.check import checked_cells
 
     sheet = importer.load(pd.DataFrame({"order_ref": ["PO-1", " PO-2 "], "item_id": ["600126245031041190", "7"]}))
     checked = checked_cells(sheet.frame)
@@ -469,7 +469,7 @@ def test_valid_rows_are_plain_text_though_the_checks_use_categories():
 
 def test_checked_cells_make_one_category_of_values_that_clean_alike():
     """A missing cell reads as empty and " a" as "a": each cleaned value is one category, whatever was typed."""
-    from importer.validate import checked_cells
+    from importer.validate.check import checked_cells
 
     frame = pd.DataFrame({"order_ref": ["", None, " a", "a", "b"], "quantity": ["１", "1", None, "", " 1"]})
     checked = checked_cells(frame)

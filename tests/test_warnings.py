@@ -100,7 +100,7 @@ def test_warning_texts_are_joined_per_row_in_row_order():
 
     from importer.models import CellError, OrderSheet
     from importer.outcomes import errors_frame
-    from importer.validate import Report
+    from importer.validate.check import Report
 
     def texts(*found: CellError) -> dict[int, str]:
         report = Report(OrderSheet(frame=pd.DataFrame()), errors_frame([]), pd.DataFrame(), errors_frame(found))
@@ -118,7 +118,7 @@ def test_warning_texts_are_joined_per_row_in_row_order():
 
 def test_a_pack_pattern_is_asked_of_each_value_once_its_ignored_characters_are_out():
     """Filled values that fail once spaces, dashes and the +86 prefix are out break the rule; empty ones never do."""
-    from importer.advice import _pattern_breaks
+    from importer.validate.warnings import _pattern_breaks
 
     breaks = _pattern_breaks({"pattern": "1[3-9][0-9]{9}", "ignore": r"^\+?86|[\s\-()]"})
     values = ["", "13800138000", "+86 138-0013-8000", "8613800138000", "12345", "138 0013 800"]

@@ -20,13 +20,13 @@ from typing import Any
 import pandas as pd
 from pandera.errors import SchemaErrors
 
-from .advice import advisory_checks, with_severity
-from .columns import TEXT, all_text, paused_gc, text_cells
+from ..columns import TEXT, all_text, paused_gc, text_cells
+from ..models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
+from ..outcomes import errors_frame, outcomes_frame
 from .date_check import read_dates
-from .models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderSheet, Status
 from .number_check import read_numbers
-from .outcomes import errors_frame, outcomes_frame
 from .schema import build_schema, missing_column_message, order_completeness, shown
+from .warnings import advisory_checks, with_severity
 
 # Provider keys used when the adapter registry cannot be imported.
 KNOWN_PROVIDER_KEYS: tuple[str, ...] = ("xportcn-open", "xportcn-ka-taobao", "xportcn-ka-1688", "dajisaas", "shanjing")
@@ -135,7 +135,7 @@ def validate(
     ``providers`` are the keys accepted in the provider column; by default the
     keys of the adapter registry. ``decimal_separator`` and ``date_order``
     force how number and date columns read instead of deciding per column
-    (see :mod:`importer.number_text`, :mod:`importer.date_text`).
+    (see :mod:`importer.validate.number_text`, :mod:`importer.validate.date_text`).
     """
     sheet = _as_sheet(sheet)
     keys = tuple(providers) if providers is not None else default_providers()
@@ -170,7 +170,7 @@ def validate(
 def default_providers() -> tuple[str, ...]:
     """Return the adapter registry's provider keys (the known keys when the registry cannot load)."""
     try:
-        from .providers import REGISTRY
+        from ..providers import REGISTRY
     except ImportError:
         return KNOWN_PROVIDER_KEYS
     return tuple(REGISTRY)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import (
+from ..columns import (
     all_text,
     distinct_values,
     each_distinct,
@@ -33,8 +33,8 @@ from .columns import (
     group_codes,
     text_cells,
 )
-from .errors import ConfigError
-from .models import CellError
+from ..errors import ConfigError
+from ..models import CellError
 
 REMARK_MAX_CHARS = 200
 """About what the providers keep of a remark; longer text may be cut."""

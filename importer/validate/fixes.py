@@ -12,7 +12,7 @@ uses. The safe fixes:
 - a product link in ``item_id`` → the product id;
 - a price or quantity written ``¥12.50``, ``12.5元``, ``1,234.50``, ``1.234,50`` (in a European column) or
   ``1,000`` → its plain spelling ``12.50`` / ``1234.50`` / ``1000``. Validation already reads these as
-  the number meant (:mod:`importer.number_text`), so this only tidies the copy; a cell whose decimal
+  the number meant (:mod:`importer.validate.number_text`), so this only tidies the copy; a cell whose decimal
   mark disagrees with its column's, or whose yuan mark disagrees with its currency, gets no fix,
   because which of the two is right is the user's call.
 """
@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import all_text, distinct_values
-from .csvsafe import escape
-from .models import ROW_COL, SHEET_COL, OrderSheet
+from ..columns import all_text, distinct_values
+from ..csvsafe import escape
+from ..models import ROW_COL, SHEET_COL, OrderSheet
 from .schema import item_id_from_link
 
 RULES = Path(__file__).parent / "rules"
@@ -171,7 +171,7 @@ def _link(value: str) -> tuple[str, str] | None:
 
 
 def _number_fixes(frame: pd.DataFrame, decimal_separator: str, wanted: set[tuple[int, str]] | None) -> list[Fix]:
-    """The plain spelling of each number cell read as its column reads it (see :mod:`importer.number_text`)."""
+    """The plain spelling of each number cell read as its column reads it (see :mod:`importer.validate.number_text`)."""
     from .number_text import read_column
 
     fixes: list[Fix] = []

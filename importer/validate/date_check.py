@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from .columns import text_cells
+from ..columns import text_cells
+from ..models import CellError
 from .date_text import EXAMPLE, DateCell, Order, read_column
-from .models import CellError
 
 Locate = Callable[[list[int]], tuple[list[str], list[int]]]
 DATE_COLUMN = "order_date"

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import distinct_values, text_cells
-from .models import CellError
+from ..columns import distinct_values, text_cells
+from ..models import CellError
 from .number_text import ColumnReading, mixed_message, read_column, style_of
 from .schema import PRICE, WHOLE_NUMBER
 

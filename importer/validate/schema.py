@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .columns import TEXT, all_ascii_digits, each_distinct, filled, first_of_group, for_distinct, group_codes
+from ..columns import TEXT, all_ascii_digits, each_distinct, filled, first_of_group, for_distinct, group_codes
 
 KNOWN_CURRENCIES: tuple[str, ...] = (
     "CNY", "USD", "EUR", "GBP", "HKD", "JPY", "KRW", "SGD", "AUD", "CAD",
