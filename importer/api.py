@@ -18,17 +18,17 @@ from .config import Settings, load_settings
 from .errors import ImporterError
 from .group import Grouping
 from .group import group as _group
-from .ledger import Ledger, default_ledger_path
 from .logs import log
 from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
 from .money import fen_to_yuan, sum_fen
 from .outcomes import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_outcomes, outcomes_frame, status_outcomes
 from .read.limits import InputLimits
 from .read.sheet import read_sheet
-from .submit import Progress, RetryPolicy, create_orders, preview_orders, reconcile
+from .submit.ledger import Ledger, default_ledger_path
+from .submit.orders import Progress, RetryPolicy, create_orders, preview_orders, reconcile
 from .validate.check import Report
 from .validate.check import validate as _validate
-from .write import write_results as _write_results
+from .write.workbook import write_results as _write_results
 
 Stage = Literal["validate", "preview", "import"]
 

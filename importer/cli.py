@@ -19,7 +19,7 @@ import typer
 if TYPE_CHECKING:
     from .api import RunResult, Stage
     from .config import Settings
-    from .submit import Progress
+    from .submit.orders import Progress
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -163,7 +163,7 @@ def _notifying(
         return run_file
 
     def run_and_notify(path: Path, output: Path | None) -> RunResult:
-        from .notify import notify
+        from .schedule.notify import notify
 
         result = run_file(path, output)
         if not notify(url, result):
@@ -179,7 +179,7 @@ def _run_inbox(
     run_file: Callable[[Path, Path | None], RunResult],
     summary_json: Path | None,
 ) -> None:
-    from .inbox import folder_exit_code, process_inbox, summary
+    from .schedule.inbox import folder_exit_code, process_inbox, summary
 
     items = process_inbox(folder, output_dir, run_file)
     for item in items:
@@ -373,7 +373,7 @@ def status(ledger: LedgerOpt = Path("order-importer.ledger.sqlite")) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .ledger import Ledger
+    from .submit.ledger import Ledger
 
     if not ledger.exists():
         _stderr(f"error: no ledger at {ledger}")

@@ -17,7 +17,7 @@ from importer.config import Secret
 from importer.models import Status
 from importer.providers import REGISTRY
 from importer.sandbox import SANDBOX_MODULES, Faults
-from importer.submit import RetryPolicy
+from importer.submit.orders import RetryPolicy
 
 PROVIDERS = sorted(REGISTRY)
 SANDBOXED = {module.PROVIDER_KEY: module for module in SANDBOX_MODULES}

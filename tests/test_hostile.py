@@ -26,7 +26,7 @@ from importer.config import load_settings
 from importer.errors import ConfigError, InputError
 from importer.models import OrderSheet, Status
 from importer.read.limits import InputLimits
-from importer.write import write_results
+from importer.write.workbook import write_results
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 HEADER = ["provider", "order_ref", "item_id", "sku_id", "quantity", "receiver_name", "receiver_mobile", "province",

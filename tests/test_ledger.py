@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from importer.errors import LedgerBusy
-from importer.ledger import Fingerprint, Ledger, OrderState
 from importer.models import OrderDraft, OrderLine, Receiver
+from importer.submit.ledger import Fingerprint, Ledger, OrderState
 
 
 def order(ref="PO-1", quantities=(2, 3), receiver="张三"):
@@ -67,7 +67,7 @@ def test_second_run_on_the_same_ledger_is_refused(tmp_path):
     with Ledger.open(path):
         code = (
             "import sys\n"
-            "from importer.ledger import Ledger\n"
+            "from importer.submit.ledger import Ledger\n"
             "from importer.errors import LedgerBusy\n"
             "try:\n"
             f"    Ledger.open({str(path)!r}).__enter__()\n"

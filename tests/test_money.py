@@ -12,7 +12,7 @@ from importer.models import OrderSheet, Status
 from importer.money import fen_text, fen_to_yuan, is_amount, sum_fen, text_to_fen, to_fen
 from importer.outcomes import outcomes_frame
 from importer.validate.number_text import read_column
-from importer.write import summary_rows
+from importer.write.workbook import summary_rows
 
 FEN = st.integers(min_value=0, max_value=10**12)
 
@@ -97,7 +97,7 @@ def test_the_summary_totals_per_currency_add_exactly():
 
 def test_the_price_guard_compares_in_fen_and_holds_what_it_cannot_compare_exactly():
     from importer.models import LinePreview, OrderLine
-    from importer.submit import price_rise
+    from importer.submit.orders import price_rise
 
     line = OrderLine(row_id=0, line_no="1", item_id="1", sku_id="", quantity=1, unit_price=Decimal("10.00"))
     assert price_rise(line, LinePreview(unit_price=Decimal("10.50")), Decimal(5)) is None  # exactly +5%

@@ -32,7 +32,7 @@ from importer.errors import Transient
 from importer.http import RateLimiter
 from importer.models import Status
 from importer.sandbox import Faults
-from importer.submit import RetryPolicy, call_with_retries
+from importer.submit.orders import RetryPolicy, call_with_retries
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SETTLED = {

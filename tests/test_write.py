@@ -19,12 +19,12 @@ from defusedxml import ElementTree
 from openpyxl.styles import Font, PatternFill
 
 import importer
-import importer.write
+import importer.write.workbook
 from importer.errors import InputError
 from importer.models import RESULT_COLUMNS, CellError, OrderSheet
 from importer.outcomes import errors_frame, outcomes_frame
 from importer.read.sheet import read_sheet
-from importer.write import ERRORS_MARK, SUMMARY_MARK, default_output_path, write_results, xml_safe
+from importer.write.workbook import ERRORS_MARK, SUMMARY_MARK, default_output_path, write_results, xml_safe
 
 HEADER = ["provider", "order_ref", "item_id", "quantity", "receiver_name", "receiver_mobile", "buyer_note"]
 LAST_COLUMN = chr(ord("A") + len(HEADER) + len(RESULT_COLUMNS) - 1)  # where the autofilter ends
@@ -235,7 +235,7 @@ def test_headers_keep_the_users_spelling_in_the_new_workbook(tmp_path):
 
 def test_a_large_workbook_is_streamed_into_a_new_one_with_the_same_cells(tmp_path, monkeypatch):
     sheet = order_sheet(tmp_path, "xlsx")
-    monkeypatch.setattr(importer.write, "FAST_WRITER_THRESHOLD", len(ROWS) - 1)
+    monkeypatch.setattr(importer.write.workbook, "FAST_WRITER_THRESHOLD", len(ROWS) - 1)
     output = write(sheet, outcomes(*MIXED), tmp_path / "out.xlsx")
     book = openpyxl.load_workbook(output)
     assert book.sheetnames == ["Orders", "Summary", "Errors"]  # a new workbook: the user's Notes sheet is not in it
@@ -251,15 +251,15 @@ def test_the_streamed_workbook_is_deflated_and_xlsxwriter_is_left_as_it_was(tmp_
     import xlsxwriter.workbook
 
     sheet = order_sheet(tmp_path, "xlsx")
-    monkeypatch.setattr(importer.write, "FAST_WRITER_THRESHOLD", len(ROWS) - 1)
+    monkeypatch.setattr(importer.write.workbook, "FAST_WRITER_THRESHOLD", len(ROWS) - 1)
     levels: list[int | None] = []
-    real_init = importer.write._FastDeflateZipFile.__init__
+    real_init = importer.write.workbook._FastDeflateZipFile.__init__
 
     def init(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
         levels.append(self.compresslevel)
 
-    monkeypatch.setattr(importer.write._FastDeflateZipFile, "__init__", init)
+    monkeypatch.setattr(importer.write.workbook._FastDeflateZipFile, "__init__", init)
     output = write(sheet, outcomes(*MIXED), tmp_path / "out.xlsx")
     assert levels == [1]
     assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
@@ -275,11 +275,11 @@ def test_xlsxwriter_gets_its_own_zipfile_back_when_packing_fails(monkeypatch):
 
     class Failing:
         def close(self):
-            assert xlsxwriter.workbook.ZipFile is importer.write._FastDeflateZipFile
+            assert xlsxwriter.workbook.ZipFile is importer.write.workbook._FastDeflateZipFile
             raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        importer.write._close_deflating_fast(Failing())
+        importer.write.workbook._close_deflating_fast(Failing())
     assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
 
 
@@ -639,8 +639,8 @@ def test_the_streamed_sheet_has_the_cells_of_the_workbook_writer_above_the_thres
         {"row_id": 3, "status": "INVALID", "error": "no such column", "error_column": "not_in_sheet"},
     )
     small = write(sheet, results, tmp_path / "small.xlsx")
-    monkeypatch.setattr(importer.write, "FAST_WRITER_THRESHOLD", 1)
-    monkeypatch.setattr(importer.write, "_BLOCK_ROWS", 3)  # rows are put out in several blocks
+    monkeypatch.setattr(importer.write.workbook, "FAST_WRITER_THRESHOLD", 1)
+    monkeypatch.setattr(importer.write.workbook, "_BLOCK_ROWS", 3)  # rows are put out in several blocks
     large = write(sheet, results, tmp_path / "large.xlsx")
     kept, streamed = openpyxl.load_workbook(small)["Orders"], openpyxl.load_workbook(large)["Orders"]
     assert [as_read(list(r)) for r in streamed.iter_rows(values_only=True)] == [  # an empty input cell: '' or None

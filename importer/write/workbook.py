@@ -35,12 +35,12 @@ from typing import Any
 
 import pandas as pd
 
-from .columns import paused_gc
-from .errors import InputError
-from .killpoints import kill_point
-from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
-from .money import fen_or_none, fen_to_yuan
-from .outcomes import OUTCOME_COLUMNS
+from ..columns import paused_gc
+from ..errors import InputError
+from ..killpoints import kill_point
+from ..models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
+from ..money import fen_or_none, fen_to_yuan
+from ..outcomes import OUTCOME_COLUMNS
 
 FAST_WRITER_THRESHOLD = 5_000
 MONEY_COLUMNS = frozenset({"estimated_unit_price", "estimated_amount", "freight", "order_total"})

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from .logs import log
-from .money import fen_text, is_amount, to_fen
+from ..logs import log
+from ..money import fen_text, is_amount, to_fen
 
 if TYPE_CHECKING:
-    from .api import RunResult
+    from ..api import RunResult
 
 TIMEOUT = (5.0, 10.0)
 

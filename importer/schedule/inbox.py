@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .api import RunResult
-from .errors import ImporterError, InputError
+from ..api import RunResult
+from ..errors import ImporterError, InputError
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 EXIT_PRIORITY = (2, 3, 1, 0)

@@ -23,12 +23,11 @@ from typing import Any, TypeVar
 import pandas as pd
 import tenacity
 
-from .config import Settings
-from .errors import OutcomeUnknown, ProviderError, ProviderUnavailable, Transient
-from .killpoints import kill_point
-from .ledger import Fingerprint, Ledger, LedgerEntry, OrderState
-from .logs import log
-from .models import (
+from ..config import Settings
+from ..errors import OutcomeUnknown, ProviderError, ProviderUnavailable, Transient
+from ..killpoints import kill_point
+from ..logs import log
+from ..models import (
     LineCreation,
     LinePreview,
     OrderCreation,
@@ -37,10 +36,11 @@ from .models import (
     OrderPreview,
     Status,
 )
-from .money import to_fen
-from .outcomes import OUTCOME_COLUMNS
-from .providers import provider_class
-from .providers.base import Provider
+from ..money import to_fen
+from ..outcomes import OUTCOME_COLUMNS
+from ..providers import provider_class
+from ..providers.base import Provider
+from .ledger import Fingerprint, Ledger, LedgerEntry, OrderState
 
 T = TypeVar("T")
 DEFAULT_BREAKER_THRESHOLD = 5

@@ -32,8 +32,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import LedgerBusy
-from .models import OrderDraft
+from ..errors import LedgerBusy
+from ..models import OrderDraft
 
 DEFAULT_LEDGER_NAME = "order-importer.ledger.sqlite"
 

@@ -1,0 +1,1 @@
+"""The unattended face: inbox folders processed on a schedule, and run notifications."""
