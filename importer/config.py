@@ -10,16 +10,55 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .read.limits import InputLimits
-from .validate.warnings import severity_map
 
 CONFIG_ENV = "ORDER_IMPORTER_CONFIG"
+
+EXCEL_MAX_ROWS = 1_048_576
+SEVERITIES = ("error", "warning")
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """What one input file may hold; the defaults fit any sheet Excel itself can make."""
+
+    max_file_mb: float = 200.0
+    """Size of the file on disk."""
+    max_rows: int = EXCEL_MAX_ROWS
+    """Data rows over all sheets."""
+    max_uncompressed_mb: float = 2048.0
+    """Sum of the declared sizes of an .xlsx's zip members (zip bombs declare huge sizes)."""
+    max_compression_ratio: float = 200.0
+    """Uncompressed / compressed size of any one member; real sheets stay well under 100."""
+    max_zip_members: int = 10_000
+    """Members in an .xlsx archive."""
+
+    @classmethod
+    def from_config(cls, table: Mapping[str, Any]) -> InputLimits:
+        """Limits from the ``[limits]`` table; unknown keys are refused so typos do not go unnoticed."""
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(table) - set(known))
+        if unknown:
+            raise ConfigError(f"[limits] has unknown keys {unknown}; known: {', '.join(known)}")
+        values: dict[str, Any] = {}
+        for name, value in table.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"[limits] {name} must be a number above 0; got {value!r}")
+            values[name] = int(value) if name in ("max_rows", "max_zip_members") else float(value)
+        return cls(**values)
+
+
+def severity_map(table: Mapping[str, Any]) -> dict[str, str]:
+    """The config's ``[validation] severity`` table, checked."""
+    wrong = {name: value for name, value in table.items() if value not in SEVERITIES}
+    if wrong:
+        raise ConfigError(f"[validation] severity: {wrong}; each rule is either 'error' or 'warning'")
+    return {str(name): str(value) for name, value in table.items()}
 
 
 class Secret:

@@ -97,12 +97,11 @@ def template_columns(provider: str) -> list[str]:
 
 
 def example_rows(provider: str) -> list[dict[str, str]]:
-    """A two-line example order with ids the sandbox sells."""
-    from .sandbox import SANDBOX_MODULES
+    """A two-line example order with the ids of :mod:`importer.examples` (the sandbox sells them)."""
+    from .examples import example_lines
 
     key = "xportcn-open" if provider == ALL else provider
-    module = next(m for m in SANDBOX_MODULES if key == m.PROVIDER_KEY)
-    lines = module.EXAMPLE_LINES["clean"]
+    lines = example_lines(key)
     first = {column: help_[2] for column, help_ in COLUMN_HELP.items() if help_[2]}
     rows = []
     for n, line in enumerate(lines):

@@ -32,7 +32,7 @@ from ..csvsafe import TEXT_MARK, unescape
 from ..errors import InputError
 from ..models import ROW_COL, SHEET_COL, CellError, OrderSheet
 from .headers import HeaderMatch, match_headers, missing_columns_message
-from .limits import InputLimits
+from .limits import InputLimits, check_archive, check_file, check_rows
 
 HEADER_SEARCH_ROWS = 20
 MIN_KNOWN_HEADERS = 2
@@ -65,13 +65,13 @@ def read_sheet(
         raise InputError("this is a folder, not a file", file=path)
     if path.stat().st_size == 0:
         raise InputError("the file is empty", file=path)
-    limits.check_file(path)
+    check_file(limits, path)
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         result = _read_workbook(path, sheet, mapping, limits)
     elif suffix in (".csv", ".tsv", ".txt"):
         result = _read_csv(path, mapping)
-        limits.check_rows(path, len(result.frame))
+        check_rows(limits, path, len(result.frame))
     elif suffix == ".xls":
         raise InputError("this is an old binary Excel file (.xls); open it in Excel and save it as .xlsx", file=path)
     else:
@@ -156,7 +156,7 @@ def _check_workbook_file(path: Path, limits: InputLimits) -> None:
         )
     try:
         with zipfile.ZipFile(path) as archive:
-            limits.check_archive(path, archive)
+            check_archive(limits, path, archive)
             for member in archive.namelist():
                 if member.endswith((".xml", ".rels")) and _declares_entities(archive, member):
                     raise InputError(
@@ -464,7 +464,7 @@ class _SheetReader:
             return
         part, consumed = table.frame(name, match, self.limits.max_rows - self.rows_read + 1)
         self.rows_read += consumed
-        self.limits.check_rows(self.path, self.rows_read, name)  # stopped one row past the limit at most
+        check_rows(self.limits, self.path, self.rows_read, name)  # stopped one row past the limit at most
         if part is None:
             notes.append(f"sheet '{name}' skipped: it has no order rows")
             return

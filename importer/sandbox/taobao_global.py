@@ -25,6 +25,7 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from ..examples import example_lines
 from .catalogue import find_raw
 from .server import Handler, ProviderSandbox, Reply, Request
 from .state import SandboxState
@@ -61,10 +62,7 @@ class TaobaoGlobalSandbox(ProviderSandbox):
     SOURCE_MARKET: ClassVar[str] = "淘宝精选"
     EXAMPLE_LINES: ClassVar[Mapping[str, list[dict[str, str]]]] = {
         # Raw Taobao ids, as a buyer copies them; the adapter maps them to mpId / mpSkuId first.
-        "clean": [
-            {"item_id": "652711530188", "sku_id": "4412088130021", "quantity": "2"},
-            {"item_id": "652734409921", "sku_id": "4420517730011", "quantity": "1"},
-        ],
+        "clean": example_lines("dajisaas"),
         "unknown_item": [{"item_id": "652000000001", "sku_id": "1", "quantity": "1"}],
         "out_of_stock": [{"item_id": "652711530188", "sku_id": "4412088130023", "quantity": "1"}],
     }

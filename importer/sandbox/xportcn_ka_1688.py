@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
+from ..examples import example_lines
 from .catalogue_1688 import Offer, Spec, find_offer, find_spec
 from .server import Handler, ProviderSandbox, Reply, Request
 from .state import SandboxState
@@ -76,10 +77,7 @@ class XportcnKa1688Sandbox(ProviderSandbox):
     CREATE_PATH = "/alibaba/ka/order/create"
     LIST_PATH = "/alibaba/ka/order/list"
     EXAMPLE_LINES: ClassVar[Mapping[str, list[dict[str, str]]]] = {
-        "clean": [
-            {"item_id": "889512351602", "sku_id": "530ad0e3e64c05d35bc0b1a2ec2a0652", "quantity": "2"},
-            {"item_id": "743109225518", "sku_id": "2c9d4e6f8a0b1c3d5e7f9a1b3c5d7e9f", "quantity": "3"},
-        ],
+        "clean": example_lines("xportcn-ka-1688"),
         "unknown_item": [{"item_id": "999999999999", "sku_id": "0" * 32, "quantity": "1"}],
         "out_of_stock": [{"item_id": "889512351602", "sku_id": "7f2b61c4d9a84e0fb6a3c2d1e0f9a811", "quantity": "1"}],
     }

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
+from ..examples import example_lines
 from .server import Handler, ProviderSandbox, Reply, Request
 from .state import SandboxState
 from .upstream import CURRENCY, FREIGHT_FEN, Line, Verdict, check_purchase, render_data, render_verdicts, take
@@ -60,10 +61,7 @@ class XportcnOpenSandbox(ProviderSandbox):
     CREDENTIALS: ClassVar[Mapping[str, str]] = {"access_key": "sandbox-xportcn-ak", "secret": "sandbox-xportcn-secret"}
     OPTIONS: ClassVar[Mapping[str, Any]] = {"user_id": "sandbox-user"}
     EXAMPLE_LINES: ClassVar[Mapping[str, list[dict[str, str]]]] = {
-        "clean": [
-            {"item_id": "600126245031041190", "sku_id": "5016042822039", "quantity": "2"},
-            {"item_id": "600129202197070073", "sku_id": "4860968496626", "quantity": "1"},
-        ],
+        "clean": example_lines("xportcn-open"),
         "unknown_item": [{"item_id": "999999999999999999", "sku_id": "1", "quantity": "1"}],
         "out_of_stock": [{"item_id": "600126245031041190", "sku_id": "5016042822041", "quantity": "1"}],
     }

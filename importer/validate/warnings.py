@@ -33,7 +33,6 @@ from ..columns import (
     group_codes,
     text_cells,
 )
-from ..errors import ConfigError
 from ..models import CellError
 
 REMARK_MAX_CHARS = 200
@@ -50,17 +49,8 @@ DEFAULT_SEVERITY: dict[str, str] = {
     "order_date.date": "warning",
     "order_date.date_order": "warning",
 }
-SEVERITIES = ("error", "warning")
 _Hit = tuple[int, str, str, str, str, str]
 """One problem found before its place is looked up: (row id, column, value, message, rule, severity)."""
-
-
-def severity_map(table: Mapping[str, Any]) -> dict[str, str]:
-    """The config's ``[validation] severity`` table, checked."""
-    wrong = {name: value for name, value in table.items() if value not in SEVERITIES}
-    if wrong:
-        raise ConfigError(f"[validation] severity: {wrong}; each rule is either 'error' or 'warning'")
-    return {str(name): str(value) for name, value in table.items()}
 
 
 def with_severity(found: list[CellError], overrides: Mapping[str, str]) -> list[CellError]:
