@@ -1,8 +1,15 @@
 """Shared fixtures: the provider sandbox, served over real HTTP on loopback."""
 
+import os
+from pathlib import Path
+
 import pytest
 
 from importer.sandbox import Sandbox
+
+# Commands the tests start in a subprocess import this checkout, whatever copy of the package is installed.
+CHECKOUT = str(Path(__file__).resolve().parents[1])
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (CHECKOUT, os.environ.get("PYTHONPATH")) if p)
 
 
 @pytest.fixture(scope="session")
