@@ -25,7 +25,7 @@ from .outcomes import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_out
 from .read.limits import InputLimits
 from .read.sheet import read_sheet
 from .submit.ledger import Ledger, default_ledger_path
-from .submit.orders import Progress, RetryPolicy, create_orders, preview_orders, reconcile
+from .submit.orders import Progress, RetryPolicy, any_unavailable, create_orders, preview_orders, reconcile
 from .validate.check import Report
 from .validate.check import validate as _validate
 from .write.workbook import write_results as _write_results
@@ -144,6 +144,8 @@ class RunResult:
     output: Path | None = None
     notes: list[str] = field(default_factory=list)
     ledger: Path | None = None
+    unavailable: bool = False
+    """A provider was stopped for the run (a ProviderUnavailable): its rows are NOT_ATTEMPTED."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -160,14 +162,10 @@ class RunResult:
         statuses = self.outcomes["status"]
         if statuses.isin([str(s) for s in SUCCESS_STATUSES]).all():
             return EXIT_OK
-        unavailable = (statuses == str(Status.NOT_ATTEMPTED)) & self.outcomes["error"].str.contains(
-            UNAVAILABLE, regex=False
-        )
-        return EXIT_PROVIDER_UNAVAILABLE if unavailable.any() else EXIT_ROWS_FAILED
+        return EXIT_PROVIDER_UNAVAILABLE if self.unavailable else EXIT_ROWS_FAILED
 
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_PROVIDER_UNAVAILABLE = 0, 1, 3
-UNAVAILABLE = "provider unavailable"
 
 
 def default_output_path(source: Path) -> Path:
@@ -228,6 +226,7 @@ def run(
         return result
     if stage == "preview":
         previewed = preview(grouping, settings, progress=progress, policy=policy)
+        result.unavailable = any_unavailable(previewed)
         finish([previewed[list(OUTCOME_COLUMNS)]])
         return result
     ledger_path = Path(ledger) if ledger is not None else settings.ledger
@@ -245,6 +244,7 @@ def run(
         created = create_orders(
             to_send, previewed, settings, progress=progress, policy=policy, ledger=journal, run_id=run_id
         )
+        result.unavailable = any_unavailable(previewed, created)
         finish([settled[list(OUTCOME_COLUMNS)], previewed[list(OUTCOME_COLUMNS)], created[list(OUTCOME_COLUMNS)]])
         journal.finish_run(run_id, result.exit_code, _row_records(order_sheet, result.outcomes))
         log.info("run %s finished: %s", run_id, result.counts, extra={"run_id": run_id, "file": source})

@@ -9,8 +9,13 @@ single sentence they can act on. Callers branch on the type, never on text::
     ├── LedgerBusy        another run holds the ledger
     └── ProviderError     a provider call that did not succeed
         ├── Rejected        the provider said no; retrying will not help
-        ├── Transient       nothing happened at the provider; safe to retry
+        ├── Transient       the call failed in a way worth another try (a preview may be retried)
+        │   └── NotSent         the request certainly never reached the provider: even a create may be sent again
+        │       └── ProviderUnavailable  the run stopped calling this provider; nothing was sent
         └── OutcomeUnknown  the provider may have acted; reconcile, never resend
+
+Whether a failed create may be sent again is decided by ``isinstance(error,
+NotSent)``, never by the words of its message.
 """
 
 from __future__ import annotations
@@ -103,7 +108,12 @@ class Rejected(ProviderError):
 
 
 class Transient(ProviderError):
-    """The provider was unreachable, overloaded or rate limiting; nothing was done."""
+    """The provider was unreachable, overloaded or rate limiting; a call without side effects may be retried.
+
+    A Transient that is not a :class:`NotSent` may still have reached the
+    provider (a 503 from a proxy, a busy answer): a create that failed so is
+    treated as OutcomeUnknown.
+    """
 
     retryable = True
 
@@ -112,7 +122,15 @@ class Transient(ProviderError):
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
 
-class ProviderUnavailable(Transient):
+class NotSent(Transient):
+    """The request certainly did not reach the provider: a refused connection, a connect timeout, HTTP 429.
+
+    The only kind of failure after which a create may be sent again without a
+    lookup first.
+    """
+
+
+class ProviderUnavailable(NotSent):
     """Calls to this provider were stopped for the run after repeated transient failures; nothing was sent."""
 
 

@@ -26,10 +26,11 @@ from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
 import requests
+import urllib3
 
 from .. import money
 from ..config import Account
-from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
+from ..errors import NotSent, OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import make_session, redact, shared_limiter
 from ..logs import log
 from ..models import LinePreview, OrderCreation, OrderDraft, OrderPreview
@@ -185,8 +186,9 @@ class Provider(ABC):
         """Send one request and return its JSON body after the envelope check.
 
         Failures are typed by what they mean for a retry: a connection that was
-        never made is Transient; a timeout or server error after the request was
-        sent is Transient for a preview and OutcomeUnknown for a create.
+        never made (refused, or timed out while connecting) and a 429 are
+        NotSent; a timeout or server error after the request was sent is
+        Transient for a preview and OutcomeUnknown for a create.
         """
         unclear: type[ProviderError] = OutcomeUnknown if may_have_side_effects else Transient
         if self.limiter is not None:
@@ -205,15 +207,15 @@ class Provider(ABC):
                 timeout=(self.account.connect_timeout, self.account.read_timeout),
             )
         except requests.exceptions.ConnectTimeout:
-            raise self._error(Transient, "could not connect (timed out)", request) from None
+            raise self._error(NotSent, "could not connect (timed out)", request) from None
         except requests.exceptions.ReadTimeout:
             raise self._error(unclear, f"no answer within {self.account.read_timeout:g} s", request) from None
         except requests.exceptions.ConnectionError as exc:
             # A refused connection never reached the provider; a reset after
-            # sending might have. requests does not tell these apart reliably,
-            # so only a refusal before connecting counts as safe.
+            # sending might have. Only urllib3's failure to establish the
+            # connection (by its type) counts as safe.
             if _never_connected(exc):
-                raise self._error(Transient, "could not connect", request) from None
+                raise self._error(NotSent, "could not connect", request) from None
             raise self._error(unclear, "connection lost before an answer came back", request) from None
         elapsed = round((time.monotonic() - started) * 1000)
         log.info(
@@ -229,9 +231,10 @@ class Provider(ABC):
     def _decode(self, response: requests.Response, request: ApiRequest, unclear: type[ProviderError]) -> JsonDict:
         status = response.status_code
         if status == 429 or (status == 503 and unclear is Transient):
-            # 429 is always safe to retry; a 503 on a create is treated as
-            # unclear below, because a proxy may answer 503 after forwarding.
-            raise Transient(
+            # 429 is always safe to retry (NotSent); a 503 on a create is treated
+            # as unclear below, because a proxy may answer 503 after forwarding.
+            slow_down: type[Transient] = NotSent if status == 429 else Transient
+            raise slow_down(
                 f"HTTP {status}: the provider asks to slow down",
                 provider=self.key,
                 endpoint=request.describe(),
@@ -253,9 +256,24 @@ class Provider(ABC):
         return body
 
 
-def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
-    text = repr(exc)
-    return any(s in text for s in ("NewConnectionError", "Connection refused", "Failed to establish", "NameResolution"))
+def _never_connected(exc: BaseException) -> bool:
+    """Whether the connection was never made, judged by the types in the exception's chain.
+
+    urllib3 wraps a refused connection, a failed name lookup and a connect
+    timeout as ``NewConnectionError`` (or ``ConnectTimeoutError``) inside a
+    ``MaxRetryError`` inside requests' ``ConnectionError``.
+    """
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        error = todo.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, urllib3.exceptions.ConnectTimeoutError | ConnectionRefusedError):
+            return True
+        todo.extend([*error.args, getattr(error, "reason", None), error.__cause__, error.__context__])
+    return False
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import requests
 
 from ..config import Account
-from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
+from ..errors import NotSent, OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import redact
 from ..models import OrderCreation
 from .auth import DajisaasAppKey
@@ -38,7 +38,7 @@ QUERY_PATH = "/taobao/purchase/order/query"
 ERROR_CODES: dict[int, tuple[type[ProviderError], str]] = {
     400: (Rejected, "the provider could not read the request"),
     401: (Rejected, "the provider refused the appKey or its secret/sign"),
-    429: (Transient, "the provider asks to slow down"),
+    429: (NotSent, "the provider asks to slow down"),
     500: (Transient, "the provider had an internal error"),
     1009: (Rejected, "the provider refused the request"),
 }
@@ -78,7 +78,7 @@ class Dajisaas(TaobaoGlobalProvider):
             kind: type[ProviderError] = OutcomeUnknown if endpoint == f"POST {self.CREATE_PATH}" else Transient
             raise kind(f"the answer is not a Dajisaas envelope: {message}", provider=self.key, endpoint=endpoint)
         kind, hint = ERROR_CODES.get(number, (Rejected, "the provider refused the request"))
-        if kind is Transient and endpoint == f"POST {self.CREATE_PATH}" and number != 429:
+        if kind is Transient and endpoint == f"POST {self.CREATE_PATH}":
             kind = OutcomeUnknown  # an internal error after a create was sent may still have created it
         raise kind(f"{hint}: {message}", provider=self.key, endpoint=endpoint, code=str(code))
 

@@ -24,7 +24,7 @@ import pandas as pd
 import tenacity
 
 from ..config import Settings
-from ..errors import OutcomeUnknown, ProviderError, ProviderUnavailable, Transient
+from ..errors import NotSent, OutcomeUnknown, ProviderError, ProviderUnavailable, Transient
 from ..killpoints import kill_point
 from ..logs import log
 from ..models import (
@@ -52,7 +52,9 @@ Progress = Callable[[int, int], None]
 ORDER_KEY_COL = "order_key"
 LINE_NO_COL = "line_no"
 CONTEXT_COL = "preview_context"
-PREVIEW_COLUMNS: tuple[str, ...] = (*OUTCOME_COLUMNS, ORDER_KEY_COL, LINE_NO_COL, CONTEXT_COL)
+UNAVAILABLE_COL = "provider_unavailable"
+"""True on rows not attempted because their provider was unavailable (a ProviderUnavailable, by type)."""
+PREVIEW_COLUMNS: tuple[str, ...] = (*OUTCOME_COLUMNS, ORDER_KEY_COL, LINE_NO_COL, CONTEXT_COL, UNAVAILABLE_COL)
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,8 @@ class CircuitBreaker:
 
 
 def _nothing_reached_provider(error: Transient) -> bool:
-    """A create may be repeated only when the provider certainly did not act on it."""
-    return error.code == "429" or "could not connect" in error.message
+    """A create may be repeated only when the provider certainly did not act on it (by type, never by text)."""
+    return isinstance(error, NotSent)
 
 
 def external_id(provider: str, account: str, order_ref: str) -> str:
@@ -274,11 +276,9 @@ class Submitter:
                 self.policy,
                 retry_if=_nothing_reached_provider,
             )
-        except ProviderUnavailable as error:
+        except NotSent as error:  # ProviderUnavailable too: the breaker stopped the call before it left
             return error
         except Transient as error:
-            if _nothing_reached_provider(error):
-                return error
             return OutcomeUnknown(error.message, provider=error.provider, endpoint=error.endpoint, code=error.code)
         except ProviderError as error:
             return error
@@ -287,7 +287,7 @@ class Submitter:
         assert self.ledger is not None
         if isinstance(result, OutcomeUnknown):
             self.ledger.mark_unknown(key, str(result))
-        elif isinstance(result, Transient):
+        elif isinstance(result, NotSent):
             self.ledger.mark_planned(key, Fingerprint.of(order))  # never reached the provider
         elif isinstance(result, ProviderError):
             self.ledger.mark_rejected(key, str(result))
@@ -359,7 +359,7 @@ def _preview_records(
     key = order_key(order)
     if isinstance(result, ProviderUnavailable):
         for line in order.lines:
-            yield _record(line.row_id, key, line.line_no, Status.NOT_ATTEMPTED, error=str(result))
+            yield _record(line.row_id, key, line.line_no, Status.NOT_ATTEMPTED, error=str(result), unavailable=True)
         return
     if isinstance(result, ProviderError):
         for line in order.lines:
@@ -544,8 +544,9 @@ def _create_records(
             status, message = Status.UNKNOWN, f"needs a manual check at {order.provider}, external id {ext}: {result}"
         else:
             status, message = Status.CREATE_FAILED, f"create failed: {result}"
+        unavailable = isinstance(result, ProviderUnavailable)
         for line in order.lines:
-            yield _record(line.row_id, key, line.line_no, status, error=message)
+            yield _record(line.row_id, key, line.line_no, status, error=message, unavailable=unavailable)
         return
     order_id = ", ".join(result.provider_order_ids)
     for position, line in enumerate(order.lines):
@@ -682,15 +683,24 @@ def _money(value: Any) -> Decimal | None:
     return amount if isinstance(amount, Decimal) else None
 
 
-def _record(row_id: int, key: str, line_no: str, status: Status, *, context: str = "", **values: Any) -> dict[str, Any]:
+def _record(
+    row_id: int, key: str, line_no: str, status: Status, *, context: str = "", unavailable: bool = False, **values: Any
+) -> dict[str, Any]:
     record: dict[str, Any] = {"row_id": row_id, "status": str(status), ORDER_KEY_COL: key, LINE_NO_COL: line_no}
     record[CONTEXT_COL] = context
+    record[UNAVAILABLE_COL] = unavailable
     for name, value in values.items():
         record[name] = "" if value is None else value
     return record
 
 
+def any_unavailable(*frames: pd.DataFrame) -> bool:
+    """Whether any row of these preview/create frames was not attempted because its provider was unavailable."""
+    return any(bool(frame[UNAVAILABLE_COL].any()) for frame in frames if UNAVAILABLE_COL in frame)
+
+
 def _frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(list(records), columns=["row_id", *PREVIEW_COLUMNS], dtype=object).fillna("")
     frame["row_id"] = frame["row_id"].astype("int64")
+    frame[UNAVAILABLE_COL] = frame[UNAVAILABLE_COL].astype(bool)
     return frame.set_index("row_id")
