@@ -7,6 +7,9 @@ single sentence they can act on. Callers branch on the type, never on text::
     ├── InputError        a file, sheet, row or cell the user must fix
     ├── ConfigError       a missing or malformed setting or credential
     ├── LedgerBusy        another run holds the ledger
+    ├── LedgerMissing     the ledger an earlier run made is gone (a fresh one needs --new-ledger)
+    ├── LedgerUnreadable  the ledger file cannot be read
+    ├── LedgerConflict    a state change the ledger's transition table forbids
     └── ProviderError     a provider call that did not succeed
         ├── Rejected        the provider said no; retrying will not help
         ├── Transient       the call failed in a way worth another try (a preview may be retried)
@@ -71,6 +74,23 @@ class ConfigError(ImporterError):
 
 class LedgerBusy(ImporterError):
     """Another run is using the same ledger; this run sent nothing."""
+
+
+class LedgerMissing(ImporterError):
+    """The ledger an earlier run used is gone; the run stops rather than start an empty one and buy again."""
+
+
+class LedgerUnreadable(ImporterError):
+    """The ledger file exists but cannot be read as a ledger; the run stops and sends nothing."""
+
+
+class LedgerConflict(ImporterError):
+    """A ledger state change that :data:`~importer.submit.ledger.TRANSITIONS` does not allow; nothing changed."""
+
+    def __init__(self, message: str, *, key: str = "", state: str = "") -> None:
+        self.key = key
+        self.state = state
+        super().__init__(message)
 
 
 class ProviderError(ImporterError):

@@ -7,8 +7,10 @@ An adapter is a class with four pure hooks, no I/O of its own::
     build_create_request(order, preview, external_id) -> ApiRequest
     parse_create(order, body)                        -> OrderCreation
 
-plus ``check_envelope`` (the provider's success predicate) and, optionally,
-``prepare`` (e.g. item-id mapping) and ``find_order`` (lookup by external id).
+plus ``check_envelope`` (the provider's success predicate), a
+``capabilities`` table (:mod:`.capabilities`) and, optionally, ``prepare``
+(e.g. item-id mapping) and the order lookup by external id
+(``lookup_request`` + ``parse_lookup``, run by ``find_order``).
 The base class owns what is the same everywhere: URL joining, signing through
 the account's auth scheme, timeouts, and turning transport failures into the
 typed errors of :mod:`importer.errors`.
@@ -34,8 +36,31 @@ from ..errors import NotSent, OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import make_session, redact, shared_limiter
 from ..logs import log
 from ..models import LinePreview, OrderCreation, OrderDraft, OrderPreview
+from .capabilities import Capabilities
 
 JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A lookup found the order: the provider's ids (several when it was split, or created twice)."""
+
+    creation: OrderCreation
+
+
+@dataclass(frozen=True)
+class Absent:
+    """The lookup answered, in exactly its declared "no such order" shape, that it has no such order."""
+
+
+@dataclass(frozen=True)
+class Unsure:
+    """The lookup proves nothing: an error, an answer of another shape, or no lookup at all."""
+
+    reason: str
+
+
+LookupResult = Found | Absent | Unsure
 
 
 @dataclass(frozen=True)
@@ -95,6 +120,9 @@ class Provider(ABC):
     default_rate_limit: ClassVar[float] = 10.0
     """Calls per second when the account sets no ``rate_limit`` (none is documented; 0 means no limit)."""
 
+    capabilities: ClassVar[Capabilities]
+    """What this provider is known to do, each fact with its basis and source (see :mod:`.capabilities`)."""
+
     mapping_store: MappingStore | None = None
     """Where adapters that map item ids keep mappings across runs (the run's ledger); set by the submitter."""
 
@@ -139,9 +167,33 @@ class Provider(ABC):
         adapter's success predicate lives.
         """
 
-    def find_order(self, external_id: str) -> OrderCreation | None:
-        """Look an order up by the external id sent on create; None if confirmed absent."""
-        raise NotImplementedError(f"{self.key} cannot look orders up yet")
+    def lookup_request(self, external_id: str) -> ApiRequest | None:
+        """The lookup call for one external id, as ``capabilities.lookup`` declares it; None without one."""
+        return None
+
+    def parse_lookup(self, external_id: str, body: JsonDict) -> LookupResult:
+        """Read a lookup answer: Found, Absent only for the exact declared "no such order" shape, else Unsure."""
+        return Unsure(f"{self.title} has no known order lookup")
+
+    def find_order(self, external_id: str) -> LookupResult:
+        """Look an order up by the external id sent on create.
+
+        Raises ProviderError when the call fails (so a caller may retry a
+        Transient); any answer is read by :meth:`parse_lookup`. Use
+        :meth:`look_up` for a result that never raises.
+        """
+        request = self.lookup_request(external_id)
+        if request is None or self.capabilities.lookup.value is None:
+            return Unsure(f"{self.title} has no known order lookup; check the order in the provider's console")
+        body = self.send(request, may_have_side_effects=False)
+        return self.parse_lookup(external_id, body)
+
+    def look_up(self, external_id: str) -> LookupResult:
+        """:meth:`find_order`, with a failed call (HTTP 500, a timeout, an error envelope) read as Unsure."""
+        try:
+            return self.find_order(external_id)
+        except ProviderError as error:
+            return Unsure(f"the lookup failed: {error}")
 
     # ----- owned by the base --------------------------------------------------
     def preview(self, order: OrderDraft) -> OrderPreview:
