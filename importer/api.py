@@ -24,8 +24,16 @@ from .money import fen_to_yuan, sum_fen
 from .outcomes import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_outcomes, outcomes_frame, status_outcomes
 from .read.limits import InputLimits
 from .read.sheet import read_sheet
-from .submit.ledger import Ledger, default_ledger_path
-from .submit.orders import Progress, RetryPolicy, create_orders, preview_orders, reconcile
+from .submit.ledger import open_existing, open_for_run
+from .submit.orders import (
+    Progress,
+    RetryPolicy,
+    RowOrigin,
+    any_unavailable,
+    create_orders,
+    preview_orders,
+    reconcile,
+)
 from .validate.check import Report
 from .validate.check import validate as _validate
 from .write.workbook import write_results as _write_results
@@ -144,6 +152,8 @@ class RunResult:
     output: Path | None = None
     notes: list[str] = field(default_factory=list)
     ledger: Path | None = None
+    unavailable: bool = False
+    """A provider was stopped for the run (a ProviderUnavailable): its rows are NOT_ATTEMPTED."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -160,14 +170,10 @@ class RunResult:
         statuses = self.outcomes["status"]
         if statuses.isin([str(s) for s in SUCCESS_STATUSES]).all():
             return EXIT_OK
-        unavailable = (statuses == str(Status.NOT_ATTEMPTED)) & self.outcomes["error"].str.contains(
-            UNAVAILABLE, regex=False
-        )
-        return EXIT_PROVIDER_UNAVAILABLE if unavailable.any() else EXIT_ROWS_FAILED
+        return EXIT_PROVIDER_UNAVAILABLE if self.unavailable else EXIT_ROWS_FAILED
 
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_PROVIDER_UNAVAILABLE = 0, 1, 3
-UNAVAILABLE = "provider unavailable"
 
 
 def default_output_path(source: Path) -> Path:
@@ -189,11 +195,14 @@ def run(
     policy: RetryPolicy | None = None,
     max_total: Decimal | None = None,
     mapping: Mapping[str, str] | None = None,
+    new_ledger: bool = False,
 ) -> RunResult:
     """Read, validate, group and (depending on ``stage``) preview and create; then write results.
 
-    An import keeps a ledger (default: ``order-importer.ledger.sqlite`` beside
-    the results) so that re-running the same file never creates an order twice.
+    An import keeps a ledger (``ledger``, else ``[run] ledger``, else one per
+    user in the data folder, wherever the results go) so that re-running a
+    file never creates an order twice. A ledger earlier runs used that is gone
+    stops the run (LedgerMissing) unless ``new_ledger`` is set.
     """
     settings = settings or load_settings()
     order_sheet = load(path, provider=provider, sheet=sheet, mapping=mapping, limits=settings.limits)
@@ -228,12 +237,11 @@ def run(
         return result
     if stage == "preview":
         previewed = preview(grouping, settings, progress=progress, policy=policy)
+        result.unavailable = any_unavailable(previewed)
         finish([previewed[list(OUTCOME_COLUMNS)]])
         return result
-    ledger_path = Path(ledger) if ledger is not None else settings.ledger
-    if ledger_path is None:
-        ledger_path = default_ledger_path(output_path or Path.cwd() / "orders.results.xlsx")
-    with Ledger.open(ledger_path) as journal:
+    chosen = Path(ledger) if ledger is not None else settings.ledger
+    with open_for_run(chosen, new=new_ledger) as journal:
         run_id = uuid.uuid4().hex
         source = str(order_sheet.source or "<DataFrame>")
         log.info("run %s: importing %s", run_id, source, extra={"run_id": run_id, "file": source})
@@ -243,12 +251,20 @@ def run(
         if max_total is not None:
             hold_over_budget(previewed, max_total)
         created = create_orders(
-            to_send, previewed, settings, progress=progress, policy=policy, ledger=journal, run_id=run_id
+            to_send,
+            previewed,
+            settings,
+            progress=progress,
+            policy=policy,
+            ledger=journal,
+            run_id=run_id,
+            origin=RowOrigin.of(order_sheet, source),
         )
+        result.unavailable = any_unavailable(previewed, created)
         finish([settled[list(OUTCOME_COLUMNS)], previewed[list(OUTCOME_COLUMNS)], created[list(OUTCOME_COLUMNS)]])
         journal.finish_run(run_id, result.exit_code, _row_records(order_sheet, result.outcomes))
         log.info("run %s finished: %s", run_id, result.counts, extra={"run_id": run_id, "file": source})
-    result.ledger = ledger_path
+        result.ledger = journal.path
     return result
 
 
@@ -285,7 +301,7 @@ def _row_records(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[tuple[int, s
     ]
 
 
-def export_run(ledger: str | Path, path: str | Path, run_id: str | None = None) -> Path:
+def export_run(ledger: str | Path | None, path: str | Path, run_id: str | None = None) -> Path:
     """Write the per-row results of an earlier import (the latest, or the run whose id starts with ``run_id``).
 
     The ledger keeps each row's sheet, Excel row and outcome (status, ids,
@@ -295,11 +311,11 @@ def export_run(ledger: str | Path, path: str | Path, run_id: str | None = None) 
     from .errors import InputError
     from .outcomes import errors_frame
 
-    with Ledger.open(ledger) as journal:
+    with open_existing(Path(ledger) if ledger is not None else None) as journal:
         runs = [r for r in journal.runs() if run_id is None or str(r["run_id"]).startswith(run_id)]
         if not runs or (run_id is not None and len(runs) > 1):
             what = "no import run" if not runs else f"{len(runs)} runs"
-            raise InputError(f"{what} in {ledger} matches '{run_id or 'latest'}'; see `order-importer status`")
+            raise InputError(f"{what} in {journal.path} matches '{run_id or 'latest'}'; see `order-importer status`")
         rows = journal.run_rows(str(runs[-1]["run_id"]))
     frame = pd.DataFrame(
         {
@@ -321,18 +337,24 @@ def check_accounts(settings: Settings) -> dict[str, str]:
     """Try every configured account with an order lookup that buys nothing; '' per account that works.
 
     A lookup needs valid credentials (and, for Shanjing, a token renewal), so
-    it proves the account can be used without creating anything.
+    it proves the account can be used without creating anything. An answer
+    in a shape the adapter does not declare is a problem too: reconciliation
+    could then never find an order there.
     """
     from .errors import ProviderError
     from .providers import provider_class
+    from .providers.base import Unsure
 
     problems: dict[str, str] = {}
     for key, account in sorted(settings.accounts.items()):
         try:
-            provider_class(key)(account).find_order(PROBE_EXTERNAL_ID)
-            problems[key] = ""
+            provider = provider_class(key)(account)
+            answer = provider.find_order(PROBE_EXTERNAL_ID)
         except (ProviderError, ImporterError) as error:
             problems[key] = f"failed: {error}"
-        except NotImplementedError:
-            problems[key] = ""  # configured, but this provider has no lookup to try
+            continue
+        has_lookup = provider.capabilities.lookup.value is not None
+        problems[key] = (
+            f"lookup answer not understood: {answer.reason}" if has_lookup and isinstance(answer, Unsure) else ""
+        )
     return problems

@@ -18,6 +18,8 @@ from typing import Any
 from .errors import ConfigError
 
 CONFIG_ENV = "ORDER_IMPORTER_CONFIG"
+DATA_DIR_ENV = "ORDER_IMPORTER_DATA_DIR"
+"""Moves the importer's per-user data folder (the default ledger and the list of ledgers it made)."""
 
 EXCEL_MAX_ROWS = 1_048_576
 SEVERITIES = ("error", "warning")
@@ -252,6 +254,18 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         decimal_separator=_choice(data.get("validation", {}), "decimal_separator", ("auto", ".", ",")),
         date_order=_choice(data.get("validation", {}), "date_order", ("auto", "dmy", "mdy")),
     )
+
+
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The per-user data folder: ``$ORDER_IMPORTER_DATA_DIR``, else the platform's (platformdirs).
+
+    Linux ``~/.local/share/order-importer``, macOS ``~/Library/Application
+    Support/order-importer``, Windows ``%LOCALAPPDATA%/order-importer``.
+    """
+    import platformdirs
+
+    value = (os.environ if environ is None else environ).get(DATA_DIR_ENV)
+    return Path(value) if value else Path(platformdirs.user_data_dir("order-importer", appauthor=False))
 
 
 def _choice(table: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
