@@ -32,6 +32,12 @@ def normalize_header(text: object) -> str:
     return _PUNCTUATION.sub("", unbracketed if _PUNCTUATION.sub("", unbracketed) else folded)
 
 
+SKU_CODE = "sku_code"
+"""The team's own SKU (商家编码, Lineitem sku): not sent anywhere, looked up in the catalogue for the provider ids."""
+EXTRA_TARGETS: tuple[str, ...] = (SKU_CODE,)
+"""Columns a mapping may name besides the canonical ones."""
+
+
 _ALIAS_TABLE: dict[str, tuple[str, ...]] = {
     "provider": ("platform", "supplier", "平台", "渠道", "供应商"),
     "order_ref": (
@@ -92,6 +98,16 @@ _ALIAS_TABLE: dict[str, tuple[str, ...]] = {
         "产品链接",
         "offer id (1688)",
         "商品id号",
+    ),
+    "sku_code": (
+        "商家编码",
+        "商家sku编码",
+        "外部系统编号",
+        "lineitem sku",
+        "seller sku",
+        "own sku",
+        "your sku",
+        "store sku",
     ),
     "sku_id": (
         "sku",
@@ -291,12 +307,6 @@ IGNORED_HEADERS: frozenset[str] = frozenset(normalize_header(c) for c in (*RESUL
 """Columns the importer writes into results; ignored on input so a results workbook can be imported again."""
 
 
-SKU_CODE = "sku_code"
-"""The team's own SKU (商家编码, Lineitem sku): not sent anywhere, looked up in the catalogue for the provider ids."""
-EXTRA_TARGETS: tuple[str, ...] = (SKU_CODE,)
-"""Columns a mapping may name besides the canonical ones."""
-
-
 @dataclass
 class HeaderMatch:
     """How one header row maps to the canonical columns.
@@ -485,4 +495,4 @@ def _closest(key: str, match: HeaderMatch) -> str:
     return f"; the closest header is '{found[close[0]]}'" if close else ""
 
 
-assert set(ALIASES.values()) <= set(CANONICAL_COLUMNS), "an alias points at an unknown column"
+assert set(ALIASES.values()) <= {*CANONICAL_COLUMNS, *EXTRA_TARGETS}, "an alias points at an unknown column"
