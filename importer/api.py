@@ -21,8 +21,17 @@ from .group import group as _group
 from .logs import log
 from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
 from .money import fen_to_yuan, sum_fen
-from .outcomes import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_outcomes, outcomes_frame, status_outcomes
+from .outcomes import (
+    OUTCOME_COLUMNS,
+    attach_column,
+    attach_warnings,
+    merge_outcomes,
+    order_statuses,
+    outcomes_frame,
+    status_outcomes,
+)
 from .read.limits import InputLimits
+from .read.mappings import MappingArg, apply_profile, profile_used, resolve_mapping
 from .read.sheet import read_sheet
 from .submit.ledger import open_existing, open_for_run
 from .submit.orders import (
@@ -46,17 +55,31 @@ def load(
     *,
     provider: str | None = None,
     sheet: str | None = None,
-    mapping: Mapping[str, str] | None = None,
+    mapping: MappingArg = None,
     limits: InputLimits | None = None,
+    settings: Settings | None = None,
 ) -> OrderSheet:
     """Read an order sheet (.xlsx, .xlsm, .csv) or wrap a DataFrame built in code.
 
     Every cell is text, so ids and phone numbers keep every character.
     ``limits`` bound what the file may hold (size, rows, zip expansion).
+    ``mapping`` names how the sheet's headers and values are read: a mapping
+    profile's name (built in, or ``[mappings.NAME]`` in ``settings``), a
+    mapping file, a :class:`~importer.read.mappings.Profile`, or a dict of
+    header -> column; by default a profile is picked when the sheet's headers
+    match one (``sheet.profile`` says which). ``settings`` also give the
+    product catalogue (``[run] catalogue``).
     """
+    settings = settings or Settings()
+    rules = resolve_mapping(mapping if mapping is not None else settings.mapping, settings.mappings)
     if isinstance(source, pd.DataFrame):
-        return _sheet_from_frame(source, provider)
-    return read_sheet(source, sheet=sheet, provider=provider, mapping=mapping, limits=limits)
+        order_sheet = _sheet_from_frame(source, provider)
+    else:
+        order_sheet = read_sheet(
+            source, sheet=sheet, provider=provider, mapping=rules.header_rules(), limits=limits or settings.limits
+        )
+    apply_profile(order_sheet, profile_used(rules), settings.catalogue)
+    return order_sheet
 
 
 def _sheet_from_frame(frame: pd.DataFrame, provider: str | None) -> OrderSheet:
@@ -161,6 +184,26 @@ class RunResult:
         return {str(k): int(v) for k, v in self.outcomes["status"].value_counts().items()}
 
     @property
+    def order_counts(self) -> dict[str, int]:
+        """Orders per status: every distinct (provider, order_ref) of the sheet, with its rows' worst status.
+
+        The one meaning of "orders" that the console, the Summary sheet,
+        ``--summary-json`` and notifications all count by.
+        """
+        statuses = order_statuses(self.sheet.frame, self.outcomes) if len(self.outcomes) else pd.Series(dtype=str)
+        return {str(k): int(v) for k, v in statuses.value_counts().items()}
+
+    @property
+    def orders(self) -> int:
+        """How many orders the sheet holds (see :attr:`order_counts`)."""
+        return sum(self.order_counts.values())
+
+    @property
+    def warning_rows(self) -> int:
+        """How many rows carry a warning."""
+        return int((self.outcomes["warning"].astype(str) != "").sum()) if "warning" in self.outcomes else 0
+
+    @property
     def exit_code(self) -> int:
         """0: every row succeeded; 1: some rows failed or were held; 3: a provider was unavailable.
 
@@ -194,7 +237,7 @@ def run(
     progress: Progress | None = None,
     policy: RetryPolicy | None = None,
     max_total: Decimal | None = None,
-    mapping: Mapping[str, str] | None = None,
+    mapping: MappingArg = None,
     new_ledger: bool = False,
 ) -> RunResult:
     """Read, validate, group and (depending on ``stage``) preview and create; then write results.
@@ -205,7 +248,7 @@ def run(
     stops the run (LedgerMissing) unless ``new_ledger`` is set.
     """
     settings = settings or load_settings()
-    order_sheet = load(path, provider=provider, sheet=sheet, mapping=mapping, limits=settings.limits)
+    order_sheet = load(path, provider=provider, sheet=sheet, mapping=mapping, settings=settings)
     report = validate(
         order_sheet,
         severity=settings.severity,
@@ -229,6 +272,7 @@ def run(
         notes = [report.warning_texts, *(layer["warning"] for layer in extra_layers if "warning" in layer)]
         result.outcomes = attach_warnings(merge_outcomes(*layers, *extra_layers), *notes)
         result.outcomes = attach_column(result.outcomes, "order_date_iso", report.order_dates)
+        result.outcomes = attach_column(result.outcomes, "filled_in", pd.Series(order_sheet.filled_in, dtype=object))
         if write and output_path is not None:
             result.output = write_results(order_sheet, result.outcomes, errors, output_path)
 

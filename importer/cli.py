@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -99,7 +99,7 @@ class _RunOptions:
     sandbox: bool = False
     ledger: Path | None = None
     max_total: Decimal | None = None
-    mapping: Path | None = None
+    mapping: str | None = None
     summary_json: Path | None = None
     notify: str | None = None
     fix: bool = False
@@ -110,7 +110,7 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
     from .errors import ImporterError
 
     try:
-        mapping = _load_mapping(options.mapping)
+        mapping = options.mapping
         with _settings(options.config, options.sandbox) as settings, progress_bar() as progress:
             from .api import run
 
@@ -131,7 +131,7 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
 
             notify_url = options.notify or settings.notify_url
             if options.fix and file.is_file():
-                file = _apply_fixes(file, options, mapping, settings.decimal_separator)
+                file = _apply_fixes(file, options, settings)
             if file.is_dir() and stage == "import":
                 _run_inbox(file, settings.output_dir, _notifying(run_file, notify_url), options.summary_json)
             result = _notifying(run_file, notify_url)(file, options.output)
@@ -144,13 +144,13 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
     raise typer.Exit(result.exit_code)
 
 
-def _apply_fixes(file: Path, options: _RunOptions, mapping: dict[str, str] | None, decimal_separator: str) -> Path:
+def _apply_fixes(file: Path, options: _RunOptions, settings: Settings) -> Path:
     """``--fix``: write a fixed copy of the sheet, list every change, and go on with the copy."""
     from .api import load
     from .validate.fixes import apply, suggest
 
-    sheet = load(file, provider=options.provider, sheet=options.sheet, mapping=mapping)
-    fixes = suggest(sheet, decimal_separator)
+    sheet = load(file, provider=options.provider, sheet=options.sheet, mapping=options.mapping, settings=settings)
+    fixes = suggest(sheet, settings.decimal_separator)
     if not fixes:
         _stderr("--fix: nothing to fix")
         return file
@@ -198,35 +198,17 @@ def _run_inbox(
     raise typer.Exit(folder_exit_code(items))
 
 
-def _load_mapping(path: Path | None) -> dict[str, str] | None:
-    """``--mapping FILE``: a TOML ``[headers]`` table of ``"their header" = "canonical column"``."""
-    if path is None:
-        return None
-    import tomllib
-
-    from .errors import ConfigError
-    from .models import CANONICAL_COLUMNS
-
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("headers", {})
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"mapping file {path}: {error}") from None
-    wrong = {header: column for header, column in table.items() if column not in CANONICAL_COLUMNS}
-    if wrong or not isinstance(table, dict):
-        raise ConfigError(
-            f"mapping file {path}: {wrong} map to unknown columns; use one of {', '.join(CANONICAL_COLUMNS)}"
-        )
-    return {str(k): str(v) for k, v in table.items()}
-
-
 def result_summary(result: RunResult) -> dict[str, object]:
     """The JSON written by ``--summary-json``: what a monitor needs to know about one run."""
     return {
         "file": str(result.sheet.source or ""),
         "exit_code": result.exit_code,
         "rows": len(result.outcomes),
-        "orders": len(result.grouping.orders),
+        "orders": result.orders,
         "counts": result.counts,
+        "order_counts": result.order_counts,
+        "warning_rows": result.warning_rows,
+        "mapping_profile": result.sheet.profile,
         "output": str(result.output or ""),
         "ledger": str(result.ledger or ""),
         "notes": result.notes,
@@ -268,27 +250,45 @@ def _print_summary(result: RunResult) -> None:
 
     console = Console()
     for note in result.notes:
-        console.print(f"note: {note}")
-    table = Table(title=f"{len(result.outcomes)} rows, {len(result.grouping.orders)} orders", title_justify="left")
-    table.add_column("status")
-    table.add_column("rows", justify="right")
+        console.print(f"note: {note}", markup=False, highlight=False)
+    title = f"{len(result.outcomes)} rows, {result.orders} orders"
+    table = Table(title=title, title_justify="left")
+    for column in ("status", "rows", "orders"):
+        table.add_column(column, justify="left" if column == "status" else "right")
+    orders = result.order_counts
     for status, count in sorted(result.counts.items()):
-        table.add_row(status, str(count))
+        table.add_row(status, str(count), str(orders.get(status, 0)))
     console.print(table)
-    problems = result.outcomes[result.outcomes["error"] != ""]
-    if len(problems):
-        frame = result.sheet.frame
-        console.print(f"{len(problems)} rows need attention, for example:")
-        first = problems.head(8)
-        places = frame.loc[first.index, ["_sheet", "_row"]].to_dict("records")
-        for place, error in zip(places, first["error"], strict=True):
-            console.print(f"  {place['_sheet']} row {place['_row']}: {error}", markup=False, highlight=False)
+    outcomes = result.outcomes
+    _print_examples(console, result, outcomes[outcomes["error"] != ""], "error", "rows need attention")
+    if "warning" in outcomes:
+        _print_examples(console, result, outcomes[outcomes["warning"] != ""], "warning", "rows have warnings")
     if result.output:
         console.print(f"results written to {result.output}", markup=False)
 
 
+_EXAMPLES = 8
+
+
+def _print_examples(console: Any, result: RunResult, rows: Any, column: str, what: str) -> None:
+    """The count of rows with an error (or a warning), then the first few with where they are."""
+    if not len(rows):
+        return
+    console.print(f"{len(rows)} {what}, for example:" if len(rows) > _EXAMPLES else f"{len(rows)} {what}:")
+    first = rows.head(_EXAMPLES)
+    places = result.sheet.frame.loc[first.index, ["_sheet", "_row"]].to_dict("records")
+    for place, text in zip(places, first[column], strict=True):
+        console.print(f"  {place['_sheet']} row {place['_row']}: {text}", markup=False, highlight=False)
+
+
 MappingOpt = Annotated[
-    Path | None, typer.Option("--mapping", help='TOML file with a [headers] table: "their header" = "column".')
+    str | None,
+    typer.Option(
+        "--mapping",
+        metavar="FILE|NAME",
+        help='A mapping file ([headers] "their header" = "column", ignore, [values.COLUMN], split, group_by) '
+        "or the name of a built-in or [mappings.NAME] profile (default: picked by the sheet's headers).",
+    ),
 ]
 SummaryOpt = Annotated[Path | None, typer.Option("--summary-json", help="Write a JSON summary of the run here.")]
 FixOpt = Annotated[
@@ -628,6 +628,43 @@ def sandbox(
         seed=seed,
     )
     serve(host, port, faults, token_lifetime=token_lifetime, create_delay=create_delay, state_dir=state)
+
+
+catalogue_app = typer.Typer(
+    help="The product catalogue: your own SKU (商家编码, Lineitem sku) -> a provider's item_id and sku_id.",
+    no_args_is_help=True,
+)
+app.add_typer(catalogue_app, name="catalogue")
+
+
+@catalogue_app.command("add")
+def catalogue_add(
+    sku_code: Annotated[str, typer.Argument(help="Your SKU, as the exports write it (商家编码, Lineitem sku).")],
+    item_id: Annotated[str, typer.Option("--item-id", help="The provider's product id (offerId, item id).")],
+    sku_id: Annotated[str, typer.Option("--sku-id", help="The provider's SKU id (1688: the specId).")] = "",
+    provider: Annotated[str, typer.Option("--provider", "-p", help="The provider key rows of this SKU go to.")] = "",
+    file: Annotated[
+        Path | None, typer.Option("--file", help="The catalogue CSV (default: [run] catalogue in the config).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Add one SKU to the catalogue (a CSV, made with its header when it does not exist yet)."""
+    from .errors import ImporterError
+    from .read.catalogue import Entry, add_entry
+
+    try:
+        target = file
+        if target is None:
+            from .config import load_settings
+
+            target = load_settings(config).catalogue
+        if target is None:
+            raise typer.BadParameter("name the catalogue with --file, or set [run] catalogue in the config")
+        written = add_entry(target, Entry(sku_code.strip(), item_id.strip(), sku_id.strip(), provider.strip()))
+    except ImporterError as error:
+        _stderr(f"error: {error}")
+        raise typer.Exit(EXIT_INPUT) from None
+    typer.echo(f"added {sku_code} -> item_id {item_id}" + (f", sku_id {sku_id}" if sku_id else "") + f" to {written}")
 
 
 def _endpoint_latency(pairs: list[str]) -> dict[str, float]:
