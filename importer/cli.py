@@ -8,6 +8,7 @@ Heavy libraries are imported inside the commands so ``--help`` stays fast.
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +20,7 @@ import typer
 if TYPE_CHECKING:
     from .api import RunResult, Stage
     from .config import Settings
+    from .submit.ledger import LedgerEntry
     from .submit.orders import Progress
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_INPUT = 0, 1, 2
@@ -29,6 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts show their brackets ("[run] ledger", "[headers]") as written
 )
 
 FileArg = Annotated[Path, typer.Argument(help="The order sheet (.xlsx, .xlsm or .csv).", show_default=False)]
@@ -49,15 +52,20 @@ SandboxOpt = Annotated[
 
 @app.callback()
 def _options(
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
+    log_level: Annotated[
+        str | None,
+        typer.Option(help="DEBUG, INFO, WARNING or ERROR (default: INFO into a --log-file, WARNING on stderr)."),
+    ] = None,
     log_format: Annotated[str, typer.Option(help="'text' lines or 'json' lines.")] = "text",
-    log_file: Annotated[Path | None, typer.Option(help="Write the log here instead of stderr.")] = None,
+    log_file: Annotated[
+        Path | None, typer.Option(help="Append the log here instead of stderr: a line per file and per order.")
+    ] = None,
 ) -> None:
     """Turn a spreadsheet of purchase orders into orders at purchasing-agent APIs."""
     from .logs import configure
 
     try:
-        configure(log_level, log_format, log_file)
+        configure(log_level or ("INFO" if log_file else "WARNING"), log_format, log_file)
     except ValueError as error:
         _stderr(f"error: {error}")
         raise typer.Exit(EXIT_INPUT) from None
@@ -179,13 +187,18 @@ def _run_inbox(
     run_file: Callable[[Path, Path | None], RunResult],
     summary_json: Path | None,
 ) -> None:
-    from .schedule.inbox import folder_exit_code, process_inbox, summary
+    from .logs import log
+    from .schedule.inbox import closing_line, folder_exit_code, process_inbox, summary
 
     items = process_inbox(folder, output_dir, run_file)
     for item in items:
-        state = f"exit {item.exit_code}" + (f": {item.error}" if item.error else "")
-        typer.echo(f"{item.source.name} -> {item.moved_to} ({state})")
-    if not items:
+        typer.echo(item.line())
+        if item.result is None:  # refused before a run: the run's own log line is missing
+            log.warning("%s", item.line(), extra={"file": str(item.source), "status": str(item.exit_code)})
+    if items:
+        typer.echo(closing_line(items))
+        log.info("inbox %s: %s", folder, closing_line(items), extra={"file": str(folder)})
+    else:
         typer.echo(f"no new order sheets in {folder}")
     if summary_json:
         _write_json(summary_json, summary(items))
@@ -369,37 +382,40 @@ LedgerOpt = Annotated[Path, typer.Option("--ledger", help="The ledger file.")]
 
 @app.command()
 def status(ledger: LedgerOpt = Path("order-importer.ledger.sqlite")) -> None:
-    """List the orders in a ledger per state, and the runs recorded in it."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """List the orders in a ledger per state, and the runs recorded in it (safe while an import runs)."""
+    from .errors import ImporterError
     from .submit.ledger import Ledger
 
-    if not ledger.exists():
-        _stderr(f"error: no ledger at {ledger}")
-        raise typer.Exit(EXIT_INPUT)
-    console = Console()
-    with Ledger.open(ledger) as journal:
-        counts = journal.counts()
-        table = Table(title=f"orders in {ledger}", title_justify="left")
-        for column in ("state", "orders"):
-            table.add_column(column)
-        for state, count in sorted(counts.items()):
-            table.add_row(state, str(count))
-        console.print(table)
-        for entry in journal.entries():
-            if entry.state in ("SENDING", "UNKNOWN"):
-                console.print(
-                    f"{entry.state}: {entry.provider} order_ref {entry.order_ref}, external id {entry.key}"
-                    f" {entry.message}",
-                    markup=False,
-                )
-        runs = Table(title="runs", title_justify="left")
-        for column in ("run_id", "source", "started", "exit"):
-            runs.add_column(column)
-        for run in journal.runs():
-            runs.add_row(run["run_id"], run["source"], run["started_at"], str(run["exit_code"]))
-        console.print(runs)
+    try:
+        with Ledger.open_read_only(ledger) as journal:
+            counts, entries, runs = journal.counts(), journal.entries(), journal.runs()
+    except ImporterError as error:
+        _stderr(f"error: {error}")
+        raise typer.Exit(EXIT_INPUT) from None
+    for line in status_lines(ledger, counts, entries, runs):
+        typer.echo(line)
+
+
+def status_lines(
+    ledger: Path, counts: dict[str, int], entries: list[LedgerEntry], runs: list[dict[str, object]]
+) -> list[str]:
+    """The ``status`` report as lines of at most 80 characters: orders per state, open orders, the last runs."""
+    lines = [f"orders in {ledger}:"]
+    lines += [f"  {state:<10} {count:>8}" for state, count in sorted(counts.items())] or ["  (none)"]
+    for entry in entries:
+        if entry.state in ("SENDING", "UNKNOWN"):
+            lines.append(f"{entry.state}: {entry.provider} order_ref {entry.order_ref}")
+            lines.append(f"  external id {entry.key}")
+            if entry.message:
+                lines += textwrap.wrap(entry.message, 78, initial_indent="  ", subsequent_indent="  ")
+    lines.append(f"runs ({len(runs)}, latest last):")
+    lines.append(f"  {'run':<8}  {'started (UTC)':<19}  {'exit':>4}  file")
+    for run in runs[-20:]:
+        started = str(run["started_at"]).replace("T", " ")[:19]
+        code = "" if run["exit_code"] is None else str(run["exit_code"])
+        name = Path(str(run["source"])).name
+        lines.append(f"  {str(run['run_id'])[:8]:<8}  {started:<19}  {code:>4}  {name}"[:80])
+    return lines
 
 
 @app.command("check-config")

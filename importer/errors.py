@@ -6,7 +6,8 @@ single sentence they can act on. Callers branch on the type, never on text::
     ImporterError
     ├── InputError        a file, sheet, row or cell the user must fix
     ├── ConfigError       a missing or malformed setting or credential
-    ├── LedgerBusy        another run holds the ledger
+    ├── LedgerError       the ledger cannot be opened or read (corrupt, truncated, read-only)
+    │   └── LedgerBusy    another run holds the ledger
     └── ProviderError     a provider call that did not succeed
         ├── Rejected        the provider said no; retrying will not help
         ├── Transient       nothing happened at the provider; safe to retry
@@ -64,7 +65,11 @@ class ConfigError(ImporterError):
     """A setting or credential is missing or malformed."""
 
 
-class LedgerBusy(ImporterError):
+class LedgerError(ImporterError):
+    """The ledger cannot be opened, read or written: corrupt, truncated, read-only or not a ledger at all."""
+
+
+class LedgerBusy(LedgerError):
     """Another run is using the same ledger; this run sent nothing."""
 
 

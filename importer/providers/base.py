@@ -216,7 +216,7 @@ class Provider(ABC):
                 raise self._error(Transient, "could not connect", request) from None
             raise self._error(unclear, "connection lost before an answer came back", request) from None
         elapsed = round((time.monotonic() - started) * 1000)
-        log.info(
+        log.debug(
             "%s %s -> HTTP %s in %d ms",
             request.method,
             request.path,
