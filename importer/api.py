@@ -5,6 +5,7 @@ A notebook calls them one at a time; the CLI calls :func:`run`.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,24 +16,33 @@ from typing import Literal
 import pandas as pd
 
 from .config import Settings, load_settings
-from .errors import ImporterError
+from .errors import ImporterError, InputError
 from .group import Grouping
 from .group import group as _group
 from .logs import log
 from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
-from .money import fen_to_yuan, sum_fen
+from .money import fen_text, fen_to_yuan, sum_fen
 from .outcomes import (
+    BOUGHT_STATUSES,
     OUTCOME_COLUMNS,
+    PRICED_STATUSES,
+    SEVERITY,
+    UNSETTLED_STATUSES,
+    analyst_frame,
     attach_column,
     attach_warnings,
+    errors_frame,
+    exact_frame,
     merge_outcomes,
     order_statuses,
     outcomes_frame,
     status_outcomes,
+    totals_fen,
+    totals_text,
 )
 from .read.limits import InputLimits
 from .read.mappings import MappingArg, apply_profile, profile_used, resolve_mapping
-from .read.sheet import read_sheet
+from .read.sheet import EXACT_FLOAT_LIMIT, read_sheet
 from .submit.ledger import open_existing, open_for_run
 from .submit.orders import (
     Progress,
@@ -83,8 +93,10 @@ def load(
 
 
 def _sheet_from_frame(frame: pd.DataFrame, provider: str | None) -> OrderSheet:
-    frame = frame.reset_index(drop=True).astype(object).where(frame.notna().to_numpy(), "")
-    frame = frame.map(lambda v: v if isinstance(v, str) else str(v)).astype(object)  # as the readers give it
+    frame = frame.reset_index(drop=True)
+    filled = frame.notna().to_numpy()
+    texts = {column: _column_texts(frame, column) for column in frame.columns}
+    frame = pd.DataFrame(texts, index=frame.index, dtype=object).where(filled, "")  # as the readers give it
     if "_sheet" not in frame:
         frame["_sheet"] = "Sheet1"
     if "_row" not in frame:
@@ -95,6 +107,30 @@ def _sheet_from_frame(frame: pd.DataFrame, provider: str | None) -> OrderSheet:
         else:
             frame.loc[frame["provider"] == "", "provider"] = provider
     return OrderSheet(frame=frame, header_map={c: c for c in frame.columns if not c.startswith("_")})
+
+
+def _column_texts(frame: pd.DataFrame, column: str) -> list[str]:
+    """A DataFrame column as the text a reader would give: 13800138000.0 (a float because of a blank) -> 13800138000.
+
+    pandas turns a column of whole numbers with one blank into floats. A
+    whole float is written back as its integer digits; one too large for a
+    float to hold exactly (above 2**53, such as an 18-digit id) is refused,
+    since its digits are already lost.
+    """
+    texts = []
+    for position, value in enumerate(frame[column].tolist()):
+        if isinstance(value, float) and value == value and value.is_integer():
+            if abs(value) >= EXACT_FLOAT_LIMIT:
+                raise InputError(
+                    f"{value!r} is a float, which cannot hold every digit of this number; build the DataFrame "
+                    "with the column as text (dtype=str, or pd.read_csv(..., dtype=str)) so no digit is lost",
+                    row=position + 2,
+                    column=str(column),
+                )
+            texts.append(str(int(value)))
+        else:
+            texts.append(value if isinstance(value, str) else str(value))
+    return texts
 
 
 def validate(
@@ -135,8 +171,12 @@ def preview(
     progress: Progress | None = None,
     policy: RetryPolicy | None = None,
 ) -> pd.DataFrame:
-    """Ask each provider to price every order; one row per order line, indexed by row id."""
-    return preview_orders(_orders(orders), settings or load_settings(), progress=progress, policy=policy)
+    """Ask each provider to price every order; one row per order line, indexed by row id.
+
+    Money columns are float yuan (NaN where blank), each with an exact
+    ``<column>_fen`` Int64 column beside it (see :func:`importer.outcomes.analyst_frame`).
+    """
+    return analyst_frame(preview_orders(_orders(orders), settings or load_settings(), progress=progress, policy=policy))
 
 
 def create(
@@ -147,20 +187,58 @@ def create(
     progress: Progress | None = None,
     policy: RetryPolicy | None = None,
 ) -> pd.DataFrame:
-    """Create the orders whose every line previewed; one row per line of those orders."""
-    return create_orders(_orders(orders), previewed, settings or load_settings(), progress=progress, policy=policy)
+    """Create the orders whose every line previewed; one row per line of those orders (money as in :func:`preview`)."""
+    created = create_orders(
+        _orders(orders), exact_frame(previewed), settings or load_settings(), progress=progress, policy=policy
+    )
+    return analyst_frame(created)
+
+
+Layer = pd.DataFrame | Report | Grouping
 
 
 def write_results(
     sheet: OrderSheet,
-    outcomes: pd.DataFrame,
-    errors: pd.DataFrame | None = None,
-    path: str | Path | None = None,
+    outcomes: Layer | Sequence[Layer],
+    path: str | Path | pd.DataFrame | None = None,
+    errors: pd.DataFrame | str | Path | None = None,
 ) -> Path:
-    """Write the results workbook (the user's sheet plus status columns, Summary and Errors)."""
-    from .outcomes import errors_frame
+    """Write the results workbook (the user's sheet plus status columns, Summary and Errors) to ``path``.
 
-    return _write_results(sheet, outcomes, errors if errors is not None else errors_frame([]), path)
+    ``outcomes`` is one outcome frame (``run(...).outcomes``, a preview or a
+    create frame) or a list of what the stages gave, earliest first, each
+    laid over the one before: ``[report, orders, previewed, created]``. A
+    report's cell errors fill the Errors sheet. Rows no stage decided are
+    written as NOT_ATTEMPTED. The older call ``write_results(sheet, outcomes,
+    errors, path)`` still works.
+    """
+    if isinstance(path, pd.DataFrame):  # the older order: (sheet, outcomes, errors, path)
+        path, errors = errors, path
+    layers = list(outcomes) if isinstance(outcomes, Sequence) else [outcomes]
+    frames, found_errors = _layers(layers)
+    if isinstance(errors, pd.DataFrame):
+        found_errors = [errors]
+    problems = pd.concat(found_errors, ignore_index=True) if found_errors else errors_frame([])
+    target = path if isinstance(path, str | Path) else None
+    return _write_results(sheet, exact_frame(merge_outcomes(*frames)), problems, target)
+
+
+def _layers(layers: Sequence[Layer]) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """Outcome frames (result columns only) and cell-error frames from what the stages returned."""
+    frames: list[pd.DataFrame] = []
+    errors: list[pd.DataFrame] = []
+    for layer in layers:
+        if isinstance(layer, Report):
+            frames.append(layer.outcomes)
+            errors.append(layer.errors)
+        elif isinstance(layer, Grouping):
+            valid = [line.row_id for order in layer.orders for line in order.lines]
+            frames += [status_outcomes(valid, str(Status.VALID)), layer.outcomes]
+            errors.append(layer.errors)
+        else:
+            exact = exact_frame(layer)
+            frames.append(exact.reindex(columns=[c for c in OUTCOME_COLUMNS if c in exact or c == "status"]))
+    return frames, errors
 
 
 @dataclass
@@ -175,6 +253,7 @@ class RunResult:
     output: Path | None = None
     notes: list[str] = field(default_factory=list)
     ledger: Path | None = None
+    run_id: str = ""
     unavailable: bool = False
     """A provider was stopped for the run (a ProviderUnavailable): its rows are NOT_ATTEMPTED."""
 
@@ -184,24 +263,61 @@ class RunResult:
         return {str(k): int(v) for k, v in self.outcomes["status"].value_counts().items()}
 
     @property
-    def order_counts(self) -> dict[str, int]:
-        """Orders per status: every distinct (provider, order_ref) of the sheet, with its rows' worst status.
-
-        The one meaning of "orders" that the console, the Summary sheet,
-        ``--summary-json`` and notifications all count by.
-        """
-        statuses = order_statuses(self.sheet.frame, self.outcomes) if len(self.outcomes) else pd.Series(dtype=str)
-        return {str(k): int(v) for k, v in statuses.value_counts().items()}
+    def orders(self) -> pd.DataFrame:
+        """One row per order of the sheet: provider, order_ref, status (its worst row's), rows, total_fen, ids."""
+        return order_statuses(self.sheet.frame, self.outcomes, SEVERITY)
 
     @property
-    def orders(self) -> int:
-        """How many orders the sheet holds (see :attr:`order_counts`)."""
-        return sum(self.order_counts.values())
+    def order_counts(self) -> dict[str, int]:
+        """Orders per status (see :attr:`orders`).
+
+        What the console, the Summary, ``--summary-json`` and notifications count.
+        """
+        return {str(k): int(v) for k, v in self.orders["status"].value_counts().items()}
 
     @property
     def warning_rows(self) -> int:
         """How many rows carry a warning."""
         return int((self.outcomes["warning"].astype(str) != "").sum()) if "warning" in self.outcomes else 0
+
+    @property
+    def bought(self) -> dict[str, int]:
+        """What this run bought, per currency, in exact hundredths (order totals, freight included)."""
+        return totals_fen(self.outcomes, BOUGHT_STATUSES)
+
+    def describe(self) -> str:
+        """One line for the log, the console and the notification: file, rows, orders, counts, amount bought."""
+        name = self.sheet.source.name if self.sheet.source is not None else "<DataFrame>"
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
+        line = f"{name}: {len(self.outcomes)} rows, {len(self.orders)} orders ({counts})"
+        if self.bought or "CREATED" in self.counts:
+            line += f"; bought {totals_text(self.bought)}"
+        elif self.outcomes["status"].isin(list(PRICED_STATUSES)).any():
+            line += f"; priced {totals_text(totals_fen(self.outcomes, PRICED_STATUSES))}"
+        return line
+
+    def reason(self) -> str:
+        """Why the exit code is not 0, in words ('' when it is 0)."""
+        if self.exit_code == EXIT_OK:
+            return ""
+        counts = self.counts
+        unsettled = {s: n for s, n in counts.items() if s in UNSETTLED_STATUSES}
+        failed = {s: n for s, n in counts.items() if str(s) not in SUCCESS_STATUSES and s not in UNSETTLED_STATUSES}
+        parts = []
+        if unsettled:
+            parts.append(
+                " and ".join(f"{n} rows {s}" for s, n in sorted(unsettled.items()))
+                + (" (a provider was unavailable)" if self.exit_code == EXIT_PROVIDER_UNAVAILABLE else "")
+                + ": a later run settles them"
+            )
+        if failed:
+            parts.append(", ".join(f"{n} {s}" for s, n in sorted(failed.items())) + " need a person (see the results)")
+        return "; ".join(parts)
+
+    @property
+    def settled(self) -> bool:
+        """True when no row is left for a later run (none NOT_ATTEMPTED or UNKNOWN)."""
+        return not self.outcomes["status"].isin(list(UNSETTLED_STATUSES)).any()
 
     @property
     def exit_code(self) -> int:
@@ -246,7 +362,82 @@ def run(
     user in the data folder, wherever the results go) so that re-running a
     file never creates an order twice. A ledger earlier runs used that is gone
     stops the run (LedgerMissing) unless ``new_ledger`` is set.
+    ``result.outcomes`` holds money as float yuan plus exact ``<column>_fen``
+    columns, as :func:`preview` and :func:`create` give it.
     """
+    result = _run_stages(
+        path,
+        stage=stage,
+        settings=settings,
+        provider=provider,
+        sheet=sheet,
+        output=output,
+        ledger=ledger,
+        write=write,
+        progress=progress,
+        policy=policy,
+        max_total=max_total,
+        mapping=mapping,
+        new_ledger=new_ledger,
+    )
+    result.outcomes = analyst_frame(result.outcomes)
+    log_run(result, stage)
+    return result
+
+
+def log_run(result: RunResult, stage: Stage) -> None:
+    """One INFO line per order an import settled (WARNING for one left NOT_ATTEMPTED or UNKNOWN), one per file.
+
+    This is what a log file holds at the default level: enough to know what
+    a night bought and what is left, without the per-request lines of DEBUG.
+    """
+    source = str(result.sheet.source or "<DataFrame>")
+    where = {"file": source, **({"run_id": result.run_id} if result.run_id else {})}
+    if stage == "import":
+        for order in result.orders.to_dict("records"):
+            status, provider, ref = str(order["status"]), str(order["provider"]), str(order["order_ref"])
+            level = logging.WARNING if status in UNSETTLED_STATUSES else logging.INFO
+            ids = f", provider order {order['provider_order_ids']}" if order["provider_order_ids"] else ""
+            total = f", order total {fen_text(int(order['total_fen']))}" if status == "CREATED" else ""
+            log.log(
+                level,
+                "order %s at %s: %s (%d rows)%s%s",
+                ref,
+                provider or "(no provider)",
+                status,
+                int(order["rows"]),
+                total,
+                ids,
+                extra={**where, "provider": provider, "order_ref": ref, "status": status},
+            )
+    reason = result.reason()
+    log.info(
+        "%s %s; exit %d%s",
+        stage,
+        result.describe(),
+        result.exit_code,
+        f": {reason}" if reason else "",
+        extra={**where, "status": str(result.exit_code)},
+    )
+
+
+def _run_stages(
+    path: str | Path | pd.DataFrame,
+    *,
+    stage: Stage = "import",
+    settings: Settings | None = None,
+    provider: str | None = None,
+    sheet: str | None = None,
+    output: str | Path | None = None,
+    ledger: str | Path | None = None,
+    write: bool = True,
+    progress: Progress | None = None,
+    policy: RetryPolicy | None = None,
+    max_total: Decimal | None = None,
+    mapping: MappingArg = None,
+    new_ledger: bool = False,
+) -> RunResult:
+    """The stages of :func:`run`, with money as the stages hand it on (Decimal, or '' where blank)."""
     settings = settings or load_settings()
     order_sheet = load(path, provider=provider, sheet=sheet, mapping=mapping, settings=settings)
     report = validate(
@@ -274,21 +465,21 @@ def run(
         result.outcomes = attach_column(result.outcomes, "order_date_iso", report.order_dates)
         result.outcomes = attach_column(result.outcomes, "filled_in", pd.Series(order_sheet.filled_in, dtype=object))
         if write and output_path is not None:
-            result.output = write_results(order_sheet, result.outcomes, errors, output_path)
+            result.output = _write_results(order_sheet, result.outcomes, errors, output_path)
 
     if stage == "validate" or not grouping.orders:
         finish([])
         return result
     if stage == "preview":
-        previewed = preview(grouping, settings, progress=progress, policy=policy)
+        previewed = preview_orders(grouping.orders, settings, progress=progress, policy=policy)
         result.unavailable = any_unavailable(previewed)
         finish([previewed[list(OUTCOME_COLUMNS)]])
         return result
     chosen = Path(ledger) if ledger is not None else settings.ledger
     with open_for_run(chosen, new=new_ledger) as journal:
-        run_id = uuid.uuid4().hex
+        run_id = result.run_id = uuid.uuid4().hex
         source = str(order_sheet.source or "<DataFrame>")
-        log.info("run %s: importing %s", run_id, source, extra={"run_id": run_id, "file": source})
+        log.debug("run %s: importing %s", run_id, source, extra={"run_id": run_id, "file": source})
         journal.start_run(run_id, source)
         to_send, settled = reconcile(grouping.orders, settings, journal, policy=policy)
         previewed = preview_orders(to_send, settings, progress=progress, policy=policy, ledger=journal)
@@ -307,7 +498,7 @@ def run(
         result.unavailable = any_unavailable(previewed, created)
         finish([settled[list(OUTCOME_COLUMNS)], previewed[list(OUTCOME_COLUMNS)], created[list(OUTCOME_COLUMNS)]])
         journal.finish_run(run_id, result.exit_code, _row_records(order_sheet, result.outcomes))
-        log.info("run %s finished: %s", run_id, result.counts, extra={"run_id": run_id, "file": source})
+        log.debug("run %s finished: %s", run_id, result.counts, extra={"run_id": run_id, "file": source})
         result.ledger = journal.path
     return result
 
@@ -352,9 +543,6 @@ def export_run(ledger: str | Path | None, path: str | Path, run_id: str | None =
     amounts, message), never the sheet's own cells; the export therefore has
     ``sheet`` and ``row`` columns to find each row in the original file.
     """
-    from .errors import InputError
-    from .outcomes import errors_frame
-
     with open_existing(Path(ledger) if ledger is not None else None) as journal:
         runs = [r for r in journal.runs() if run_id is None or str(r["run_id"]).startswith(run_id)]
         if not runs or (run_id is not None and len(runs) > 1):

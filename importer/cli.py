@@ -11,6 +11,7 @@ Heavy libraries are imported inside the commands so ``--help`` stays fast.
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,6 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts show their brackets ("[run] ledger", "[headers]") as written
 )
 
 FileArg = Annotated[Path, typer.Argument(help="The order sheet (.xlsx, .xlsm or .csv).", show_default=False)]
@@ -53,15 +55,20 @@ SandboxOpt = Annotated[
 
 @app.callback()
 def _options(
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
+    log_level: Annotated[
+        str | None,
+        typer.Option(help="DEBUG, INFO, WARNING or ERROR (default: INFO into a --log-file, WARNING on stderr)."),
+    ] = None,
     log_format: Annotated[str, typer.Option(help="'text' lines or 'json' lines.")] = "text",
-    log_file: Annotated[Path | None, typer.Option(help="Write the log here instead of stderr.")] = None,
+    log_file: Annotated[
+        Path | None, typer.Option(help="Append the log here instead of stderr: a line per file and per order.")
+    ] = None,
 ) -> None:
     """Turn a spreadsheet of purchase orders into orders at purchasing-agent APIs."""
     from .logs import configure
 
     try:
-        configure(log_level, log_format, log_file)
+        configure(log_level or ("INFO" if log_file else "WARNING"), log_format, log_file)
     except ValueError as error:
         _stderr(f"error: {error}")
         raise typer.Exit(EXIT_INPUT) from None
@@ -185,13 +192,18 @@ def _run_inbox(
     run_file: Callable[[Path, Path | None], RunResult],
     summary_json: Path | None,
 ) -> None:
-    from .schedule.inbox import folder_exit_code, process_inbox, summary
+    from .logs import log
+    from .schedule.inbox import closing_line, folder_exit_code, process_inbox, summary
 
     items = process_inbox(folder, output_dir, run_file)
     for item in items:
-        state = f"exit {item.exit_code}" + (f": {item.error}" if item.error else "")
-        typer.echo(f"{item.source.name} -> {item.moved_to} ({state})")
-    if not items:
+        typer.echo(item.line())
+        if item.result is None:  # refused before a run: the run's own log line is missing
+            log.warning("%s", item.line(), extra={"file": str(item.source), "status": str(item.exit_code)})
+    if items:
+        typer.echo(closing_line(items))
+        log.info("inbox %s: %s", folder, closing_line(items), extra={"file": str(folder)})
+    else:
         typer.echo(f"no new order sheets in {folder}")
     if summary_json:
         _write_json(summary_json, summary(items))
@@ -204,7 +216,7 @@ def result_summary(result: RunResult) -> dict[str, object]:
         "file": str(result.sheet.source or ""),
         "exit_code": result.exit_code,
         "rows": len(result.outcomes),
-        "orders": result.orders,
+        "orders": len(result.orders),
         "counts": result.counts,
         "order_counts": result.order_counts,
         "warning_rows": result.warning_rows,
@@ -251,7 +263,7 @@ def _print_summary(result: RunResult) -> None:
     console = Console()
     for note in result.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
-    title = f"{len(result.outcomes)} rows, {result.orders} orders"
+    title = f"{len(result.outcomes)} rows, {len(result.orders)} orders"
     table = Table(title=title, title_justify="left")
     for column in ("status", "rows", "orders"):
         table.add_column(column, justify="left" if column == "status" else "right")
@@ -385,15 +397,18 @@ LedgerOpt = Annotated[
 
 
 @contextlib.contextmanager
-def _existing_ledger(ledger: Path | None, config: Path | None) -> Iterator[Ledger]:
-    """The ledger a command reads: ``--ledger``, else ``[run] ledger``, else the default; exit 2 when unusable."""
+def _existing_ledger(ledger: Path | None, config: Path | None, *, write: bool = False) -> Iterator[Ledger]:
+    """The ledger a command reads (or, with ``write``, changes); exit 2 when unusable.
+
+    ``--ledger``, else ``[run] ledger``, else the default.
+    """
     from .config import load_settings
     from .errors import ImporterError
     from .submit.ledger import open_existing
 
     try:
         chosen = ledger if ledger is not None else load_settings(config).ledger
-        with open_existing(chosen) as journal:
+        with open_existing(chosen, write=write) as journal:
             yield journal
     except ImporterError as error:
         _stderr(f"error: {error}")
@@ -402,28 +417,35 @@ def _existing_ledger(ledger: Path | None, config: Path | None) -> Iterator[Ledge
 
 @app.command()
 def status(ledger: LedgerOpt = None, config: ConfigOpt = None) -> None:
-    """List the orders in a ledger per state, and the runs recorded in it."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
+    """List the orders in a ledger per state, and the runs recorded in it (safe while an import runs)."""
     with _existing_ledger(ledger, config) as journal:
-        counts = journal.counts()
-        table = Table(title=f"orders in {journal.path}", title_justify="left")
-        for column in ("state", "orders"):
-            table.add_column(column)
-        for state, count in sorted(counts.items()):
-            table.add_row(state, str(count))
-        console.print(table)
-        unsettled = len(journal.unsettled())
-        if unsettled:
-            console.print(f"{unsettled} orders are unsettled; see `order-importer unknown`", markup=False)
-        runs = Table(title="runs", title_justify="left")
-        for column in ("run_id", "source", "started", "exit"):
-            runs.add_column(column)
-        for run in journal.runs():
-            runs.add_row(run["run_id"], run["source"], run["started_at"], str(run["exit_code"]))
-        console.print(runs)
+        path, counts, entries, runs = journal.path, journal.counts(), journal.entries(), journal.runs()
+    for line in status_lines(path, counts, entries, runs):
+        typer.echo(line)
+
+
+def status_lines(
+    ledger: Path, counts: dict[str, int], entries: list[LedgerEntry], runs: list[dict[str, object]]
+) -> list[str]:
+    """The ``status`` report as lines of at most 80 characters: orders per state, open orders, the last runs."""
+    lines = [f"orders in {ledger}:"]
+    lines += [f"  {state:<10} {count:>8}" for state, count in sorted(counts.items())] or ["  (none)"]
+    for entry in entries:
+        if entry.state in ("SENDING", "UNKNOWN"):
+            lines.append(f"{entry.state}: {entry.provider} order_ref {entry.order_ref}")
+            lines.append(f"  external id {entry.key}")
+            if entry.message:
+                lines += textwrap.wrap(entry.message, 78, initial_indent="  ", subsequent_indent="  ")
+    if any(entry.state in ("SENDING", "UNKNOWN") for entry in entries):
+        lines.append("settle them: see `order-importer unknown`")
+    lines.append(f"runs ({len(runs)}, latest last):")
+    lines.append(f"  {'run':<8}  {'started (UTC)':<19}  {'exit':>4}  file")
+    for run in runs[-20:]:
+        started = str(run["started_at"]).replace("T", " ")[:19]
+        code = "" if run["exit_code"] is None else str(run["exit_code"])
+        name = Path(str(run["source"])).name
+        lines.append(f"  {str(run['run_id'])[:8]:<8}  {started:<19}  {code:>4}  {name}"[:80])
+    return lines
 
 
 @app.command()
@@ -484,7 +506,7 @@ def resolve(
     if (created is None) == (not absent):
         _stderr("error: give exactly one of --created PROVIDER_ORDER_ID or --absent")
         raise typer.Exit(EXIT_INPUT)
-    with _existing_ledger(ledger, config) as journal:
+    with _existing_ledger(ledger, config, write=True) as journal:
         entry = journal.get(external_id)
         if entry is None or entry.state not in UNSETTLED:
             state = "not in the ledger" if entry is None else f"{entry.state}, not unsettled"

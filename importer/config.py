@@ -276,6 +276,8 @@ def data_dir(environ: Mapping[str, str] | None = None) -> Path:
 
     value = (os.environ if environ is None else environ).get(DATA_DIR_ENV)
     return Path(value) if value else Path(platformdirs.user_data_dir("order-importer", appauthor=False))
+
+
 _NEAR_MISSES = ("mappings", "catalogue", "mapping")
 
 

@@ -6,10 +6,11 @@ single sentence they can act on. Callers branch on the type, never on text::
     ImporterError
     ├── InputError        a file, sheet, row or cell the user must fix
     ├── ConfigError       a missing or malformed setting or credential
-    ├── LedgerBusy        another run holds the ledger
-    ├── LedgerMissing     the ledger an earlier run made is gone (a fresh one needs --new-ledger)
-    ├── LedgerUnreadable  the ledger file cannot be read
-    ├── LedgerConflict    a state change the ledger's transition table forbids
+    ├── LedgerError       the ledger cannot be opened or read (corrupt, truncated, read-only)
+    │   ├── LedgerBusy        another run holds the ledger
+    │   ├── LedgerMissing     the ledger an earlier run made is gone (a fresh one needs --new-ledger)
+    │   ├── LedgerUnreadable  the file is there but is not a usable ledger
+    │   └── LedgerConflict    a state change the ledger's transition table forbids
     └── ProviderError     a provider call that did not succeed
         ├── Rejected        the provider said no; retrying will not help
         ├── Transient       the call failed in a way worth another try (a preview may be retried)
@@ -72,19 +73,23 @@ class ConfigError(ImporterError):
     """A setting or credential is missing or malformed."""
 
 
-class LedgerBusy(ImporterError):
+class LedgerError(ImporterError):
+    """The ledger cannot be opened, read or written: corrupt, truncated, read-only or not a ledger at all."""
+
+
+class LedgerBusy(LedgerError):
     """Another run is using the same ledger; this run sent nothing."""
 
 
-class LedgerMissing(ImporterError):
+class LedgerMissing(LedgerError):
     """The ledger an earlier run used is gone; the run stops rather than start an empty one and buy again."""
 
 
-class LedgerUnreadable(ImporterError):
+class LedgerUnreadable(LedgerError):
     """The ledger file exists but cannot be read as a ledger; the run stops and sends nothing."""
 
 
-class LedgerConflict(ImporterError):
+class LedgerConflict(LedgerError):
     """A ledger state change that :data:`~importer.submit.ledger.TRANSITIONS` does not allow; nothing changed."""
 
     def __init__(self, message: str, *, key: str = "", state: str = "") -> None:

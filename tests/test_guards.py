@@ -44,7 +44,7 @@ def test_a_price_above_the_sheets_holds_the_order(fresh_sandbox, tmp_path):
     out = result.outcomes
     assert list(out["status"]) == [Status.PRICE_CHANGED, Status.HELD, Status.CREATED]
     assert "you expected 12.00, the provider asks 12.50 (+4.2%)" in out.loc[0, "error"]
-    assert str(out.loc[0, "estimated_unit_price"]) == "12.50"  # both prices are on the row
+    assert out.loc[0, "estimated_unit_price_fen"] == 1250  # both prices are on the row (exact, in fen)
     assert fresh_sandbox.state.create_calls() == 1  # only P-2
 
 

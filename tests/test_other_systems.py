@@ -132,7 +132,7 @@ def test_a_taobao_seller_export_imports_as_received_with_the_catalogue(tmp_path,
     assert f"catalogue catalogue.csv row 2: TUMBLER-BLK -> item_id {CUP}, sku_id {CUP_BLACK}" in filled[0]
     assert "address split: 广东省 / 深圳市 / 南山区 / 科技园路1号" in filled[1]
     orders = fresh_sandbox.state.orders("xportcn-open")
-    assert len(orders) == 2 and result.orders == 2
+    assert len(orders) == 2 and len(result.orders) == 2
     frame = result.sheet.frame
     assert frame.loc[0, "province"] == "浙江省" and frame.loc[0, "address"] == "文三路100号"
     assert frame.loc[0, "订单备注"] == "VIP 客户"  # switched off: not taken as the order remark
@@ -189,7 +189,7 @@ def test_the_1688_template_makes_one_order_per_row_and_a_rerun_buys_nothing_agai
     assert len(set(refs)) == 3 and all(re.fullmatch(r"ROW-[0-9A-F]{12}", ref) for ref in refs)
     filled = by_row(first, "filled_in")
     assert all(f"order_ref {ref} (one order per row)" in text for ref, text in zip(refs, filled, strict=True))
-    assert first.orders == 3 and first.order_counts == {"CREATED": 3}
+    assert len(first.orders) == 3 and first.order_counts == {"CREATED": 3}
     again = run(sheet, fresh_sandbox, tmp_path)
     assert again.sheet.frame["order_ref"].tolist() == refs  # the same file and content: the same order numbers
     assert by_row(again, "status") == ["ALREADY_CREATED"] * 3
@@ -212,7 +212,7 @@ def test_group_by_receiver_makes_one_order_per_receiver(tmp_path, sandbox):
     result = run(sheet, sandbox, tmp_path, stage="validate", mapping=str(mapping))
     refs = result.sheet.frame["order_ref"].tolist()
     assert refs[0] == refs[2] != refs[1] and refs[0].startswith("RCV-")
-    assert result.orders == 2 and len(result.grouping.orders) == 2
+    assert len(result.orders) == 2 and len(result.grouping.orders) == 2
 
 
 # ----- the 1688 buyer order export ----------------------------------------------------------------------
@@ -270,7 +270,7 @@ def test_a_shopify_export_imports_with_the_catalogue(tmp_path, fresh_sandbox):
     )
     result = run(shopify_export(tmp_path), fresh_sandbox, tmp_path, catalogue=entries)
     assert by_row(result, "status") == ["CREATED", "CREATED"], result.outcomes["error"].tolist()
-    assert result.orders == 1 and len(fresh_sandbox.state.orders("xportcn-open")) == 1
+    assert len(result.orders) == 1 and len(fresh_sandbox.state.orders("xportcn-open")) == 1
 
 
 def test_a_dsers_sheet_with_supplier_links_takes_the_sku_from_the_link(tmp_path, fresh_sandbox):

@@ -270,7 +270,7 @@ class Provider(ABC):
                 raise self._error(NotSent, "could not connect", request) from None
             raise self._error(unclear, "connection lost before an answer came back", request) from None
         elapsed = round((time.monotonic() - started) * 1000)
-        log.info(
+        log.debug(
             "%s %s -> HTTP %s in %d ms",
             request.method,
             request.path,

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from ..logs import log
-from ..money import fen_text, is_amount, to_fen
+from ..money import fen_text
+from ..outcomes import totals_fen
 
 if TYPE_CHECKING:
     from ..api import RunResult
@@ -23,30 +24,34 @@ TIMEOUT = (5.0, 10.0)
 
 
 def run_summary(result: RunResult) -> dict[str, Any]:
-    """What the webhook receives: no personal data, no credentials, only counts, sums and paths."""
-    totals: dict[str, int] = {}  # fen per currency: summed exactly, shown in yuan
-    counted = {"PREVIEWED", "CREATED", "ALREADY_CREATED"}
-    for status, amount, currency in zip(
-        result.outcomes["status"], result.outcomes["estimated_amount"], result.outcomes["currency_charged"], strict=True
-    ):
-        if str(status) in counted and is_amount(amount):
-            totals[str(currency) or "?"] = totals.get(str(currency) or "?", 0) + to_fen(amount)
-    counts = result.counts
-    text = f"order-importer: {len(result.outcomes)} rows, {result.orders} orders, " + ", ".join(
-        f"{n} {s}" for s, n in sorted(counts.items())
-    )
+    """What the webhook receives: no personal data, no credentials, only counts, sums and paths.
+
+    ``text`` (what Slack shows) names the file, the rows and orders, the
+    counts per status, the amount bought and, for a non-zero exit code, why.
+    ``totals`` are the estimated amounts of the rows priced or bought;
+    ``bought`` the order totals (freight included) of the orders this run created.
+    """
+    reason = result.reason()
+    text = f"order-importer: {result.describe()}; exit {result.exit_code}" + (f": {reason}" if reason else "")
     return {
         "text": text,
         "file": str(result.sheet.source or ""),
         "exit_code": result.exit_code,
         "rows": len(result.outcomes),
-        "orders": result.orders,
-        "counts": counts,
+        "orders": len(result.orders),
+        "counts": result.counts,
         "order_counts": result.order_counts,
         "warning_rows": result.warning_rows,
-        "totals": {currency: fen_text(total) for currency, total in sorted(totals.items())},
+        "totals": {
+            currency: fen_text(fen)
+            for currency, fen in sorted(totals_fen(result.outcomes, COUNTED, "estimated_amount").items())
+        },
+        "bought": {currency: fen_text(fen) for currency, fen in sorted(result.bought.items())},
         "output": str(result.output or ""),
     }
+
+
+COUNTED = frozenset({"PREVIEWED", "CREATED", "ALREADY_CREATED"})
 
 
 def notify(url: str, result: RunResult) -> bool:

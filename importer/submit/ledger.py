@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..config import data_dir
-from ..errors import LedgerBusy, LedgerConflict, LedgerMissing, LedgerUnreadable
+from ..errors import LedgerBusy, LedgerConflict, LedgerError, LedgerMissing
 from ..models import OrderDraft
 
 DEFAULT_LEDGER_NAME = "ledger.sqlite"
@@ -217,7 +217,7 @@ class Ledger:
     committed before the method returns.
     """
 
-    def __init__(self, path: Path, connection: sqlite3.Connection, lock_file: IO[str]) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection, lock_file: IO[str] | None) -> None:
         self.path = path
         self._db = connection
         self._lock_file = lock_file
@@ -226,30 +226,54 @@ class Ledger:
     @classmethod
     @contextlib.contextmanager
     def open(cls, path: str | Path) -> Iterator[Ledger]:
-        """Open (creating if needed) and lock the ledger for the length of a run."""
+        """Open (creating if needed) and lock the ledger for the length of a run.
+
+        A ledger that is damaged, truncated, read-only or held by another
+        process stops the run with a :class:`~importer.errors.LedgerError`
+        before anything is sent, and so does an SQLite error met while it is open.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock_file = open(f"{path}.lock", "a+", encoding="utf-8")  # noqa: SIM115 - held for the run
+        lock_file = _take_run_lock(path)
         try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock_file.close()
-            raise LedgerBusy(
-                f"another run is using the ledger {path}; wait for it to finish (nothing was sent by this run)"
-            ) from None
-        try:
-            connection = _connect(path)
-        except LedgerUnreadable:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
-            lock_file.close()
-            raise
-        try:
-            ledger = cls(path, connection, lock_file)
-            yield ledger
+            with _ledger_trouble(path, "open"):
+                connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+            try:
+                with _ledger_trouble(path, "open"):
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    connection.execute("PRAGMA synchronous=FULL")
+                    _check_intact(connection)
+                    connection.executescript(_SCHEMA)
+                    _add_missing_columns(connection)
+                with _ledger_trouble(path, "use"):
+                    yield cls(path, connection, lock_file)
+            finally:
+                connection.close()
         finally:
-            connection.close()
             fcntl.flock(lock_file, fcntl.LOCK_UN)
             lock_file.close()
+
+    @classmethod
+    @contextlib.contextmanager
+    def open_read_only(cls, path: str | Path) -> Iterator[Ledger]:
+        """Open an existing ledger for reading only, without the run lock (``status`` while an import runs).
+
+        SQLite's ``mode=ro`` never writes the file, and WAL lets this reader
+        see the last committed state while a run writes.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise LedgerError(f"no ledger at {path}")
+        with _ledger_trouble(path, "read"):
+            uri = path.resolve().as_uri() + "?mode=ro"
+            connection = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=10)
+            try:
+                _check_intact(connection)
+                tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                if not {"orders", "runs", "run_rows"} <= tables:
+                    raise LedgerError(f"{path} is an SQLite file but not an order-importer ledger (no orders table)")
+                yield cls(path, connection, None)
+            finally:
+                connection.close()
 
     # ----- reads --------------------------------------------------------------
     def get(self, key: str) -> LedgerEntry | None:
@@ -471,26 +495,6 @@ class Ledger:
         return [(int(r[0]), str(r[1]), int(r[2]), json.loads(r[3])) for r in rows]
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """Open the SQLite file and bring its schema up to date; LedgerUnreadable when it is not a usable ledger."""
-    try:
-        connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-    except sqlite3.Error as error:
-        raise LedgerUnreadable(f"the ledger {path} cannot be opened ({error}); nothing was sent") from None
-    try:
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        connection.executescript(_SCHEMA)
-        _add_missing_columns(connection)
-    except sqlite3.Error as error:
-        connection.close()
-        raise LedgerUnreadable(
-            f"the ledger {path} cannot be read ({error}); restore it from a backup, or move it away and run "
-            "with --new-ledger (orders whose fate it held may then be bought again); nothing was sent"
-        ) from None
-    return connection
-
-
 def _in(states: frozenset[OrderState]) -> str:
     """An SQL ``IN`` list of states (our own enum values, never user text)."""
     return "(" + ", ".join(f"'{state}'" for state in sorted(states)) + ")"
@@ -552,13 +556,81 @@ def open_for_run(path: Path | None = None, *, new: bool = False) -> Iterator[Led
 
 
 @contextlib.contextmanager
-def open_existing(path: Path | None = None) -> Iterator[Ledger]:
-    """Open a ledger that must exist already (``status``, ``unknown``, ``resolve``, ``export``)."""
-    target = (path or default_ledger_path()).absolute()
+def open_existing(path: Path | None = None, *, write: bool = False) -> Iterator[Ledger]:
+    """Open a ledger that must exist already.
+
+    Read-only (``status``, ``unknown``, ``export``, also while an import
+    runs), or locked for writing (``resolve``).
+    """
+    target = path or default_ledger_path()
     if not target.exists():
-        earlier = " that earlier runs used" if target in known_ledgers() else ""
+        earlier = " that earlier runs used" if target.absolute() in known_ledgers() else ""
         raise LedgerMissing(
             f"no ledger at {target}{earlier}; give the ledger with --ledger, or [run] ledger in the config"
         )
-    with Ledger.open(target) as ledger:
+    with Ledger.open(target) if write else Ledger.open_read_only(target) as ledger:
         yield ledger
+
+
+def _take_run_lock(path: Path) -> IO[str]:
+    """The exclusive lock on ``<ledger>.lock`` that makes one run at a time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_file = open(f"{path}.lock", "a+", encoding="utf-8")  # noqa: SIM115 - held for the run
+    except OSError as error:
+        raise LedgerError(
+            f"cannot open the ledger's lock file {path}.lock ({error.strerror or error}); "
+            "check that the ledger's folder exists and is writable (nothing was sent)"
+        ) from None
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.close()
+        raise LedgerBusy(
+            f"another run is using the ledger {path}; wait for it to finish (nothing was sent by this run)"
+        ) from None
+    return lock_file
+
+
+def _check_intact(connection: sqlite3.Connection) -> None:
+    """Raise the SQLite error of a damaged or truncated file (``quick_check`` reads every page once)."""
+    found = [str(row[0]) for row in connection.execute("PRAGMA quick_check").fetchall()]
+    if found != ["ok"]:
+        raise sqlite3.DatabaseError(f"database disk image is malformed: {'; '.join(found[:3])}")
+
+
+_TROUBLE = {
+    "SQLITE_BUSY": "is busy: another process holds a write lock on it; try again when that process ends",
+    "SQLITE_LOCKED": "is busy: another process holds a write lock on it; try again when that process ends",
+    "SQLITE_READONLY": "is read-only here: an import must write it; check the permissions of the file and its folder",
+    "SQLITE_CANTOPEN": "cannot be opened: check that the file and its folder exist and can be read",
+    "SQLITE_PERM": "cannot be opened: check the permissions of the file and its folder",
+}
+_DAMAGED = (
+    "is damaged or truncated; keep the file as it is for the record and restore the ledger from a backup: "
+    "a new, empty ledger would not know which orders were already sent"
+)
+
+
+@contextlib.contextmanager
+def _ledger_trouble(path: Path, doing: str) -> Iterator[None]:
+    """Turn an SQLite error into a :class:`~importer.errors.LedgerError` naming the ledger and what to do."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        code = str(getattr(error, "sqlite_errorname", "") or "").split("_")
+        name = "_".join(code[:2])
+        text = str(error)
+        if name in _TROUBLE:
+            reason = _TROUBLE[name]
+        elif "readonly" in text or "read-only" in text:
+            reason = _TROUBLE["SQLITE_READONLY"]
+        elif "locked" in text or "busy" in text:
+            reason = _TROUBLE["SQLITE_BUSY"]
+        else:
+            reason = _DAMAGED
+        after = {"open": "; nothing was sent by this run", "use": "; the run stopped here", "read": ""}[doing]
+        message = f"the ledger {path} {reason} (SQLite: {text}){after}"
+        if name in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+            raise LedgerBusy(message) from None
+        raise LedgerError(message) from None

@@ -317,7 +317,7 @@ class Submitter:
         result = self._send_create(provider, order, preview, key)
         kill_point("after-create-response")
         outcome = "refused or unclear: " + str(result) if isinstance(result, ProviderError) else "created"
-        log.info(
+        log.debug(
             "order %s at %s (external id %s): %s",
             order.order_ref,
             order.provider,

@@ -266,4 +266,5 @@ def _apply_to_csv(sheet: OrderSheet, fixes: list[Fix], target: Path) -> None:
     original = {canonical: header for header, canonical in sheet.header_map.items()}
     columns = [c for c in frame.columns if c not in (SHEET_COL, ROW_COL)]
     cells = frame[columns].map(lambda v: escape(v) if isinstance(v, str) else v)
-    cells.rename(columns=original).to_csv(target, index=False, encoding="utf-8-sig")
+    # CRLF line ends make the writer quote every cell holding a CR or an LF, so no cell can split a row.
+    cells.rename(columns=original).to_csv(target, index=False, encoding="utf-8-sig", lineterminator="\r\n")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
+import secrets
 import threading
 import zipfile
 from collections import Counter
@@ -40,7 +40,7 @@ from ..errors import InputError
 from ..killpoints import kill_point
 from ..models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
 from ..money import fen_or_none, fen_to_yuan
-from ..outcomes import OUTCOME_COLUMNS, STATUS_SEVERITY, order_statuses
+from ..outcomes import OUTCOME_COLUMNS, SEVERITY, order_statuses
 
 FAST_WRITER_THRESHOLD = 5_000
 MONEY_COLUMNS = frozenset({"estimated_unit_price", "estimated_amount", "freight", "order_total"})
@@ -57,8 +57,7 @@ FAILURE_STATUSES = frozenset(
         Status.NOT_ATTEMPTED,
     }
 )
-# Worst first: an order's status is the worst status among its rows.
-_SEVERITY = STATUS_SEVERITY
+_SEVERITY = [Status(status) for status in SEVERITY]  # worst first: an order's status is its worst row's
 _RED, _GREEN, _HEADER = "FFC7CE", "C6EFCE", "DDEBF7"
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _WIDTHS = {"status": 16, "error": 60, "warning": 40, "filled_in": 40, "provider_order_id": 22, "provider_line_id": 22}
@@ -115,9 +114,7 @@ def _target(sheet: OrderSheet, path: str | Path | None) -> Path:
 @contextlib.contextmanager
 def _atomic(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success fsync it and rename it into place."""
-    handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".xlsx.tmp", dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
+    temporary = _new_file(target.parent, f".{target.stem}.", ".xlsx.tmp")
     try:
         yield temporary
         with temporary.open("rb") as written:
@@ -126,6 +123,22 @@ def _atomic(target: Path) -> Iterator[Path]:
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _new_file(folder: Path, prefix: str, suffix: str) -> Path:
+    """Create an empty file of a fresh name whose mode follows the umask, as any file the user saves would.
+
+    ``tempfile.mkstemp`` makes files 0600 whatever the umask, and the rename
+    keeps that mode: colleagues could not open results from a shared folder.
+    """
+    for _ in range(100):
+        candidate = folder / f"{prefix}{secrets.token_hex(8)}{suffix}"
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"no free temporary name in {folder}")
 
 
 # ----- content, independent of the writer ------------------------------------------------
@@ -145,7 +158,7 @@ def complete_outcomes(sheet: OrderSheet, outcomes: pd.DataFrame) -> pd.DataFrame
 def summary_rows(sheet: OrderSheet, outcomes: pd.DataFrame, title: str = "") -> list[list[Any]]:
     """The Summary sheet as rows: counts per status for rows and orders, amounts per currency."""
     statuses = outcomes["status"].astype(str)
-    order_status = order_statuses(sheet.frame, outcomes)
+    order_status = order_statuses(sheet.frame, outcomes)["status"]
     rows: list[list[Any]] = [
         [SUMMARY_MARK],
         ["input", str(sheet.source.name) if sheet.source else "(DataFrame)"],
