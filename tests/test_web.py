@@ -275,3 +275,42 @@ def test_old_uploads_are_deleted(client, config):
     os.utime(folder, (old, old))
     assert client.app.state.server.purge() == [folder.name]
     assert client.get(f"{base}/check").status_code == 400
+
+
+def test_unknown_orders_show_what_to_check_and_only_admins_resolve_them(fresh_sandbox, config, tmp_path):
+    from importer.sandbox import Faults
+
+    app = create_app(fresh_sandbox.settings(), config)
+    with TestClient(app) as admin, TestClient(app) as buyer:
+        csrf = sign_in(admin, "ada")
+        base = _preview(admin, csrf)
+        total = re.search(r'name="confirmed_total" value="([^"]+)"', admin.get(f"{base}/preview").text).group(1)
+        fresh_sandbox.faults = Faults(error_after_commit=1.0)  # every order is made, then the answer is a 500
+        job = admin.post(f"{base}/buy", data={"csrf_token": csrf, "confirmed_total": total})
+        assert wait_for_job(admin, job.url.path)["state"] == "done"
+        fresh_sandbox.faults = Faults()
+        done = admin.get(job.url.path)
+        assert counts(done.text) == {"UNKNOWN": 8}
+        keys = list(dict.fromkeys(re.findall(r'name="key" value="([^"]+)"', done.text)))
+        assert len(keys) == 5 and "Orders to check at the provider" in done.text
+
+        buyer_csrf = sign_in(buyer, "bob")
+        seen = buyer.get(job.url.path)
+        assert "Orders to check at the provider" in seen.text and "Found it" not in seen.text
+        refused = buyer.post(
+            "/orders/resolve", data={"csrf_token": buyer_csrf, "job_id": job.url.path.rsplit("/", 1)[1], "key": keys[0]}
+        )
+        assert refused.status_code == 403
+
+        job_id = job.url.path.rsplit("/", 1)[1]
+        found = admin.post(
+            "/orders/resolve", data={"csrf_token": csrf, "job_id": job_id, "key": keys[0], "found_id": "P-123"}
+        )
+        assert "recorded as created" in text(found) and "checked by ada" in text(found)
+        absent = admin.post("/orders/resolve", data={"csrf_token": csrf, "job_id": job_id, "key": keys[1]})
+        assert "recorded as not at" in text(absent)
+        assert len(re.findall(r'name="key" value="([^"]+)"', absent.text)) == 2 * 3  # two forms per order left
+    with Ledger.open(config.data_dir / "order-importer.ledger.sqlite") as journal:
+        first, second = journal.get(keys[0]), journal.get(keys[1])
+    assert first.state == "CREATED" and first.provider_ids == "P-123"
+    assert second.state == "REJECTED" and "checked by ada" in second.message

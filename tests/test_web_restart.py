@@ -51,6 +51,7 @@ def _buy_until_killed(url: str, process) -> None:
     total = re.search(r'name="confirmed_total" value="([^"]+)"', page.text).group(1)
     browser.post(f"{base}/buy", data={"csrf_token": csrf, "confirmed_total": total}, timeout=10)
     assert process.wait(timeout=60) == -9, "the server was not killed at the kill point"
+    browser.close()
 
 
 class BrowserClient:

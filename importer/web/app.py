@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, config: ServerConfig | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         state.runner.shutdown(wait=True)
+        state.jobs.close()
 
     app = FastAPI(title="order-importer", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = state

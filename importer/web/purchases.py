@@ -57,7 +57,8 @@ def preview_work(
     def work(job: Job, progress: Progress) -> dict[str, Any]:
         result = checked().result
         previewed = api.preview(result.grouping, settings, progress=progress)
-        previewed["provider"] = result.sheet.frame.loc[previewed.index, "provider"]
+        for column in ("provider", "order_ref"):
+            previewed[column] = result.sheet.frame.loc[previewed.index, column]
         records = previewed.reset_index().astype(str).to_dict("records")
         storage.write_json(job.upload_id, PREVIEW_FILE, {"job_id": job.job_id, "lines": records})
         return {"lines": len(records)}
