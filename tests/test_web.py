@@ -220,6 +220,8 @@ def test_check_page_shows_bad_cells_and_filters_to_problems(client):
     problems = client.get(f"{base}/check?problems=1")
     rows = re.findall(r'<tr class="status-(\w+)">', problems.text)
     assert rows and all(status in ("INVALID", "HELD") for status in rows)
+    fragment = client.get(f"{base}/check?page=1", headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith('<div id="grid">') and "<html" not in fragment.text
     workbook = client.get(f"{base}/results.xlsx")
     assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
 
