@@ -564,6 +564,19 @@ def users_list(config: ConfigOpt = None) -> None:
         typer.echo(f"{name}\t{role}")
 
 
+@contextlib.contextmanager
+def _sandbox_ledger(settings: Settings, sandbox: bool) -> Iterator[Settings]:
+    """With ``--sandbox``, a ledger of its own that ends with the sandbox (whose orders end with it too)."""
+    if not sandbox:
+        yield settings
+        return
+    import tempfile
+    from dataclasses import replace
+
+    with tempfile.TemporaryDirectory(prefix="order-importer-sandbox-") as folder:
+        yield replace(settings, ledger=Path(folder) / "sandbox.ledger.sqlite")
+
+
 def _read_password() -> str:
     """A new password from a hidden prompt (typed twice), or the first line of stdin when it is not a terminal."""
     import sys
@@ -594,8 +607,8 @@ def serve(
         )
         raise typer.Exit(EXIT_INPUT) from None
     try:
-        with _settings(config, sandbox) as settings:
-            run_server(settings, config, host, port, echo=typer.echo)
+        with _settings(config, sandbox) as settings, _sandbox_ledger(settings, sandbox) as used:
+            run_server(used, config, host, port, echo=typer.echo)
     except ImporterError as error:
         _stderr(f"error: {error}")
         raise typer.Exit(EXIT_INPUT) from None

@@ -64,3 +64,22 @@ def test_serve_without_users_signs_in_the_local_admin(tmp_path):
     with TestClient(create_app(Settings(), ServerConfig.at(tmp_path / "data"))) as client:
         page = client.get("/")
     assert page.url.path == "/" and "· admin" in page.text and "Sign out" not in page.text
+
+
+def test_serve_with_the_sandbox_answers_on_loopback_and_stops_on_sigterm(config):
+    import re
+
+    import requests
+
+    command = [sys.executable, "-m", "importer", "serve", "--sandbox", "--port", "0", "--config", str(config)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        page = requests.get(url, timeout=10)
+        assert page.status_code == 200 and "Upload an order sheet" in page.text and "· admin" in page.text
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode in (0, -15), stderr  # uvicorn shuts down, then re-raises the signal it caught
+    assert "Traceback" not in stderr

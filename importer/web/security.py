@@ -15,6 +15,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
@@ -73,10 +74,8 @@ def cross_site_reason(request: Request) -> str:
     if fetch_site is not None and fetch_site not in ("same-origin", "none"):
         return f"the request came from another site (Sec-Fetch-Site: {fetch_site})"
     origin = request.headers.get("origin")
-    if origin is not None:
-        own = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
-        if origin != own:
-            return f"the request came from another origin ({origin})"
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host", request.url.netloc):
+        return f"the request came from another origin ({origin})"
     return ""
 
 

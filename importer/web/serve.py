@@ -41,7 +41,9 @@ def make_server(settings: Settings, config: ServerConfig, host: str) -> uvicorn.
     """A uvicorn server for the app, once the address is allowed."""
     check_host(host, config)
     app = create_app(settings, config)
-    return uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, proxy_headers=False))
+    # X-Forwarded-Proto is believed from 127.0.0.1 only (uvicorn's default): a TLS proxy on this machine
+    # makes the cookies Secure and the origin check see https.
+    return uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
 
 
 def run_server(
