@@ -316,3 +316,13 @@ def test_unknown_orders_show_what_to_check_and_only_admins_resolve_them(fresh_sa
         first, second = journal.get(keys[0]), journal.get(keys[1])
     assert first.state == "CREATED" and first.provider_ids == "P-123"
     assert second.state == "REJECTED" and "checked by ada" in second.message
+
+
+def test_price_rises_are_flagged_and_those_orders_are_not_in_the_total(client, fresh_sandbox):
+    fresh_sandbox.state.set_price("600126245031041190", "5016042822039", 1500)  # the sheet says 12.50
+    csrf = sign_in(client, "bob")
+    base = _preview(client, csrf)
+    page = client.get(f"{base}/preview")
+    assert "2 lines cost more than the sheet's unit_price allows" in text(page)
+    assert '<tr class="status-PRICE_CHANGED"><td>xportcn-open</td><td>PO-1001</td>' in page.text
+    assert re.search(r"Buy (\d) orders", page.text).group(1) == "3"  # PO-1001 and PO-1002 (the same item) held
