@@ -126,6 +126,7 @@ def test_buyer_buys_and_every_purchase_names_who_confirmed(client, fresh_sandbox
     results = client.get(f"{job.url.path}/results.xlsx")
     workbook = openpyxl.load_workbook(__import__("io").BytesIO(results.content), read_only=True)
     rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    workbook.close()
     header = list(rows[0])
     assert {r[header.index("confirmed_by")] for r in rows[1:]} == {"bob"}
     assert {r[header.index("status")] for r in rows[1:]} == {"CREATED"}
@@ -326,3 +327,27 @@ def test_price_rises_are_flagged_and_those_orders_are_not_in_the_total(client, f
     assert "2 lines cost more than the sheet's unit_price allows" in text(page)
     assert '<tr class="status-PRICE_CHANGED"><td>xportcn-open</td><td>PO-1001</td>' in page.text
     assert re.search(r"Buy (\d) orders", page.text).group(1) == "3"  # PO-1001 and PO-1002 (the same item) held
+
+
+def test_a_long_check_answers_with_its_progress_page_and_then_the_check(client, monkeypatch):
+    import threading
+
+    from importer.web import checks
+
+    release = threading.Event()
+    real_check = checks.run_check
+
+    def slow_check(*args, **kwargs):
+        release.wait(30)  # the check takes longer than the request waits
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(checks, "run_check", slow_check)
+    monkeypatch.setattr("importer.web.tasks.QUICK_SECONDS", 0.2)
+    csrf = sign_in(client, "vera")
+    answer = upload(client, csrf, SAMPLES / "orders.xlsx")
+    assert re.fullmatch(r"/jobs/[\w-]+", answer.url.path) and "Checking: orders.xlsx" in answer.text
+    assert client.get(f"{answer.url.path}/status").json()["state"] == "running"
+    release.set()
+    assert wait_for_job(client, answer.url.path)["state"] == "done"
+    checked = client.get(answer.url.path)
+    assert checked.url.path.endswith("/check") and counts(checked.text) == {"VALID": 8}

@@ -169,7 +169,9 @@ def test_a_buyer_uploads_maps_checks_previews_buys_and_downloads_the_results(
         page.click("#results-link")
     results = tmp_path / "results.xlsx"
     download.value.save_as(results)
-    rows = list(openpyxl.load_workbook(results, read_only=True).worksheets[0].iter_rows(values_only=True))
+    workbook = openpyxl.load_workbook(results, read_only=True)
+    rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    workbook.close()
     header = list(rows[0])
     statuses = [row[header.index("status")] for row in rows[1:]]
     assert statuses == ["CREATED", "CREATED", "INVALID", "CREATED", "CREATED", "INVALID", "CREATED", "CREATED"]

@@ -166,20 +166,18 @@ def _job(row: tuple[Any, ...]) -> Job:
 
 
 class JobRunner:
-    """Runs jobs in worker threads: purchases one at a time, previews two at a time."""
+    """Runs jobs in worker threads: purchases one at a time, checks and previews two at a time beside them."""
 
     def __init__(self, store: JobStore) -> None:
         self.store = store
-        self._pools = {
-            "buy": ThreadPoolExecutor(max_workers=1, thread_name_prefix="order-importer-buy"),
-            "preview": ThreadPoolExecutor(max_workers=2, thread_name_prefix="order-importer-preview"),
-        }
+        self._buying = ThreadPoolExecutor(max_workers=1, thread_name_prefix="order-importer-buy")
+        self._others = ThreadPoolExecutor(max_workers=2, thread_name_prefix="order-importer-job")
 
     def start(self, job_id: str, work: Work) -> None:
         job = self.store.get(job_id)
         assert job is not None, job_id
         self.store.update(job_id, state=JobState.QUEUED, message="", done=0, total=0)
-        self._pools[job.kind].submit(self._run, job_id, work)
+        (self._buying if job.kind == "buy" else self._others).submit(self._run, job_id, work)
 
     def _run(self, job_id: str, work: Work) -> None:
         job = self.store.get(job_id)
@@ -205,5 +203,5 @@ class JobRunner:
         self.store.update(job_id, state=JobState.DONE, result=result)
 
     def shutdown(self, wait: bool = True) -> None:
-        for pool in self._pools.values():
+        for pool in (self._buying, self._others):
             pool.shutdown(wait=wait)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -15,39 +14,13 @@ from ...submit.ledger import Ledger
 from ..app import Forbidden, ServerState, render
 from ..checks import grid_page
 from ..deps import AdminUser, BuyerUser, CheckedPost, CurrentUser, StateDep
-from ..jobs import Job, JobState, Work
-from ..purchases import (
-    buy_work,
-    job_outcomes,
-    needing_attention,
-    preview_work,
-    quote,
-    resolve,
-    results_path,
-    stored_preview,
-)
+from ..jobs import Job, JobState
+from ..purchases import job_outcomes, needing_attention, quote, resolve, results_path, stored_preview
+from ..tasks import start, work_for
 from ..users import Role
-from .uploads import XLSX
+from .uploads import XLSX, after_check
 
 router = APIRouter(tags=["runs"])
-
-
-def _work(state: ServerState, job: Job) -> Work:
-    def checked() -> Any:
-        return state.checks.get(job.upload_id)
-
-    if job.kind == "buy":
-        return buy_work(checked, state.storage, state.settings, state.ledger, state.jobs)
-    return preview_work(checked, state.storage, state.settings)
-
-
-def _start(state: ServerState, kind: str, upload_id: str, user: str, params: dict[str, Any]) -> str:
-    job_id = secrets.token_urlsafe(12)
-    state.jobs.add(job_id, kind, upload_id, user, params)
-    job = state.jobs.get(job_id)
-    assert job is not None
-    state.runner.start(job_id, _work(state, job))
-    return job_id
 
 
 def _job(state: ServerState, job_id: str) -> Job:
@@ -61,7 +34,7 @@ def _job(state: ServerState, job_id: str) -> Job:
 def start_preview(state: StateDep, user: CurrentUser, upload_id: str) -> Response:
     """Start pricing the checked orders in a job."""
     state.checks.get(upload_id)
-    job_id = _start(state, "preview", upload_id, user.name, {})
+    job_id = start(state, "preview", upload_id, user.name, {})
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
@@ -99,7 +72,7 @@ def buy(state: StateDep, user: BuyerUser, upload_id: str, confirmed_total: Annot
         )
     filename = state.storage.get(upload_id).filename
     params = {"confirmed_total": str(offer.total), "orders": offer.orders, "filename": filename}
-    job_id = _start(state, "buy", upload_id, user.name, params)
+    job_id = start(state, "buy", upload_id, user.name, params)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
@@ -116,6 +89,8 @@ def job_page(
 ) -> Response:
     """The progress of a job; after a purchase, what was done."""
     job = _job(state, job_id)
+    if job.kind == "check" and job.finished:
+        return after_check(request, state, job)
     if job.state != JobState.DONE:
         return render(request, "job.html", {"job": job, "upload": state.storage.get(job.upload_id)})
     if job.kind == "preview":
@@ -181,7 +156,7 @@ def rerun(state: StateDep, user: CurrentUser, job_id: str) -> Response:
         raise Forbidden(f"{user.name} is a {user.role}; running a purchase again needs a buyer")
     if job.state not in (JobState.INTERRUPTED, JobState.FAILED):
         raise InputError(f"the job is {job.state}; only an interrupted or failed job runs again")
-    state.runner.start(job_id, _work(state, job))
+    state.runner.start(job_id, work_for(state, job))
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 

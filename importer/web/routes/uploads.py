@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from typing import Annotated
 
 from fastapi import APIRouter, File, Request, UploadFile
@@ -11,10 +10,12 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from ... import api
 from ...errors import InputError
 from ...models import CANONICAL_COLUMNS
-from ..app import render
-from ..checks import IGNORE, grid_page, guessed_mapping, mapping_errors, needs_mapping, sheet_headers, unknown_values
+from ..app import ServerState, render
+from ..checks import IGNORE, grid_page, guessed_mapping, mapping_errors, sheet_headers, unknown_values
 from ..deps import CheckedPost, CurrentUser, StateDep
+from ..jobs import Job, JobState
 from ..purchases import PREVIEW_FILE
+from ..tasks import start, wait
 
 router = APIRouter(tags=["uploads"])
 
@@ -29,17 +30,24 @@ def upload_page(request: Request, user: CurrentUser) -> Response:
 def upload(request: Request, state: StateDep, user: CurrentUser, sheet: Annotated[UploadFile, File()]) -> Response:
     """Keep the file, check it, and go to the mapping or the check page."""
     max_bytes = int(state.settings.limits.max_file_mb * 1024 * 1024)
-    saved, path = state.storage.save(sheet.filename or "upload", sheet.file, user.name, max_bytes)
+    saved, _ = state.storage.save(sheet.filename or "upload", sheet.file, user.name, max_bytes)
     state.purge()
-    try:
-        state.checks.get(saved.upload_id)
-    except InputError as error:
-        if needs_mapping(error) and sheet_headers(path):
-            return RedirectResponse(f"/uploads/{saved.upload_id}/mapping", status_code=303)
-        shutil.rmtree(state.storage.folder(saved.upload_id), ignore_errors=True)
-        message = str(error).replace(str(path), saved.filename).replace(path.name, saved.filename)
-        return render(request, "upload.html", {"message": message}, status_code=400)
-    return RedirectResponse(f"/uploads/{saved.upload_id}/check", status_code=303)
+    job_id = start(state, "check", saved.upload_id, user.name, {"after": "upload", "filename": saved.filename})
+    return after_check(request, state, wait(state, job_id))
+
+
+def after_check(request: Request, state: ServerState, job: Job) -> Response:
+    """Where a check leads: its progress while it runs, then the check page, the mapping, or the reader's message."""
+    if not job.finished:
+        return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
+    error = job.result.get("error") or (job.message if job.state != JobState.DONE else "")
+    if not error:
+        return RedirectResponse(f"/uploads/{job.upload_id}/check", status_code=303)
+    if job.params.get("after") == "mapping":
+        return _mapping(request, state, job.upload_id, [error], status_code=400)
+    if job.result.get("needs_mapping"):
+        return RedirectResponse(f"/uploads/{job.upload_id}/mapping", status_code=303)
+    return render(request, "upload.html", {"message": error}, status_code=400)
 
 
 @router.get("/uploads/{upload_id}/mapping")
@@ -97,11 +105,8 @@ async def save_mapping(request: Request, state: StateDep, user: CurrentUser, upl
     state.storage.put(upload)
     state.checks.forget(upload_id)
     (state.storage.folder(upload_id) / PREVIEW_FILE).unlink(missing_ok=True)
-    try:
-        state.checks.get(upload_id)
-    except InputError as error:
-        return _mapping(request, state, upload_id, [str(error)], status_code=400)
-    return RedirectResponse(f"/uploads/{upload_id}/check", status_code=303)
+    job_id = start(state, "check", upload_id, user.name, {"after": "mapping", "filename": upload.filename})
+    return after_check(request, state, wait(state, job_id))
 
 
 @router.get("/uploads/{upload_id}/check")
