@@ -206,10 +206,15 @@ def test_size_limit_gets_the_cli_message(fresh_sandbox, tmp_path):
     settings = replace(fresh_sandbox.settings(), limits=InputLimits(max_file_mb=0.001))
     big = tmp_path / "big.csv"
     big.write_text("order_ref,item_id,quantity\n" + "PO-1,600126245031041190,1\n" * 200, encoding="utf-8")
+    huge = tmp_path / "huge.csv"
+    huge.write_text("order_ref,item_id,quantity\n" + "PO-1,600126245031041190,1\n" * 10_000, encoding="utf-8")
     with TestClient(create_app(settings, server_config(tmp_path))) as client:
-        answer = upload(client, sign_in(client, "vera"), big)
+        csrf = sign_in(client, "vera")
+        answer = upload(client, csrf, big)
+        refused_unread = upload(client, csrf, huge)  # far above the limit: refused from its Content-Length
     assert answer.status_code == 400
     assert _cli_message(big, settings.limits) in text(answer)
+    assert refused_unread.status_code == 413 and "above the limit of 0.001 MB (max_file_mb" in refused_unread.text
 
 
 def test_check_page_shows_bad_cells_and_filters_to_problems(client):

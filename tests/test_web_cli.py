@@ -61,9 +61,12 @@ def test_serve_without_users_signs_in_the_local_admin(tmp_path):
     from importer.web import create_app
     from importer.web.config import ServerConfig
 
-    with TestClient(create_app(Settings(), ServerConfig.at(tmp_path / "data"))) as client:
+    app = create_app(Settings(), ServerConfig.at(tmp_path / "data"))
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:
         page = client.get("/")
     assert page.url.path == "/" and "· admin" in page.text and "Sign out" not in page.text
+    with TestClient(app, client=("192.0.2.7", 50000)) as remote:  # another machine, were the port reachable
+        assert remote.get("/").url.path == "/signin"
 
 
 def test_serve_with_the_sandbox_answers_on_loopback_and_stops_on_sigterm(config):

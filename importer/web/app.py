@@ -26,7 +26,7 @@ from ..errors import ImporterError
 from .checks import CheckCache
 from .config import ServerConfig, load_server_config
 from .jobs import JobRunner, JobStore
-from .security import SESSION_COOKIE, Session, SessionSigner, session_key
+from .security import SESSION_COOKIE, Session, SessionSigner, is_loopback, session_key
 from .storage import Storage, private_dir, private_file
 from .users import Role, User, UserFile
 
@@ -58,9 +58,12 @@ class ServerState:
             self.checks.forget(upload_id)
         return removed
 
-    def local_user(self) -> User | None:
-        """With no users configured, the person at this machine (loopback only), as an admin."""
-        return None if self.users.names() else User(getpass.getuser(), Role.ADMIN)
+    def local_user(self, request: Request) -> User | None:
+        """With no users configured, the person at this machine, as an admin: for requests from loopback only."""
+        client = request.client.host if request.client else ""
+        if self.users.names() or not is_loopback(client):
+            return None
+        return User(getpass.getuser(), Role.ADMIN)
 
 
 class Forbidden(Exception):
@@ -125,6 +128,9 @@ def _state(settings: Settings, config: ServerConfig) -> ServerState:
 async def _session_cookie(request: Request, call_next: RequestResponseEndpoint) -> Response:
     """Every browser gets a signed session cookie (with its CSRF token) before it is signed in."""
     state: ServerState = request.app.state.server
+    too_big = _too_big(request, state.settings.limits.max_file_mb)
+    if too_big:
+        return HTMLResponse(f"<!doctype html><title>Too big</title><p>{too_big}</p>", status_code=413)
     session = state.signer.load(request.cookies.get(SESSION_COOKIE))
     request.state.session = session or Session.anonymous()
     request.state.new_session = None
@@ -140,6 +146,26 @@ async def _session_cookie(request: Request, call_next: RequestResponseEndpoint) 
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+_FORM_MARGIN_BYTES = 1 << 16
+
+
+def _too_big(request: Request, max_file_mb: float) -> str:
+    """The size limit's message for a request body far above ``[limits] max_file_mb``, before it is read.
+
+    A body just above the limit is read and kept cut short, so the reader gives the command line's message.
+    """
+    try:
+        length = int(request.headers.get("content-length", "0"))
+    except ValueError:
+        return "the request's Content-Length is not a number"
+    if length <= max_file_mb * 1024 * 1024 + _FORM_MARGIN_BYTES:
+        return ""
+    return (
+        f"the file is {length / 1024 / 1024:.0f} MB, above the limit of {max_file_mb:g} MB "
+        "(max_file_mb in the [limits] table of importer.toml)"
+    )
 
 
 def _add_error_pages(app: FastAPI) -> None:
@@ -162,6 +188,7 @@ def render(request: Request, name: str, context: Mapping[str, object], status_co
     """A page, with the signed-in user and the CSRF token every form needs."""
     state: ServerState = request.app.state.server
     session: Session = request.state.new_session or request.state.session
-    user = state.users.find(session.user) if session.user else state.local_user()
-    page = {"user": user, "csrf_token": session.csrf, "local_mode": state.local_user() is not None, **context}
+    local = state.local_user(request)
+    user = state.users.find(session.user) if session.user else local
+    page = {"user": user, "csrf_token": session.csrf, "local_mode": local is not None, **context}
     return state.templates.TemplateResponse(request, name, page, status_code=status_code)

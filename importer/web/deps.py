@@ -29,9 +29,9 @@ def current_session(request: Request) -> Session:
 SessionDep = Annotated[Session, Depends(current_session)]
 
 
-def current_user(state: StateDep, session: SessionDep) -> User:
+def current_user(request: Request, state: StateDep, session: SessionDep) -> User:
     """The signed-in user (or the local user when no users are configured); else the sign-in page."""
-    user = state.users.find(session.user) if session.user else state.local_user()
+    user = state.users.find(session.user) if session.user else state.local_user(request)
     if user is None:
         raise SignInNeeded
     return user

@@ -83,7 +83,7 @@ class Storage:
 
         The reader then refuses it with the CLI's message about the size limit.
         """
-        name = Path(filename or "upload").name
+        name = "".join(c for c in Path(filename or "upload").name if c.isprintable() and c not in '"\\') or "upload"
         suffix = Path(name).suffix.lower()
         upload = Upload(secrets.token_urlsafe(18), name, user, time.time())
         folder = private_dir(self.folder(upload.upload_id))
