@@ -511,7 +511,10 @@ def hold_over_budget(previewed: pd.DataFrame, max_total: Decimal) -> Decimal:
     stage then finds nothing it may buy.
     """
     ready = previewed["status"] == str(Status.PREVIEWED)
-    total_fen = sum_fen(v for v in previewed.loc[ready, "order_total"] if str(v) not in ("", "None"))
+    if "order_total_fen" in previewed:  # an analyst frame (from :func:`preview`): its exact hundredths
+        total_fen = sum_fen_column(previewed.loc[ready, "order_total_fen"])
+    else:
+        total_fen = sum_fen(v for v in previewed.loc[ready, "order_total"] if str(v) not in ("", "None"))
     total = fen_to_yuan(total_fen)
     if Decimal(total_fen) > max_total * 100:
         previewed.loc[ready, "status"] = str(Status.HELD)
@@ -519,6 +522,11 @@ def hold_over_budget(previewed: pd.DataFrame, max_total: Decimal) -> Decimal:
             f"held: the previewed total of all orders, {total}, is above --max-total {max_total}; nothing was bought"
         )
     return total
+
+
+def sum_fen_column(values: pd.Series) -> int:
+    """The exact sum of a ``<money>_fen`` column, whether it holds integers or their text (a stored frame)."""
+    return sum(int(v) for v in values.tolist() if not pd.isna(v) and str(v).strip() not in ("", "<NA>", "nan"))
 
 
 def _row_records(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[tuple[int, str, int, dict[str, str]]]:

@@ -700,6 +700,94 @@ def _endpoint_latency(pairs: list[str]) -> dict[str, float]:
     return latency
 
 
+users_app = typer.Typer(help="Manage the team server's users (names, roles, password hashes).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The name the user signs in with.")],
+    role: Annotated[str, typer.Option("--role", help="viewer (upload, check, preview), buyer (also buy), admin.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Add a user (or give an existing one a new password and role); the password is asked for, or read from stdin."""
+    from .errors import ImporterError
+    from .web.config import load_server_config
+    from .web.users import Role, UserFile
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise typer.BadParameter(f"--role must be viewer, buyer or admin, got '{role}'") from None
+    try:
+        users = UserFile(load_server_config(config).users_file)
+        users.add(name, chosen, _read_password())
+    except ImporterError as error:
+        _stderr(f"error: {error}")
+        raise typer.Exit(EXIT_INPUT) from None
+    typer.echo(f"{name} can sign in as {chosen} ({users.path})")
+
+
+@users_app.command("list")
+def users_list(config: ConfigOpt = None) -> None:
+    """List the users and their roles (never their passwords)."""
+    from .web.config import load_server_config
+    from .web.users import UserFile
+
+    for name, role in sorted(UserFile(load_server_config(config).users_file).names().items()):
+        typer.echo(f"{name}\t{role}")
+
+
+@contextlib.contextmanager
+def _sandbox_ledger(settings: Settings, sandbox: bool) -> Iterator[Settings]:
+    """With ``--sandbox``, a ledger of its own that ends with the sandbox (whose orders end with it too)."""
+    if not sandbox:
+        yield settings
+        return
+    import tempfile
+    from dataclasses import replace
+
+    with tempfile.TemporaryDirectory(prefix="order-importer-sandbox-") as folder:
+        yield replace(settings, ledger=Path(folder) / "sandbox.ledger.sqlite")
+
+
+def _read_password() -> str:
+    """A new password from a hidden prompt (typed twice), or the first line of stdin when it is not a terminal."""
+    import sys
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; beyond loopback only when users exist.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8080,
+    config: ConfigOpt = None,
+    sandbox: SandboxOpt = False,
+) -> None:
+    """Run the team server: upload, check, preview and buy from a browser."""
+    from .errors import ImporterError
+
+    try:
+        from .web.serve import run_server
+    except ImportError as error:
+        _stderr(
+            f"error: the team server needs the web extra ({error.name} is missing): pip install 'order-importer[web]'"
+        )
+        raise typer.Exit(EXIT_INPUT) from None
+    try:
+        with _settings(config, sandbox) as settings, _sandbox_ledger(settings, sandbox) as used:
+            run_server(used, config, host, port, echo=typer.echo)
+    except ImporterError as error:
+        _stderr(f"error: {error}")
+        raise typer.Exit(EXIT_INPUT) from None
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="order-importer")

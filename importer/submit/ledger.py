@@ -244,6 +244,7 @@ class Ledger:
                     _check_intact(connection)
                     connection.executescript(_SCHEMA)
                     _add_missing_columns(connection)
+                    _add_confirmed_by(connection)
                 with _ledger_trouble(path, "use"):
                     yield cls(path, connection, lock_file)
             finally:
@@ -480,12 +481,35 @@ class Ledger:
             )
             self._db.execute("COMMIT")
 
-    def runs(self) -> list[dict[str, Any]]:
+    def record_confirmation(self, run_ids: list[str], confirmed_by: str, source: str) -> None:
+        """Name who confirmed the purchase of these runs (the team server's sign-in) and the file they bought.
+
+        The orders sent by the runs get the name too, unless an earlier run already named someone.
+        """
+        marks = ", ".join("?" for _ in run_ids)
         with self._mutex:
-            rows = self._db.execute(
-                "SELECT run_id, source, started_at, finished_at, exit_code FROM runs ORDER BY started_at"
-            ).fetchall()
-        return [dict(zip(("run_id", "source", "started_at", "finished_at", "exit_code"), r, strict=True)) for r in rows]
+            self._db.execute("BEGIN")
+            self._db.execute(
+                f"UPDATE runs SET confirmed_by = ?, source = ? WHERE run_id IN ({marks})",  # noqa: S608 - placeholders
+                (confirmed_by, source, *run_ids),
+            )
+            self._db.execute(
+                f"UPDATE orders SET confirmed_by = ? WHERE confirmed_by = '' AND run_id IN ({marks})",  # noqa: S608
+                (confirmed_by, *run_ids),
+            )
+            self._db.execute("COMMIT")
+
+    def runs(self) -> list[dict[str, Any]]:
+        names = ("run_id", "source", "started_at", "finished_at", "exit_code", "confirmed_by")
+        with self._mutex:
+            rows = self._db.execute(f"SELECT {', '.join(names)} FROM runs ORDER BY started_at").fetchall()  # noqa: S608
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
+    def confirmed_by(self, key: str) -> str:
+        """Who confirmed the purchase that sent this order ('' for a run from the command line)."""
+        with self._mutex:
+            row = self._db.execute("SELECT confirmed_by FROM orders WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else ""
 
     def run_rows(self, run_id: str) -> list[tuple[int, str, int, dict[str, str]]]:
         with self._mutex:
@@ -634,3 +658,11 @@ def _ledger_trouble(path: Path, doing: str) -> Iterator[None]:
         if name in ("SQLITE_BUSY", "SQLITE_LOCKED"):
             raise LedgerBusy(message) from None
         raise LedgerError(message) from None
+
+
+def _add_confirmed_by(connection: sqlite3.Connection) -> None:
+    """Ledgers made before purchases named who confirmed them get the column, empty."""
+    for table in ("orders", "runs"):
+        columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        if "confirmed_by" not in columns:
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN confirmed_by TEXT NOT NULL DEFAULT ''")

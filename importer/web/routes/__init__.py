@@ -1,0 +1,1 @@
+"""The team server's pages, one router per area: sign-in (auth), sheets (uploads), purchases (runs)."""
