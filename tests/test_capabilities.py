@@ -117,3 +117,12 @@ def test_the_sandbox_config_trusts_its_own_lookups_with_a_settle_time_above_its_
         assert options["trust_lookup_absent"] is True
         assert options["settle_seconds"] > 1.5
         assert "settle_seconds = 3.5" in slow.config_text()
+
+
+def test_the_docs_show_the_capabilities_as_the_adapters_declare_them():
+    from pathlib import Path
+
+    from importer.providers.capabilities import markdown_table
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "reliability.md").read_text("utf-8")
+    assert markdown_table({key: cls.capabilities for key, cls in REGISTRY.items()}) in docs
