@@ -461,7 +461,8 @@ def describe_unsettled(entry: LedgerEntry, ledger: Path, width: int = 80) -> str
     fields.append(f"it is not there: order-importer resolve {entry.key} --absent{where}")
     wrap = textwrap.TextWrapper(width=width, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
     first, *rest = fields
-    return "\n".join([textwrap.shorten(first, width) if len(first) > width else first, *map(wrap.fill, rest)])
+    heading = textwrap.fill(first, width=width, subsequent_indent="    ", break_on_hyphens=False)
+    return "\n".join([heading, *map(wrap.fill, rest)])
 
 
 @app.command()
