@@ -447,7 +447,7 @@ def describe_unsettled(entry: LedgerEntry, ledger: Path, width: int = 80) -> str
 
     from .submit.ledger import default_ledger_path
 
-    where = "" if ledger.absolute() == default_ledger_path().absolute() else f" --ledger {shlex.quote(str(ledger))}"
+    where = "" if ledger.resolve() == default_ledger_path().resolve() else f" --ledger {shlex.quote(str(ledger))}"
     sent = entry.sent_at.replace("T", " ").replace("+00:00", " UTC") if entry.sent_at else "never recorded"
     fields = [
         f"{entry.state} {entry.provider} (account {entry.account}) order_ref {entry.order_ref}",

@@ -210,8 +210,8 @@ def test_an_older_ledger_gains_the_new_columns(tmp_path):
 def test_the_default_ledger_is_one_per_user_in_the_data_folder(data_dir):
     assert default_ledger_path() == data_dir / "ledger.sqlite"
     with open_for_run() as ledger:
-        assert ledger.path == (data_dir / "ledger.sqlite").absolute()
-    assert known_ledgers() == {(data_dir / "ledger.sqlite").absolute()}
+        assert ledger.path == (data_dir / "ledger.sqlite").resolve()
+    assert known_ledgers() == {(data_dir / "ledger.sqlite").resolve()}
 
 
 def test_a_ledger_earlier_runs_used_that_is_gone_stops_the_run_unless_asked_for_a_new_one(tmp_path):

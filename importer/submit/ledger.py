@@ -538,7 +538,7 @@ def open_for_run(path: Path | None = None, *, new: bool = False) -> Iterator[Led
     order already bought. A fresh one is made only on the first run at that
     path, or when ``new`` is set (``--new-ledger``).
     """
-    target = (path or default_ledger_path()).absolute()
+    target = (path or default_ledger_path()).resolve()
     if not target.exists() and target in known_ledgers() and not new:
         raise LedgerMissing(
             f"the ledger {target} that earlier runs used is missing, so this run cannot tell which orders were "
@@ -554,7 +554,7 @@ def open_for_run(path: Path | None = None, *, new: bool = False) -> Iterator[Led
 @contextlib.contextmanager
 def open_existing(path: Path | None = None) -> Iterator[Ledger]:
     """Open a ledger that must exist already (``status``, ``unknown``, ``resolve``, ``export``)."""
-    target = (path or default_ledger_path()).absolute()
+    target = (path or default_ledger_path()).resolve()
     if not target.exists():
         earlier = " that earlier runs used" if target in known_ledgers() else ""
         raise LedgerMissing(

@@ -770,7 +770,7 @@ def unknown_message(provider: Provider, key: str, reason: str, ledger: Ledger | 
     field = provider.capabilities.caller_id_field.value
     where = (
         f" --ledger {shlex.quote(str(ledger.path))}"
-        if ledger is not None and ledger.path.absolute() != default_ledger_path().absolute()
+        if ledger is not None and ledger.path.resolve() != default_ledger_path().resolve()
         else ""
     )
     message = (
