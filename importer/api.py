@@ -493,7 +493,7 @@ def _run_stages(
             policy=policy,
             ledger=journal,
             run_id=run_id,
-            origin=RowOrigin.of(order_sheet, source),
+            origin=RowOrigin.of(order_sheet, source, to_send),
         )
         result.unavailable = any_unavailable(previewed, created)
         finish([settled[list(OUTCOME_COLUMNS)], previewed[list(OUTCOME_COLUMNS)], created[list(OUTCOME_COLUMNS)]])

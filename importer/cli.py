@@ -22,7 +22,7 @@ import typer
 
 if TYPE_CHECKING:
     from .api import RunResult, Stage
-    from .config import Settings
+    from .config import Account, Settings
     from .submit.ledger import Ledger, LedgerEntry
     from .submit.orders import Progress
 
@@ -469,7 +469,7 @@ def describe_unsettled(entry: LedgerEntry, ledger: Path, width: int = 80) -> str
 
     from .submit.ledger import default_ledger_path
 
-    where = "" if ledger.absolute() == default_ledger_path().absolute() else f" --ledger {shlex.quote(str(ledger))}"
+    where = "" if ledger.resolve() == default_ledger_path().resolve() else f" --ledger {shlex.quote(str(ledger))}"
     sent = entry.sent_at.replace("T", " ").replace("+00:00", " UTC") if entry.sent_at else "never recorded"
     fields = [
         f"{entry.state} {entry.provider} (account {entry.account}) order_ref {entry.order_ref}",
@@ -483,7 +483,8 @@ def describe_unsettled(entry: LedgerEntry, ledger: Path, width: int = 80) -> str
     fields.append(f"it is not there: order-importer resolve {entry.key} --absent{where}")
     wrap = textwrap.TextWrapper(width=width, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
     first, *rest = fields
-    return "\n".join([textwrap.shorten(first, width) if len(first) > width else first, *map(wrap.fill, rest)])
+    heading = textwrap.fill(first, width=width, subsequent_indent="    ", break_on_hyphens=False)
+    return "\n".join([heading, *map(wrap.fill, rest)])
 
 
 @app.command()
@@ -534,6 +535,7 @@ def check_config(config: ConfigOpt = None, sandbox: SandboxOpt = False) -> None:
             from .api import check_accounts
 
             checks = check_accounts(settings)
+            notes = {key: lookup_note(settings.account(key)) for key in checks}
     except ImporterError as error:
         _stderr(f"error: {error}")
         raise typer.Exit(EXIT_INPUT) from None
@@ -542,7 +544,31 @@ def check_config(config: ConfigOpt = None, sandbox: SandboxOpt = False) -> None:
         raise typer.Exit(EXIT_INPUT)
     for provider, problem in checks.items():
         typer.echo(f"{provider}: {problem or 'ok'}")
+        if notes[provider]:
+            typer.echo(f"  {notes[provider]}")
     raise typer.Exit(EXIT_OK if not any(checks.values()) else EXIT_INPUT)
+
+
+def lookup_note(account: Account) -> str:
+    """How reconciliation uses this provider's lookup, from its declared capabilities and the account's options."""
+    from .errors import ConfigError
+    from .providers import provider_class
+    from .submit.orders import AbsenceRule
+
+    try:
+        cls = provider_class(account.provider)
+    except ConfigError:
+        return ""  # the account's own line says what is wrong
+    lookup = cls.capabilities.lookup
+    if lookup.value is None:
+        return "no order lookup: unsettled orders stay UNKNOWN until resolved by hand"
+    rule = AbsenceRule.of(cls(account))
+    trust = (
+        f'its "no such order" is trusted {rule.settle_seconds:g} s after a send ({rule.why})'
+        if rule.trusted
+        else f'its "no such order" is not trusted: {rule.why}'
+    )
+    return f"lookup {lookup.value.method} {lookup.value.path} ({lookup.basis}) finds orders; {trust}"
 
 
 @app.command()

@@ -269,8 +269,8 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
 def data_dir(environ: Mapping[str, str] | None = None) -> Path:
     """The per-user data folder: ``$ORDER_IMPORTER_DATA_DIR``, else the platform's (platformdirs).
 
-    Linux ``~/.local/share/order-importer``, macOS ``~/Library/Application
-    Support/order-importer``, Windows ``%LOCALAPPDATA%/order-importer``.
+    Linux ``~/.local/share/order-importer`` (or under ``$XDG_DATA_HOME``),
+    macOS ``~/Library/Application Support/order-importer``.
     """
     import platformdirs
 

@@ -21,10 +21,10 @@ from importer.submit.orders import RetryPolicy
 
 PROVIDERS = sorted(REGISTRY)
 SANDBOXED = {module.PROVIDER_KEY: module for module in SANDBOX_MODULES}
-# How a provider reports a clean two-seller order: one id per seller group, or one order number for all.
-SPLITS_BY_SELLER = {"dajisaas", "shanjing", "xportcn-ka-1688"}
-# Providers whose create may buy some lines of an order and refuse others.
-PARTIAL_SUCCESS = {"xportcn-open", "xportcn-ka-taobao"}
+# How a provider reports a clean two-seller order, and whether its create may buy some lines and refuse
+# others: read from each adapter's declared capabilities, never kept here.
+SPLITS_BY_SELLER = {key for key in PROVIDERS if REGISTRY[key].capabilities.splits_by_seller.value}
+PARTIAL_SUCCESS = {key for key in PROVIDERS if REGISTRY[key].capabilities.partial_create.value}
 
 RECEIVER = {
     "receiver_name": "张三",

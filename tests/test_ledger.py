@@ -6,9 +6,19 @@ import sys
 
 import pytest
 
-from importer.errors import LedgerBusy, LedgerConflict
+from importer.errors import LedgerBusy, LedgerConflict, LedgerMissing, LedgerUnreadable
 from importer.models import OrderDraft, OrderLine, Receiver
-from importer.submit.ledger import Fingerprint, Ledger, OrderState
+from importer.submit.ledger import (
+    TRANSITIONS,
+    Fingerprint,
+    Ledger,
+    OrderState,
+    allowed_from,
+    default_ledger_path,
+    known_ledgers,
+    open_existing,
+    open_for_run,
+)
 
 
 def order(ref="PO-1", quantities=(2, 3), receiver="张三"):
@@ -119,3 +129,108 @@ def test_an_earlier_run_is_exported_from_the_ledger(tmp_path, sandbox):
     assert got == want
     with pytest.raises(InputError, match="matches 'nope'"):
         export_run(result.ledger, tmp_path / "x.xlsx", "nope")
+
+
+# ----- guarded transitions ---------------------------------------------------------------------
+
+MOVES = {
+    OrderState.PLANNED: lambda ledger, key: ledger.mark_planned(key, Fingerprint.of(order())),
+    OrderState.SENDING: lambda ledger, key: ledger.mark_sending(key, "run"),
+    OrderState.CREATED: lambda ledger, key: ledger.mark_created(key, "ORD-1", {"ids": ["ORD-1"]}),
+    OrderState.REJECTED: lambda ledger, key: ledger.mark_rejected(key, "no"),
+    OrderState.UNKNOWN: lambda ledger, key: ledger.mark_unknown(key, "unclear"),
+}
+
+
+def _entry_in(ledger, key, state):
+    draft = order(ref=key)
+    ledger.plan(key, draft, "a", Fingerprint.of(draft))
+    ledger._db.execute("UPDATE orders SET state = ? WHERE key = ?", (str(state), key))  # arrange the from-state
+
+
+@pytest.mark.parametrize("target", list(OrderState))
+@pytest.mark.parametrize("source", list(OrderState))
+def test_every_allowed_move_is_made_and_every_other_refused(tmp_path, source, target):
+    with Ledger.open(tmp_path / "l.sqlite") as ledger:
+        _entry_in(ledger, "K", source)
+        if (source, target) in TRANSITIONS:
+            MOVES[target](ledger, "K")
+            assert ledger.get("K").state is target
+        else:
+            with pytest.raises(LedgerConflict, match=f"is {source}; it cannot become {target}"):
+                MOVES[target](ledger, "K")
+            assert ledger.get("K").state is source  # nothing changed
+
+
+def test_transitions_table_matches_the_diagram():
+    assert allowed_from(OrderState.SENDING) == {OrderState.PLANNED}
+    assert allowed_from(OrderState.CREATED) == {OrderState.SENDING, OrderState.UNKNOWN}
+    assert not any(source is OrderState.CREATED for source, _ in TRANSITIONS)  # created is final
+
+
+def test_a_change_to_an_order_not_in_the_ledger_is_refused(tmp_path):
+    with Ledger.open(tmp_path / "l.sqlite") as ledger, pytest.raises(LedgerConflict, match="not in the ledger"):
+        ledger.mark_created("NOPE", "X", {})
+
+
+def test_resolving_records_time_and_note_and_only_unsettled_orders(tmp_path):
+    with Ledger.open(tmp_path / "l.sqlite") as ledger:
+        for key in ("A", "B"):
+            _entry_in(ledger, key, OrderState.UNKNOWN)
+        ledger.resolve_created("A", "ORD-7", note="seen in the console")
+        ledger.resolve_absent("B", note="support said no")
+        a, b = ledger.get("A"), ledger.get("B")
+        assert (a.state, a.provider_ids, a.note) == (OrderState.CREATED, "ORD-7", "seen in the console")
+        assert (b.state, b.note) == (OrderState.PLANNED, "support said no")
+        assert a.resolved_at and b.resolved_at
+        with pytest.raises(LedgerConflict):
+            ledger.resolve_absent("A")  # created is final
+        assert ledger.unsettled() == []
+
+
+def test_an_older_ledger_gains_the_new_columns(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE orders (key TEXT PRIMARY KEY, provider TEXT NOT NULL, account TEXT NOT NULL,"
+            " order_ref TEXT NOT NULL, content_hash TEXT NOT NULL, line_count INTEGER NOT NULL,"
+            " total_quantity INTEGER NOT NULL, lines_hash TEXT NOT NULL, receiver_hash TEXT NOT NULL,"
+            " state TEXT NOT NULL, provider_ids TEXT NOT NULL DEFAULT '', result TEXT NOT NULL DEFAULT '{}',"
+            " message TEXT NOT NULL DEFAULT '', run_id TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL,"
+            " updated_at TEXT NOT NULL)"
+        )
+        db.execute("INSERT INTO orders VALUES ('K','p','a','R','h',1,1,'l','r','UNKNOWN','','{}','','','t','t')")
+    with Ledger.open(path) as ledger:
+        assert ledger.get("K").sent_at == "" and ledger.unsettled()[0].key == "K"
+
+
+# ----- where the ledger lives ------------------------------------------------------------------
+
+
+def test_the_default_ledger_is_one_per_user_in_the_data_folder(data_dir):
+    assert default_ledger_path() == data_dir / "ledger.sqlite"
+    with open_for_run() as ledger:
+        assert ledger.path == (data_dir / "ledger.sqlite").resolve()
+    assert known_ledgers() == {(data_dir / "ledger.sqlite").resolve()}
+
+
+def test_a_ledger_earlier_runs_used_that_is_gone_stops_the_run_unless_asked_for_a_new_one(tmp_path):
+    path = tmp_path / "l.sqlite"
+    with open_for_run(path):
+        pass
+    path.unlink()
+    with pytest.raises(LedgerMissing, match="that earlier runs used is missing") as caught, open_for_run(path):
+        pass
+    assert caught.value.exit_code == 2 and not path.exists()
+    with open_for_run(path, new=True) as ledger:
+        assert ledger.counts() == {}
+
+
+def test_a_ledger_that_cannot_be_read_stops_the_run(tmp_path):
+    path = tmp_path / "l.sqlite"
+    path.write_bytes(b"not a database at all, just some bytes " * 100)
+    with pytest.raises(LedgerUnreadable, match="cannot be read") as caught, open_for_run(path):
+        pass
+    assert caught.value.exit_code == 2
+    with pytest.raises(LedgerMissing, match="no ledger at"), open_existing(tmp_path / "never.sqlite"):
+        pass

@@ -11,6 +11,7 @@ import bisect
 import itertools
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -24,6 +25,7 @@ from pathlib import Path
 import hypothesis
 import pandas as pd
 import pytest
+import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,7 +33,7 @@ import importer
 from importer.errors import Transient
 from importer.http import RateLimiter
 from importer.models import Status
-from importer.sandbox import Faults
+from importer.sandbox import Faults, Sandbox
 from importer.submit.orders import RetryPolicy, call_with_retries
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -255,6 +257,12 @@ def test_killed_runs_never_create_twice_quick(fresh_sandbox, tmp_path):
     assert report["kills"] >= 6
 
 
+def test_runs_killed_with_slow_creates_in_flight_never_create_twice_quick(tmp_path):
+    with Sandbox.start(create_delay=SLOW_CREATE) as slow:
+        report = crash_loop(slow, tmp_path, kills=3, seed=3, read_timeout=SLOW_READ_TIMEOUT)
+    assert report["kills"] >= 3 and report["by_point"]["in-flight"] >= 1
+
+
 @pytest.mark.slow
 def test_killed_runs_never_create_twice_200_times(fresh_sandbox, tmp_path):
     report = crash_loop(fresh_sandbox, tmp_path, kills=200, seed=2)
@@ -262,13 +270,30 @@ def test_killed_runs_never_create_twice_200_times(fresh_sandbox, tmp_path):
     print(f"crash loop: {report}")
 
 
-def crash_loop(sandbox, tmp_path, *, kills, seed, max_rounds=200):
+@pytest.mark.slow
+def test_runs_killed_with_slow_creates_in_flight_never_create_twice_100_times(tmp_path):
+    with Sandbox.start(create_delay=SLOW_CREATE) as slow:
+        report = crash_loop(slow, tmp_path, kills=100, seed=4, read_timeout=SLOW_READ_TIMEOUT)
+    assert report["kills"] >= 100
+    print(f"crash loop, creates slower than the read timeout: {report}")
+
+
+SLOW_CREATE, SLOW_READ_TIMEOUT = 1.5, 1.0
+"""A provider whose creates take longer than the client waits: every create's answer is lost."""
+
+
+def crash_loop(sandbox, tmp_path, *, kills, seed, max_rounds=200, read_timeout=None):
     """Rounds until ``kills`` runs were killed. Per round: a fresh copy of the demo sheet (new order refs),
     runs killed at a random moment and at each named point, then a clean run; afterwards no external id may
-    hold two orders."""
+    hold two orders. With ``read_timeout`` (below the sandbox's create delay) each round also kills a run
+    while its creates are in flight at the provider, and every run starts at once after the one before."""
     rng = random.Random(seed)
     config = tmp_path / "importer.toml"
     env = {**os.environ, **sandbox.write_config(config), "ORDER_IMPORTER_CONFIG": str(config)}
+    if read_timeout is not None:
+        text = config.read_text("utf-8")
+        config.write_text(re.sub(r"(\[providers\.[^\]]+\]\n)", rf"\1read_timeout = {read_timeout}\n", text), "utf-8")
+    points = ("random", *(("in-flight",) if read_timeout is not None else ()), *NAMED_POINTS)
     sandbox.faults = Faults(drop_after_commit=0.1, seed=seed)
     killed = Counter()
     round_no = 0
@@ -280,25 +305,33 @@ def crash_loop(sandbox, tmp_path, *, kills, seed, max_rounds=200):
         frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
         frame["order_ref"] = frame["order_ref"] + f"-{seed}-{round_no}"
         frame.to_excel(sheet, index=False, sheet_name="Orders")
-        for point in ("random", *NAMED_POINTS):  # the random kill first, while there is still everything to do
-            killed[point] += _run_cli(sheet, env, point, rng)
-        finished = _run_cli(sheet, env, None, rng)
+        for point in points:  # the random kill first, while there is still everything to do
+            killed[point] += _run_cli(sheet, env, point, rng, sandbox)
+        finished = _run_cli(sheet, env, None, rng, sandbox)
         assert finished == 0
-        _check_round(sheet)
-    assert sandbox.state.duplicates() == {}
-    return {"rounds": round_no, "kills": sum(killed.values()), "by_point": dict(killed), "duplicates": 0}
+        _check_round(sheet, env)
+    time.sleep(getattr(sandbox, "create_delay", 0.0) + 0.5)  # creates still in flight end before the count
+    counts = requests.get(sandbox.url + "/_sandbox/orders", timeout=5).json()
+    duplicates = {f"{c['provider']}/{c['external_id']}": c["orders"] for c in counts if c["orders"] > 1}
+    assert duplicates == {} and sandbox.state.duplicates() == {}
+    report = {"rounds": round_no, "kills": sum(killed.values()), "by_point": dict(killed), "duplicates": 0}
+    report["external_ids"] = len(counts)
+    return report
 
 
-def _run_cli(sheet, env, point, rng):
+def _run_cli(sheet, env, point, rng, sandbox=None):
     """Run one import; returns 1 when the process was killed."""
     command = [sys.executable, "-m", "importer", "import", str(sheet)]
     run_env = dict(env)
     if point in NAMED_POINTS:
         run_env["ORDER_IMPORTER_KILL_AT"] = point
+    before = sandbox.creates_received() if sandbox is not None else 0
     process = subprocess.Popen(command, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if point == "random":
         time.sleep(rng.uniform(0.2, 1.6))  # a run of the demo sheet takes about 1.5 s here
         process.send_signal(signal.SIGKILL)
+    elif point == "in-flight":
+        _kill_once_creates_arrive(process, sandbox, before)
     out, err = process.communicate(timeout=120)
     if process.returncode == -signal.SIGKILL:
         return 1
@@ -308,12 +341,21 @@ def _run_cli(sheet, env, point, rng):
     return 0
 
 
-def _check_round(sheet):
+def _kill_once_creates_arrive(process, sandbox, before):
+    """SIGKILL the run as soon as one of its creates reached the (slow) provider, or when it ends by itself."""
+    while process.poll() is None:
+        if sandbox.creates_received() > before:
+            process.send_signal(signal.SIGKILL)
+            return
+        time.sleep(0.01)
+
+
+def _check_round(sheet, env):
     results = sheet.with_name("orders.results.xlsx")
     rows = pd.read_excel(results, sheet_name="Orders", dtype=str, engine="openpyxl")
     assert len(rows) == len(importer.load(SAMPLES / "orders.xlsx"))
     assert set(rows["status"]) <= {str(s) for s in SETTLED}
-    ledger = sheet.with_name("order-importer.ledger.sqlite")
+    ledger = Path(env["ORDER_IMPORTER_DATA_DIR"]) / "ledger.sqlite"
     with sqlite3.connect(ledger) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 

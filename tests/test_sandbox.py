@@ -388,3 +388,64 @@ def test_serve_prints_a_working_config_and_stops_on_interrupt():
         out, _ = process.communicate(timeout=10)
     assert "sandbox stopped" in out
     assert process.returncode == 0
+
+
+# ----- a slow provider: create delay, kept state, order counts -----------------------------------
+
+
+def order_counts(url):
+    return requests.get(url + "/_sandbox/orders", timeout=5).json()
+
+
+def test_a_slow_create_answers_and_makes_the_order_only_after_its_delay():
+    with Sandbox.start(create_delay=0.6) as slow:
+        done = {}
+        thread = threading.Thread(target=lambda: done.update(r=post(slow, "/open/order", create_body("ext-s", [LINE]))))
+        started = time.monotonic()
+        thread.start()
+        time.sleep(0.3)
+        assert post(slow, "/open/purchase/page", {"sellerOrderNumber": "ext-s"}).json()["data"]["records"] == []
+        assert order_counts(slow.url) == []  # still being made
+        thread.join()
+        assert time.monotonic() - started >= 0.6 and done["r"].json()["code"] == 200
+        assert order_counts(slow.url) == [{"provider": "xportcn-open", "external_id": "ext-s", "orders": 1}]
+        assert post(slow, "/open/order/render", render_body()).elapsed.total_seconds() < 0.6  # only creates wait
+
+
+def test_orders_survive_a_restart_with_a_state_folder(tmp_path):
+    with Sandbox.start(state_dir=tmp_path) as first:
+        order_no = post(first, "/open/order", create_body("ext-keep", [LINE])).json()["data"]["orderNo"]
+    with Sandbox.start(state_dir=tmp_path) as second:
+        listed = post(second, "/open/purchase/page", {"sellerOrderNumber": "ext-keep"}).json()["data"]["records"]
+        assert [r["orderNo"] for r in listed] == [order_no]
+        assert second.state.stock("600126245031041190", "5016042822039") == 50000 - 1
+        assert order_counts(second.url) == [{"provider": "xportcn-open", "external_id": "ext-keep", "orders": 1}]
+        again = post(second, "/open/order", create_body("ext-keep", [LINE])).json()["data"]["orderNo"]
+        assert again != order_no  # ids stay unique across the restart
+        assert order_counts(second.url)[0]["orders"] == 2
+
+
+def test_the_order_count_endpoint_is_neither_counted_nor_faulted():
+    with Sandbox.start(faults=Faults(error_rate=1.0)) as failing:
+        assert order_counts(failing.url) == []
+        assert failing.state.calls() == 0
+
+
+def test_the_sandbox_command_takes_a_create_delay_and_a_state_folder(tmp_path):
+    command = [sys.executable, "-m", "importer", "sandbox", "--port", "0", "--create-delay", "0.2"]
+    command += ["--state", str(tmp_path), "--lookup-answer", "null-data"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stdout.readline()]
+        while "settle_seconds" not in lines[-1]:
+            lines.append(process.stdout.readline())
+            assert lines[-1], process.stderr.read()
+        url = re.search(r"listening on (http://\S+)", lines[0]).group(1)
+        assert any("creates take 0.2 s" in line for line in lines)
+        assert "settle_seconds = 2.2" in lines[-1]
+        assert post(url, "/open/order", create_body("ext-cli", [LINE])).elapsed.total_seconds() >= 0.2
+        assert post(url, "/open/purchase/page", {"sellerOrderNumber": "ext-cli"}).json()["data"] is None
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert (tmp_path / "sandbox-state.json").is_file()

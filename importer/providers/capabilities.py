@@ -90,3 +90,15 @@ class Capabilities:
             value = fact.value.describe() if isinstance(fact.value, Lookup) else fact.value
             table.append((item.name, "none" if value is None else str(value), fact.basis, fact.source))
         return table
+
+
+def markdown_table(declared: Mapping[str, Capabilities]) -> str:
+    """The capabilities of every provider as one Markdown table per provider (docs/reliability.md holds it)."""
+    parts: list[str] = []
+    for key, capabilities in sorted(declared.items()):
+        parts += [f"#### {key}", "", "| fact | value | basis | source |", "|---|---|---|---|"]
+        for name, value, basis, source in capabilities.rows():
+            cells = (cell.replace("|", "\\|") for cell in (name, value, basis, source))
+            parts.append("| " + " | ".join(cells) + " |")
+        parts.append("")
+    return "\n".join(parts)

@@ -67,13 +67,15 @@ class Dajisaas(TaobaoGlobalProvider):
             "('View order details'); its body and answer are not documented",
         ),
         money_unit=Fact(
-            "fen", "documented", "dajisaas-taobao-purchase-order-create.txt: purchase_amount 计划购买金额 (单位分)"
+            "fen", "documented", "PROVIDERS.md §4 Create: purchase_amount 计划购买金额 (单位分), from the ZH wiki page"
         ),
         partial_create=Fact(
             False, "documented", "dajisaas-taobao-purchase-order-create.txt: support_partial_success, sent false"
         ),
         splits_by_seller=Fact(
-            True, "documented", "dajisaas-taobao-purchase-order-create.txt answer: orderList[].purchaseId"
+            True,
+            "inferred",
+            "dajisaas-taobao-purchase-order-create.txt: a purchaseId per orderList[] entry; one per seller inferred",
         ),
         preview=Fact(RENDER_PATH, "inferred", "PROVIDERS.md §4 'Preview': answer nesting from a third-party summary"),
     )

@@ -69,7 +69,9 @@ class Shanjing(TaobaoGlobalProvider):
             False, "documented", "shanjing-taobao-global-purchase-order-create.txt: support_partial_success, sent false"
         ),
         splits_by_seller=Fact(
-            True, "documented", "shanjing-taobao-global-purchase-order-create.txt answer: orderList[].purchaseId"
+            True,
+            "inferred",
+            "shanjing-taobao-global-purchase-order-create.txt: a purchaseId per orderList[] entry; per seller inferred",
         ),
         preview=Fact(RENDER_PATH, "documented", "PROVIDERS.md §5 'Pre-create (render)'"),
     )

@@ -144,6 +144,12 @@ class Sandbox:
         stall = faults.stall if faults.stall_rate > 0 else 0.0
         return round(self.create_delay + longest_delay + stall + SETTLE_MARGIN, 3)
 
+    def creates_received(self) -> int:
+        """Create calls that arrived, counted on arrival (before any create delay), at every provider."""
+        router = self._server.router
+        calls = self.state.calls_by_endpoint()
+        return sum(n for endpoint, n in calls.items() if router.is_create(endpoint.partition(" ")[2]))
+
     def reset(self) -> None:
         """Forget orders and counts, restore stock, and clear faults."""
         self._server.faults = Faults()

@@ -566,7 +566,7 @@ def open_for_run(path: Path | None = None, *, new: bool = False) -> Iterator[Led
     order already bought. A fresh one is made only on the first run at that
     path, or when ``new`` is set (``--new-ledger``).
     """
-    target = (path or default_ledger_path()).absolute()
+    target = (path or default_ledger_path()).resolve()
     if not target.exists() and target in known_ledgers() and not new:
         raise LedgerMissing(
             f"the ledger {target} that earlier runs used is missing, so this run cannot tell which orders were "
@@ -588,7 +588,7 @@ def open_existing(path: Path | None = None, *, write: bool = False) -> Iterator[
     """
     target = path or default_ledger_path()
     if not target.exists():
-        earlier = " that earlier runs used" if target.absolute() in known_ledgers() else ""
+        earlier = " that earlier runs used" if target.resolve() in known_ledgers() else ""
         raise LedgerMissing(
             f"no ledger at {target}{earlier}; give the ledger with --ledger, or [run] ledger in the config"
         )

@@ -186,10 +186,11 @@ class RowOrigin:
     places: Mapping[int, tuple[str, int]] | None = None
 
     @classmethod
-    def of(cls, sheet: OrderSheet, source: str) -> RowOrigin:
-        frame = sheet.frame
-        places = dict(zip(frame.index, zip(frame[SHEET_COL], frame[ROW_COL], strict=True), strict=True))
-        return cls(source, places)
+    def of(cls, sheet: OrderSheet, source: str, orders: Sequence[OrderDraft]) -> RowOrigin:
+        """The places of ``orders``' rows only (a lookup per row of a large sheet would cost seconds)."""
+        row_ids = [line.row_id for order in orders for line in order.lines]
+        found = sheet.frame.loc[row_ids, [SHEET_COL, ROW_COL]]
+        return cls(source, dict(zip(row_ids, zip(found[SHEET_COL], found[ROW_COL], strict=True), strict=True)))
 
     def rows(self, order: OrderDraft) -> str:
         """``Orders 2-4, 7`` for an order read from rows 2, 3, 4 and 7 of sheet Orders."""
@@ -769,7 +770,7 @@ def unknown_message(provider: Provider, key: str, reason: str, ledger: Ledger | 
     field = provider.capabilities.caller_id_field.value
     where = (
         f" --ledger {shlex.quote(str(ledger.path))}"
-        if ledger is not None and ledger.path.absolute() != default_ledger_path().absolute()
+        if ledger is not None and ledger.path.resolve() != default_ledger_path().resolve()
         else ""
     )
     message = (
