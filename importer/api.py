@@ -314,25 +314,20 @@ def export_run(ledger: str | Path, path: str | Path, run_id: str | None = None) 
     return _write_results(OrderSheet(frame=frame), outcomes, errors_frame([]), Path(path))
 
 
-PROBE_EXTERNAL_ID = "OI-CHECK-CONFIG-PROBE"
-
-
 def check_accounts(settings: Settings) -> dict[str, str]:
-    """Try every configured account with an order lookup that buys nothing; '' per account that works.
+    """Try every configured account with a documented call that buys nothing.
 
-    A lookup needs valid credentials (and, for Shanjing, a token renewal), so
-    it proves the account can be used without creating anything.
+    Per account: ``ok (...)`` naming the call, ``failed: ...`` with the reason,
+    or ``not checked: ...`` when no document gives such a call (nothing is
+    guessed at a provider that people pay through).
     """
     from .errors import ProviderError
     from .providers import provider_class
 
-    problems: dict[str, str] = {}
+    results: dict[str, str] = {}
     for key, account in sorted(settings.accounts.items()):
         try:
-            provider_class(key)(account).find_order(PROBE_EXTERNAL_ID)
-            problems[key] = ""
+            results[key] = provider_class(key)(account).check_credentials()
         except (ProviderError, ImporterError) as error:
-            problems[key] = f"failed: {error}"
-        except NotImplementedError:
-            problems[key] = ""  # configured, but this provider has no lookup to try
-    return problems
+            results[key] = f"failed: {error}"
+    return results

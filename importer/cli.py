@@ -404,7 +404,7 @@ def status(ledger: LedgerOpt = Path("order-importer.ledger.sqlite")) -> None:
 
 @app.command("check-config")
 def check_config(config: ConfigOpt = None, sandbox: SandboxOpt = False) -> None:
-    """Validate the config and try each account's credentials with a harmless lookup; nothing is bought."""
+    """Validate the config and try each account's credentials with a documented call that buys nothing."""
     from .errors import ImporterError
 
     try:
@@ -418,9 +418,10 @@ def check_config(config: ConfigOpt = None, sandbox: SandboxOpt = False) -> None:
     if not checks:
         _stderr("error: the config has no [providers.*] section")
         raise typer.Exit(EXIT_INPUT)
-    for provider, problem in checks.items():
-        typer.echo(f"{provider}: {problem or 'ok'}")
-    raise typer.Exit(EXIT_OK if not any(checks.values()) else EXIT_INPUT)
+    for provider, result in checks.items():
+        typer.echo(f"{provider}: {result}")
+    failed = any(result.startswith("failed") for result in checks.values())
+    raise typer.Exit(EXIT_INPUT if failed else EXIT_OK)
 
 
 @app.command()

@@ -67,7 +67,8 @@ def draft(provider, lines, ref="A-1", remark="", extra=None):
         OrderLine(row_id=n, line_no=str(n), item_id=item, sku_id=sku, quantity=q)
         for n, (item, sku, q) in enumerate(lines, start=1)
     )
-    return OrderDraft(provider, ref, RECEIVER, items, remark=remark, extra=extra or {})
+    extra = {"town": "五常街道", **(extra or {})} if provider == "xportcn-ka-1688" else extra or {}
+    return OrderDraft(provider, ref, RECEIVER, items, remark=remark, extra=extra)
 
 
 # ----- KA TaoOrder ----------------------------------------------------------------------------
@@ -106,7 +107,9 @@ def test_1688_preview_body_has_the_documented_keys_and_types(sandbox):
     cargo = body["cargoParamList"][0]
     assert cargo["offerId"] == 889512351602 and isinstance(cargo["offerId"], int)  # exact, never a float
     assert isinstance(cargo["specId"], str) and cargo["quantity"] == 2
-    assert body["flow"] == "general"
+    assert body["flow"] == "fenxiaonew"  # as the KA preview example
+    assert body["addressParam"]["townText"] == "五常街道"
+    assert body["addressParam"]["phone"] == body["addressParam"]["mobile"] == "13800138000"  # both required
 
 
 def test_1688_split_order_maps_each_order_id_to_its_suppliers_lines(fresh_sandbox):
@@ -116,7 +119,7 @@ def test_1688_split_order_maps_each_order_id_to_its_suppliers_lines(fresh_sandbo
     assert preview.ok
     assert preview.lines["1"].unit_price == Decimal("29.00") and preview.lines["2"].amount == Decimal("19.50")
     assert preview.freight == Decimal("12.00")  # 6 yuan carriage per supplier
-    assert preview.context["trade_type"] == "fxassure"
+    assert preview.context["trade_type"] == ""  # the documented KA preview answer lists no trade modes
     created = provider.create(order, preview, "OI-split")
     assert len(created.provider_order_ids) == 2
     first, second = created.provider_order_ids
@@ -125,13 +128,27 @@ def test_1688_split_order_maps_each_order_id_to_its_suppliers_lines(fresh_sandbo
     assert fresh_sandbox.state.orders_per_external_id("xportcn-ka-1688") == {"OI-split": 1}
 
 
-def test_1688_trade_type_is_one_every_supplier_offers(fresh_sandbox):
-    provider = adapter(fresh_sandbox, "xportcn-ka-1688")
+def test_1688_trade_type_is_sent_only_when_configured_and_checked_by_the_sandbox(fresh_sandbox):
     order = draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1), (CABLE, CABLE_SPEC, 1)])
+    plain = adapter(fresh_sandbox, "xportcn-ka-1688")
+    assert "tradeType" not in plain.build_create_request(order, plain.preview(order), "OI-t").json
+    options = {**fresh_sandbox.account("xportcn-ka-1688").options, "trade_type": "assureTrade"}
+    provider = adapter(fresh_sandbox, "xportcn-ka-1688", options=options)
     preview = provider.preview(order)
-    assert preview.context["trade_type"] == "assureTrade"
     assert provider.build_create_request(order, preview, "OI-t").json["tradeType"] == "assureTrade"
     assert provider.create(order, preview, "OI-t").ok
+    wrong = adapter(fresh_sandbox, "xportcn-ka-1688", options={**options, "trade_type": "fxassure"})
+    with pytest.raises(Rejected, match="交易方式fxassure不可用"):  # the cable's supplier offers assureTrade only
+        wrong.create(order, wrong.preview(order), "OI-t2")
+
+
+def test_1688_an_order_without_a_town_is_refused_on_its_rows_before_anything_is_sent(fresh_sandbox):
+    provider = adapter(fresh_sandbox, "xportcn-ka-1688")
+    order = draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1)], extra={"town": ""})
+    preview = provider.preview(order)
+    assert not preview.ok
+    assert preview.lines["1"].error.startswith("town (镇/街道) is needed by xportcn-ka-1688")
+    assert fresh_sandbox.state.calls() == 0
 
 
 def test_1688_create_without_preview_is_refused(fresh_sandbox):
