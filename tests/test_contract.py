@@ -232,3 +232,20 @@ def _catalogue_keys(sandbox, provider):
             found = (item, sku)
         result.append((found[0].item_id, found[1].sku_id))
     return result
+
+
+def test_a_create_that_needs_a_preview_no_document_gives_stops_with_nothing_sent(fresh_sandbox):
+    """No such provider is registered today; the rule holds for the next one."""
+    from importer.errors import Rejected
+    from importer.models import OrderDraft, OrderLine, Receiver
+    from importer.providers.xportcn_ka_taobao import XportcnKaTaobao
+
+    class NeedsPreview(XportcnKaTaobao):
+        CREATE_NEEDS_PREVIEW = True
+
+    provider = NeedsPreview(fresh_sandbox.account("xportcn-ka-taobao"))
+    line = OrderLine(row_id=0, line_no="1", item_id="908842788582", sku_id="5770276409292", quantity=1)
+    with pytest.raises(Rejected, match="preview unavailable") as stopped:
+        provider.preview(OrderDraft("xportcn-ka-taobao", "P-1", Receiver(name="张三"), (line,)))
+    assert "nothing was created" in str(stopped.value)
+    assert fresh_sandbox.state.calls() == 0

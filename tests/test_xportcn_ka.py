@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from importer.config import Secret
-from importer.errors import Rejected
+from importer.errors import OutcomeUnknown, Rejected
 from importer.models import LinePreview, OrderDraft, OrderLine, OrderPreview, Receiver
 from importer.providers import provider_class
 from importer.providers.xportcn_ka_1688 import XportcnKa1688
@@ -188,3 +188,30 @@ def test_1688_signature_from_a_wrong_secret_is_refused(sandbox):
     provider = XportcnKa1688(dataclasses.replace(account, credentials=wrong))
     with pytest.raises(Rejected, match="signature"):
         provider.preview(draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1)]))
+
+
+# ----- an undocumented success answer is never taken for a refusal ----------------------------------
+
+
+@pytest.mark.parametrize("data", [None, {}, {"id": "1", "subOrderVOS": []}, {"subOrderVOS": [{"subOrderId": None}]}])
+def test_ka_taobao_success_without_an_order_number_is_unknown_not_refused(sandbox, data):
+    provider = adapter(sandbox, "xportcn-ka-taobao")
+    order = draft("xportcn-ka-taobao", [("908842788582", "5770276409292", 1)])
+    with pytest.raises(OutcomeUnknown, match="without an order number"):
+        provider.parse_create(order, {"code": 200, "msg": "成功", "data": data})
+
+
+def test_ka_taobao_success_with_an_order_number_but_no_lines_is_created(sandbox):
+    provider = adapter(sandbox, "xportcn-ka-taobao")
+    order = draft("xportcn-ka-taobao", [("908842788582", "5770276409292", 1), ("953853002606", "SKU987654322", 2)])
+    created = provider.parse_create(order, {"code": 200, "msg": "成功", "data": {"orderNo": "1031992847781331418"}})
+    assert created.ok and created.provider_order_ids == ("1031992847781331418",)
+    assert {line.provider_order_id for line in created.lines.values()} == {"1031992847781331418"}
+
+
+def test_ka_taobao_every_line_refused_is_a_refusal(sandbox):
+    provider = adapter(sandbox, "xportcn-ka-taobao")
+    order = draft("xportcn-ka-taobao", [("908842788582", "5770276409292", 1)])
+    sub = {"itemId": "908842788582", "skuId": "5770276409292", "errorCode": "SOLD_OUT", "errorMessage": "商品已售罄"}
+    created = provider.parse_create(order, {"code": 200, "data": {"orderNo": None, "subOrderVOS": [sub]}})
+    assert not created.ok and created.lines["1"].error == "商品已售罄"

@@ -81,10 +81,15 @@ class Dajisaas(TaobaoGlobalProvider):
     CREATE_PATH = "/taobao/purchase/order/create"
     REFERENCE_FIELD = "thirdOrderId"
     ORDER_SOURCE_REQUIRED = True
+    FILL_WAREHOUSE_PHONES = True
     CONFIG = (
         ("app_key_env, app_secret_env", "required", "environment variables holding the appKey and appSecret"),
         ("auth_mode", "debug", "debug (appSecret in the body) or sign (the production sign)"),
-        ("warehouse", "required", "your China warehouse: a table with " + ", ".join(ADDRESS_KEYS)),
+        (
+            "warehouse",
+            "required",
+            "your China warehouse: a table with " + ", ".join(ADDRESS_KEYS) + " (one of the two numbers will do)",
+        ),
         ("order_source", "required", "the buyer platform (e.g. lazada) when the sheet has no order_source column"),
         ("channel_order_type", "PANAMA", "PANAMA or PANAMA_DG"),
         ("support_partial_success", "false", "let the provider buy the buyable lines of an order"),

@@ -63,6 +63,8 @@ class TaobaoGlobalProvider(Provider):
     """The create field that carries the importer's external id (the caller reference)."""
     ORDER_SOURCE_REQUIRED: ClassVar[bool] = False
     """Whether ``order_source`` is required (an order without one is refused on its rows before sending)."""
+    FILL_WAREHOUSE_PHONES: ClassVar[bool] = False
+    """Whether the warehouse's one number fills both phone keys (Dajisaas requires both)."""
     LINE_REMARK: ClassVar[bool] = False
     """Whether the document's order lines carry ``orderRemark`` (Shanjing's example does; Dajisaas' does not)."""
     columns = ("order_source",)
@@ -296,9 +298,19 @@ class TaobaoGlobalProvider(Provider):
             return f"ok ({self.MAPPING_PATH} refused the item, not the credentials; nothing was bought)"
 
     def warehouse(self) -> dict[str, Any]:
-        """The China warehouse address from the account's ``warehouse`` table (empty when not set)."""
+        """The China warehouse address from the account's ``warehouse`` table (empty when not set).
+
+        A table with one of ``phone`` and ``mobile_phone`` sends that number in both, as a
+        mobile-only sheet does for documents that require both.
+        """
         value = self.account.options.get("warehouse")
-        return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+        if not isinstance(value, Mapping):
+            return {}
+        address = {str(k): str(v) for k, v in value.items()}
+        number = address.get("phone") or address.get("mobile_phone")
+        if number and self.FILL_WAREHOUSE_PHONES:
+            address.update(phone=address.get("phone") or number, mobile_phone=address.get("mobile_phone") or number)
+        return address
 
 
 def receiver_object(receiver: Receiver, *, phone_from_mobile: bool = False) -> dict[str, str]:

@@ -58,7 +58,7 @@ class DajisaasSandbox(TaobaoGlobalSandbox):
         "order_source": "lazada",
         "warehouse": {
             "name": "大吉集运仓",
-            "phone": "13800000000",
+            "phone": "",
             "mobile_phone": "13800000000",
             "country": "中国",
             "state": "浙江省",

@@ -305,13 +305,6 @@ def _lines(body: dict[str, Any], *, create: bool) -> list[Line]:
     return lines
 
 
-def digits_id(value: Any, name: str, *, blank_ok: bool = False) -> str:
-    """An id sent as digits, in a string or (as some examples do) a JSON integer."""
-    if is_kind(value, ID) or (blank_ok and value == ""):
-        return str(value)
-    raise ParamError(f"{name} must be digits; got {value!r}")
-
-
 def whole_number(value: Any, name: str) -> int:
     """A whole number sent as a JSON integer or a string of digits."""
     if is_kind(value, WHOLE):
