@@ -10,6 +10,7 @@ from importer.config import Secret
 from importer.errors import OutcomeUnknown, Rejected
 from importer.models import LinePreview, OrderDraft, OrderLine, OrderPreview, Receiver
 from importer.providers import provider_class
+from importer.providers.base import Absent, Found
 from importer.providers.xportcn_ka_1688 import XportcnKa1688
 
 RECEIVER = Receiver(
@@ -178,8 +179,8 @@ def test_1688_find_order_lists_every_part_of_a_split_order(fresh_sandbox):
     order = draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1), (SPATULA, SPATULA_SPEC, 1)])
     created = provider.create(order, provider.preview(order), "OI-find")
     found = provider.find_order("OI-find")
-    assert found is not None and set(found.provider_order_ids) == set(created.provider_order_ids)
-    assert provider.find_order("OI-absent") is None
+    assert isinstance(found, Found) and set(found.creation.provider_order_ids) == set(created.provider_order_ids)
+    assert provider.find_order("OI-absent") == Absent()
 
 
 def test_1688_signature_from_a_wrong_secret_is_refused(sandbox):
@@ -215,3 +216,27 @@ def test_ka_taobao_every_line_refused_is_a_refusal(sandbox):
     sub = {"itemId": "908842788582", "skuId": "5770276409292", "errorCode": "SOLD_OUT", "errorMessage": "商品已售罄"}
     created = provider.parse_create(order, {"code": 200, "data": {"orderNo": None, "subOrderVOS": [sub]}})
     assert not created.ok and created.lines["1"].error == "商品已售罄"
+
+
+@pytest.mark.parametrize(
+    ("town", "address", "sent"),
+    [
+        ("五常街道", "文一西路969号", "五常街道"),  # the town column
+        ("", "福田街道商城大道1号", "福田街道"),  # 1688's own 批量下单 template: the address begins with it
+        ("", "横店镇万盛街8号", "横店镇"),
+        ("", "镇海路1号", None),  # a street named 镇…: no town, refused
+        ("", "文一西路969号", None),
+    ],
+)
+def test_1688_town_is_the_town_column_or_the_town_the_address_begins_with(sandbox, town, address, sent):
+    provider = adapter(sandbox, "xportcn-ka-1688")
+    order = dataclasses.replace(
+        draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1)], extra={"town": town}),
+        receiver=dataclasses.replace(RECEIVER, address=address),
+    )
+    prepared, refused = provider.prepare(order)
+    if sent is None:
+        assert set(refused) == {"1"} and "fill the town column" in refused["1"]
+    else:
+        assert refused == {}
+        assert provider.build_preview_request(prepared).json["addressParam"]["townText"] == sent

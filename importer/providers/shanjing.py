@@ -33,12 +33,12 @@ import requests
 from ..config import Account
 from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import redact
-from ..models import OrderCreation
 from .auth import BearerWithRefresh, TokenRefreshFailed
 from .base import ApiRequest, JsonDict
+from .capabilities import Capabilities, Fact
 from .fields import DOCUMENTED, INFERRED, Endpoint, RequestField
-from .taobao_global import TaobaoGlobalProvider, found_order
-from .upstream import as_list, as_object, int_or_none, text
+from .taobao_global import TaobaoGlobalProvider, query_lookup
+from .upstream import as_object, int_or_none, text
 
 DOC = "shanjing-taobao-global-purchase-order-create.txt"
 REFRESH_DOC = "PROVIDERS.md §5, Refresh Token (docs api-426247984)"
@@ -146,6 +146,29 @@ class Shanjing(TaobaoGlobalProvider):
         _field("render: warehouse_address", "option warehouse", "", "not sent", RENDER_DOC),
         _field("render: render_item_List", "JSON string of {itemId, quantity, skuId}", "", "", RENDER_DOC),
     )
+    capabilities = Capabilities(
+        caller_id_field=Fact(
+            "outer_purchase_id", "documented", "shanjing-taobao-global-purchase-order-create.txt, create body"
+        ),
+        repeated_id=Fact(
+            "not documented",
+            "inferred",
+            "PROVIDERS.md §5: upstream calls it idempotent, a reseller of the same upstream saw a second order",
+        ),
+        lookup=Fact(
+            query_lookup("GET", QUERY_PATH, "?outer_purchase_id="),
+            "inferred",
+            "PROVIDERS.md §5 'Cancel and query': Order Query is listed as a GET; path and params not recovered",
+        ),
+        money_unit=Fact("fen", "inferred", "PROVIDERS.md §5: as the upstream (purchase_amount in fen)"),
+        partial_create=Fact(
+            False, "documented", "shanjing-taobao-global-purchase-order-create.txt: support_partial_success, sent false"
+        ),
+        splits_by_seller=Fact(
+            True, "documented", "shanjing-taobao-global-purchase-order-create.txt answer: orderList[].purchaseId"
+        ),
+        preview=Fact(RENDER_PATH, "documented", "PROVIDERS.md §5 'Pre-create (render)'"),
+    )
 
     def make_auth(self, account: Account) -> requests.auth.AuthBase:
         """Bearer auth; both tokens are required (the documented refresh call carries the Bearer header)."""
@@ -230,12 +253,9 @@ class Shanjing(TaobaoGlobalProvider):
             f"the provider refused the request: {message}", provider=self.key, endpoint=endpoint, code=code or None
         )
 
-    def find_order(self, external_id: str) -> OrderCreation | None:
+    def lookup_request(self, external_id: str) -> ApiRequest:
         """[inferred] ``GET …/purchase/order/query?outer_purchase_id=…`` → ``data.orders``."""
-        request = ApiRequest("GET", QUERY_PATH, params={"outer_purchase_id": external_id})
-        body = self.send(request, may_have_side_effects=False)
-        orders = [as_object(o) for o in as_list(as_object(body.get("data")).get("orders"))]
-        return found_order(orders) if orders else None
+        return ApiRequest("GET", QUERY_PATH, params={"outer_purchase_id": external_id})
 
 
 def token_expired(response: requests.Response) -> bool:

@@ -31,12 +31,14 @@ non-200 code and buys nothing; the order list endpoint (see :meth:`find_order`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import OutcomeUnknown
 from ..models import LineCreation, LinePreview, OrderCreation, OrderDraft, OrderLine, OrderPreview
-from .base import ApiRequest, JsonDict, fen_to_yuan
+from .base import Absent, ApiRequest, Found, JsonDict, LookupResult, Unsure, fen_to_yuan
+from .capabilities import Capabilities, Fact, Lookup
 from .fields import DOCUMENTED, INFERRED, SHEET_LABELS, Endpoint, RequestField
 from .upstream import as_list, as_object, match_lines, sum_present, text
 from .xportcn import HEADER_FIELDS, XPORTCN_CONFIG, XportcnProvider
@@ -101,7 +103,14 @@ class XportcnKa1688(XportcnProvider):
         _address("cityText", "city"),
         _address("provinceText", "province"),
         _address("areaText", "district", f"{DOC}, schema"),
-        _address("townText", "town"),
+        RequestField(
+            "addressParam.townText",
+            "sheet town, else the 街道 / 镇 the address begins with",
+            DOCUMENTED,
+            f"{DOC}, schema; {TWIN}",
+            "none: the order is refused on its rows",
+            "town",
+        ),
         _address("address", "address"),
         _address("districtCode", "district_code", f"{DOC}, schema"),
         RequestField("cargoParamList", "array of the lines", DOCUMENTED, f"{DOC}, schema"),
@@ -112,15 +121,45 @@ class XportcnKa1688(XportcnProvider):
         RequestField("cargoParamList[].quantity", "sheet quantity", DOCUMENTED, f"{DOC}, schema", "", "quantity"),
         RequestField("outOrderId", "the importer's external id", DOCUMENTED, f"{DOC}, schema"),
     )
+    capabilities = Capabilities(
+        caller_id_field=Fact(
+            "outOrderId", "documented", "xportcn-ka-alibaba-order-create.txt, 'Create an order' body; PROVIDERS.md §2"
+        ),
+        repeated_id=Fact("not documented", "inferred", "PROVIDERS.md §2 'Caller reference': dedupe not documented"),
+        lookup=Fact(
+            Lookup(
+                "POST",
+                LIST_PATH,
+                "{outOrderId, pageNum: 1, pageSize: 50}",
+                "OI0123456789ABCDEF0123",
+                found={
+                    "code": 200,
+                    "data": {"records": [{"orderId": "250001", "outOrderId": "OI0123456789ABCDEF0123"}], "total": 1},
+                },
+                absent={"code": 200, "data": {"records": [], "total": 0}},
+            ),
+            "inferred",
+            "PROVIDERS.md §2 'Payment and details': the order list is a POST whose path was not recovered",
+        ),
+        money_unit=Fact("fen", "inferred", "PROVIDERS.md §2 preview: 2 x 2900 = 5800"),
+        partial_create=Fact(False, "inferred", "PROVIDERS.md §2: failures come back as code != 200 + msg"),
+        splits_by_seller=Fact(True, "inferred", "PROVIDERS.md §2: several orderIds mean 1688 split the order"),
+        preview=Fact(PREVIEW_PATH, "documented", "PROVIDERS.md §2 'Preview' (mandatory before create)"),
+    )
 
     # ----- preview ----------------------------------------------------------------------
     def prepare(self, order: OrderDraft) -> tuple[OrderDraft, Mapping[str, str]]:
-        """Refuse, on every row, an order whose sheet gives no town: ``townText`` is required and not derived."""
-        if order.extra.get("town", "").strip():
+        """Refuse, on every row, an order whose sheet gives no town: ``townText`` is required.
+
+        The town is the sheet's ``town`` column, else the 街道 / 镇 the street
+        address begins with (as 1688's own 批量下单 template writes it); it is
+        never made up.
+        """
+        if town_of(order):
             return order, {}
         reason = (
-            f"town ({SHEET_LABELS['town']}) is needed by {self.key}: fill the town column "
-            "(addressParam.townText is required; nothing was sent)"
+            f"town ({SHEET_LABELS['town']}) is needed by {self.key}: fill the town column, or begin the address "
+            "with its 街道 or 镇 (addressParam.townText is required; nothing was sent)"
         )
         return order, {line.line_no: reason for line in order.lines}
 
@@ -200,20 +239,31 @@ class XportcnKa1688(XportcnProvider):
         return OrderCreation(ok=True, provider_order_ids=ids, lines=lines, total=total, currency=CURRENCY)
 
     # ----- lookup -------------------------------------------------------------------------
-    def find_order(self, external_id: str) -> OrderCreation | None:
-        """[inferred] ``POST /alibaba/ka/order/list`` with ``{outOrderId, pageNum, pageSize}``.
+    def lookup_request(self, external_id: str) -> ApiRequest:
+        return ApiRequest("POST", self.LIST_PATH, json={"outOrderId": external_id, "pageNum": 1, "pageSize": 50})
 
-        Answer ``data: {records: [{orderId, outOrderId, status, createTime, sumPayment}], total}``: one
-        record per 1688 order, so a split order lists several. Absence is confirmed only when the
-        answer was filtered (every record carries the id asked for).
+    def parse_lookup(self, external_id: str, body: JsonDict) -> LookupResult:
+        """[inferred] ``data: {records: [{orderId, outOrderId, status, createTime, sumPayment}], total}``.
+
+        One record per 1688 order, so a split order lists several. Absent only
+        for ``records: []`` with ``total: 0``; Found when every record carries
+        the id asked for and an ``orderId``; any other shape is Unsure.
         """
-        request = ApiRequest("POST", self.LIST_PATH, json={"outOrderId": external_id, "pageNum": 1, "pageSize": 50})
-        data = as_object(self.send(request, may_have_side_effects=False).get("data"))
-        records = [as_object(r) for r in as_list(data.get("records"))]
-        if any(text(r.get("outOrderId")) != external_id for r in records):
-            raise self._error(OutcomeUnknown, "the order list was not filtered by outOrderId; check by hand", request)
-        ids = tuple(text(r.get("orderId")) for r in records if r.get("orderId"))
-        return OrderCreation(ok=True, provider_order_ids=ids) if ids else None
+        data = body.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+            return Unsure("the order list answer has no data.records list")
+        total = data.get("total")
+        if isinstance(total, bool) or not isinstance(total, int):
+            return Unsure("the order list answer has no whole-number data.total")
+        records = data["records"]
+        if not records:
+            return Absent() if total == 0 else Unsure(f"the order list says {total} orders but shows none")
+        if any(not isinstance(r, dict) or text(r.get("outOrderId")) != external_id for r in records):
+            return Unsure("the order list was not filtered by outOrderId")
+        ids = tuple(text(r.get("orderId")) for r in records)
+        if not all(ids):
+            return Unsure("the order list shows an order without orderId")
+        return Found(OrderCreation(ok=True, provider_order_ids=ids))
 
     def check_options(self) -> None:
         self._flow()
@@ -229,6 +279,19 @@ class XportcnKa1688(XportcnProvider):
         return self.option_choice("flow", DEFAULT_FLOW, FLOWS)
 
 
+TOWN_AT_START = re.compile(r"^\s*([\u4e00-\u9fff]{1,10}?(?:街道|镇))(?=\S)")
+"""A street address that begins with its town: 福田街道商城大道1号, 横店镇万盛街8号."""
+
+
+def town_of(order: OrderDraft) -> str:
+    """The town: the sheet's ``town`` column, else the 街道 / 镇 the street address begins with."""
+    given = order.extra.get("town", "").strip()
+    if given:
+        return given
+    match = TOWN_AT_START.match(order.receiver.address)
+    return match.group(1) if match else ""
+
+
 def address_param(order: OrderDraft) -> dict[str, str]:
     """The 1688 ``addressParam`` from the order's receiver, keys in the documented order."""
     r = order.receiver
@@ -240,7 +303,7 @@ def address_param(order: OrderDraft) -> dict[str, str]:
         "cityText": r.city,
         "provinceText": r.province,
         "areaText": r.district,
-        "townText": order.extra.get("town", ""),
+        "townText": town_of(order),
         "address": r.address,
         "districtCode": order.extra.get("district_code", ""),
     }

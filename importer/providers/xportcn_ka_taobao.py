@@ -28,6 +28,7 @@ from typing import Any
 
 from ..models import OrderDraft, OrderPreview
 from .base import ApiRequest, compact_json
+from .capabilities import Capabilities, Fact
 from .fields import DOCUMENTED, INFERRED, Endpoint, RequestField
 from .xportcn import HEADER_FIELDS, XPORTCN_CONFIG
 from .xportcn_open import DEFAULT_COUNTRY, XportcnOpen
@@ -85,6 +86,19 @@ class XportcnKaTaobao(XportcnOpen):
         _field("receiver.state", "sheet province", "province"),
         _field("receiver.city", "sheet city", "city"),
         _field("remark", "sheet order_remark", "order_remark", "not sent"),
+    )
+    capabilities = Capabilities(
+        caller_id_field=Fact(
+            "sellerOrderNumber",
+            "documented",
+            "xportcn-ka-taobao-order-create.txt, TaoBaoOrderCreate body; PROVIDERS.md §1 'the only caller reference'",
+        ),
+        repeated_id=Fact("not documented", "inferred", "PROVIDERS.md §1 'Dedupe and idempotency': not documented"),
+        lookup=XportcnOpen.capabilities.lookup,
+        money_unit=Fact("fen", "inferred", "PROVIDERS.md §1: no amount is sent; answers read as the OpenAPI's (fen)"),
+        partial_create=Fact(True, "inferred", "PROVIDERS.md §1: success shape not documented, probably as §3"),
+        splits_by_seller=Fact(False, "inferred", "PROVIDERS.md §1: success shape probably as §3 (one orderNo)"),
+        preview=Fact(RENDER_PATH, "inferred", "PROVIDERS.md §1 'TaoBaoOrderRender': path not recovered"),
     )
 
     def build_preview_request(self, order: OrderDraft) -> ApiRequest:
