@@ -273,3 +273,12 @@ def test_docs_providers_md_is_generated_from_the_tables():
     assert DOCS.read_text(encoding="utf-8") == providers_markdown(), (
         "regenerate with: python -m importer.providers.reference docs/providers.md"
     )
+
+
+def test_the_generator_writes_the_page(tmp_path, capsys):
+    from importer.providers.reference import main
+
+    assert main([str(tmp_path / "providers.md")]) == 0
+    assert (tmp_path / "providers.md").read_text(encoding="utf-8") == providers_markdown()
+    assert main([]) == 0
+    assert "| provider | create | preview | check-config | you must set |" in capsys.readouterr().out

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import REGISTRY
 from .base import Provider
-from .fields import provider_markdown
+from .fields import Endpoint, provider_markdown
 
 INTRO = """\
 # Providers: what each adapter sends, and on what evidence
@@ -42,9 +42,30 @@ def config_markdown(cls: type[Provider]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary_markdown() -> str:
+    """One row per provider: its create and preview calls, check-config, and what a user must set."""
+    lines = ["| provider | create | preview | check-config | you must set |", "|---|---|---|---|---|"]
+    for key in sorted(REGISTRY):
+        cls = REGISTRY[key]
+        calls = {e.role: e for e in cls.ENDPOINTS}
+        lines.append(
+            f"| `{key}` | {_call(calls['create'])} | {_call(calls['preview'])} | {_call(calls['check-config'])} "
+            f"| {', '.join(f'`{k}`' for k, default, _ in cls.CONFIG if default == 'required')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _call(endpoint: Endpoint) -> str:
+    if endpoint.path == "-":
+        return f"none documented ({endpoint.default})"
+    if endpoint.basis != "documented":
+        return f"`{endpoint.method} {endpoint.path}` ({endpoint.basis}; {endpoint.default})"
+    return f"`{endpoint.method} {endpoint.path}` ({endpoint.basis})"
+
+
 def providers_markdown() -> str:
     """The whole of docs/providers.md."""
-    sections = [INTRO]
+    sections = [INTRO, summary_markdown()]
     for key in sorted(REGISTRY):
         cls = REGISTRY[key]
         sections.append(provider_markdown(key, cls.title, cls.ENDPOINTS, cls.FIELDS) + config_markdown(cls))
