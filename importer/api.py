@@ -570,31 +570,20 @@ def export_run(ledger: str | Path | None, path: str | Path, run_id: str | None =
     return _write_results(OrderSheet(frame=frame), outcomes, errors_frame([]), Path(path))
 
 
-PROBE_EXTERNAL_ID = "OI-CHECK-CONFIG-PROBE"
-
-
 def check_accounts(settings: Settings) -> dict[str, str]:
-    """Try every configured account with an order lookup that buys nothing; '' per account that works.
+    """Try every configured account with a documented call that buys nothing.
 
-    A lookup needs valid credentials (and, for Shanjing, a token renewal), so
-    it proves the account can be used without creating anything. An answer
-    in a shape the adapter does not declare is a problem too: reconciliation
-    could then never find an order there.
+    Per account: ``ok (...)`` naming the call, ``failed: ...`` with the reason,
+    or ``not checked: ...`` when no document gives such a call (nothing is
+    guessed at a provider that people pay through).
     """
     from .errors import ProviderError
     from .providers import provider_class
-    from .providers.base import Unsure
 
-    problems: dict[str, str] = {}
+    results: dict[str, str] = {}
     for key, account in sorted(settings.accounts.items()):
         try:
-            provider = provider_class(key)(account)
-            answer = provider.find_order(PROBE_EXTERNAL_ID)
+            results[key] = provider_class(key)(account).check_credentials()
         except (ProviderError, ImporterError) as error:
-            problems[key] = f"failed: {error}"
-            continue
-        has_lookup = provider.capabilities.lookup.value is not None
-        problems[key] = (
-            f"lookup answer not understood: {answer.reason}" if has_lookup and isinstance(answer, Unsure) else ""
-        )
-    return problems
+            results[key] = f"failed: {error}"
+    return results

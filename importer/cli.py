@@ -527,7 +527,7 @@ def resolve(
 
 @app.command("check-config")
 def check_config(config: ConfigOpt = None, sandbox: SandboxOpt = False) -> None:
-    """Validate the config and try each account's credentials with a harmless lookup; nothing is bought."""
+    """Validate the config and try each account's credentials with a documented call that buys nothing."""
     from .errors import ImporterError
 
     try:
@@ -542,11 +542,12 @@ def check_config(config: ConfigOpt = None, sandbox: SandboxOpt = False) -> None:
     if not checks:
         _stderr("error: the config has no [providers.*] section")
         raise typer.Exit(EXIT_INPUT)
-    for provider, problem in checks.items():
-        typer.echo(f"{provider}: {problem or 'ok'}")
+    for provider, result in checks.items():
+        typer.echo(f"{provider}: {result}")
         if notes[provider]:
             typer.echo(f"  {notes[provider]}")
-    raise typer.Exit(EXIT_OK if not any(checks.values()) else EXIT_INPUT)
+    failed = any(result.startswith("failed") for result in checks.values())
+    raise typer.Exit(EXIT_INPUT if failed else EXIT_OK)
 
 
 def lookup_note(account: Account) -> str:

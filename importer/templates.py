@@ -76,6 +76,7 @@ COLUMN_HELP: dict[str, tuple[str, str, str]] = {
         "2026-11-24",
     ),
     "order_source": ("Marketplace the order comes from (optional).", "订单来源平台 (可空)。", ""),
+    "town": ("1688 only: the town or street (townText, required by 1688).", "1688: 镇/街道 (必填)。", "五常街道"),
     "district_code": ("1688 only: the district code of the address (optional).", "1688: 地区编码 (可空)。", ""),
 }
 TEXT_COLUMNS = frozenset(

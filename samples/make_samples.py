@@ -30,16 +30,17 @@ HEADERS = [
     "province",
     "city",
     "district",
+    "town",
     "address",
     "zip",
     "order_remark",
     "buyer_note",
 ]
 
-RECEIVER_A = ["张三", "13800138000", "浙江省", "杭州市", "余杭区", "文一西路969号", "311121", "请尽快发货"]
-RECEIVER_B = ["李四", "13912345678", "内蒙古自治区", "呼和浩特市", "新城区", "新华东街88号", "010020", ""]
-RECEIVER_C = ["王五", "+8615068763421", "广东省", "深圳市", "南山区", "科技园南区1号", "518057", "易碎品请小心"]
-BLANK_RECEIVER = [""] * 8
+RECEIVER_A = ["张三", "13800138000", "浙江省", "杭州市", "余杭区", "五常街道", "文一西路969号", "311121", "请尽快发货"]
+RECEIVER_B = ["李四", "13912345678", "内蒙古自治区", "呼和浩特市", "新城区", "中山东路街道", "新华东街88号", "010020", ""]
+RECEIVER_C = ["王五", "+8615068763421", "广东省", "深圳市", "南山区", "粤海街道", "科技园南区1号", "518057", "易碎品请小心"]
+BLANK_RECEIVER = [""] * 9
 
 CLEAN_ROWS = [  # one sheet, every provider: the demo import
     [
@@ -370,9 +371,9 @@ ERROR_ROWS = [
         "",
         "CNY",
         "no address",
-        *RECEIVER_A[:5],
+        *RECEIVER_A[:6],
         "",
-        *RECEIVER_A[6:],
+        *RECEIVER_A[7:],
         "",
     ],
 ]
@@ -388,7 +389,7 @@ WARNING_ROWS = [  # rows that go ahead, each with a note on it
         "16.00",
         "CNY",
         "price well above the provider's (warning)",
-        *RECEIVER_A[:7],
+        *RECEIVER_A[:8],
         "请尽快发货" * 50,
         "",
     ],
@@ -403,7 +404,7 @@ WARNING_ROWS = [  # rows that go ahead, each with a note on it
         "same receiver, other mobile (warning)",
         RECEIVER_A[0],
         "13900139000",
-        *RECEIVER_A[2:7],
+        *RECEIVER_A[2:8],
         "",
         "",
     ],
@@ -416,7 +417,7 @@ WARNING_ROWS = [  # rows that go ahead, each with a note on it
         "",
         "CNY",
         "full-width quantity, folded",
-        *RECEIVER_B[:7],
+        *RECEIVER_B[:8],
         "",
         "",
     ],
@@ -424,15 +425,15 @@ WARNING_ROWS = [  # rows that go ahead, each with a note on it
 WARNING_ROWS[2][4] = "１"
 # Rows with a knowable fix: the message says it, and --fix applies it to a copy of the sheet.
 WARNING_ROWS += [
-    ["xportcn-open", "PO-3004", "https://detail.tmall.com/item.htm?id=600129202197070073", "4860968496626", "1", "¥39.90", "RMB", "fixable: link, price and currency", "王五", "+86 138-0013-8000", "浙江", "杭州市", "余杭区", "文一西路969号", "311121", "", ""],
+    ["xportcn-open", "PO-3004", "https://detail.tmall.com/item.htm?id=600129202197070073", "4860968496626", "1", "¥39.90", "RMB", "fixable: link, price and currency", "王五", "+86 138-0013-8000", "浙江", "杭州市", "余杭区", "", "文一西路969号", "311121", "", ""],
 ]
 
 
 # Numbers and dates as people type them, understood as the number and the day meant; the cells
 # stay as typed in the results, and order_date_iso shows the day read.
 WARNING_ROWS += [
-    ["xportcn-open", "PO-3005", "600126245031041190", "5016042822039", "1", "12.5元", "", "price typed 12.5元, read as 12.50", *RECEIVER_B[:7], "", ""],
-    ["xportcn-open", "PO-3006", "600126245031041190", "5016042822039", "1", "RMB 12.50", "CNY", "price typed RMB 12.50, read as 12.50", *RECEIVER_B[:7], "", ""],
+    ["xportcn-open", "PO-3005", "600126245031041190", "5016042822039", "1", "12.5元", "", "price typed 12.5元, read as 12.50", *RECEIVER_B[:8], "", ""],
+    ["xportcn-open", "PO-3006", "600126245031041190", "5016042822039", "1", "RMB 12.50", "CNY", "price typed RMB 12.50, read as 12.50", *RECEIVER_B[:8], "", ""],
 ]
 WARNING_HEADERS = [*HEADERS, "order_date"]
 # One date spelling per row: ISO, slashes, compact, dots, 年月日, an Excel serial, day first.

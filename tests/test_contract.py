@@ -25,6 +25,9 @@ SANDBOXED = {module.PROVIDER_KEY: module for module in SANDBOX_MODULES}
 # others: read from each adapter's declared capabilities, never kept here.
 SPLITS_BY_SELLER = {key for key in PROVIDERS if REGISTRY[key].capabilities.splits_by_seller.value}
 PARTIAL_SUCCESS = {key for key in PROVIDERS if REGISTRY[key].capabilities.partial_create.value}
+# Providers with no documented preview call: by default their orders go straight to create.
+NO_PREVIEW = {key for key, cls in REGISTRY.items() if cls.PREVIEW_INFERRED}
+PREVIEWED = sorted(set(PROVIDERS) - NO_PREVIEW)
 
 RECEIVER = {
     "receiver_name": "张三",
@@ -35,6 +38,7 @@ RECEIVER = {
     "district": "余杭区",
     "address": "文一西路969号",
     "zip": "311121",
+    "town": "五常街道",
 }
 NO_WAIT = RetryPolicy(attempts=3, sleep=lambda seconds: None)
 
@@ -79,7 +83,8 @@ def test_clean_order_is_previewed_created_and_ids_land_on_rows(provider, fresh_s
     out = result.outcomes
     assert list(out["status"]) == [Status.CREATED] * len(out), out["error"].tolist()
     assert out["provider_order_id"].str.len().gt(0).all()
-    assert pd.to_numeric(out["estimated_unit_price"]).gt(0).all()
+    if provider not in NO_PREVIEW:
+        assert pd.to_numeric(out["estimated_unit_price"]).gt(0).all()
     assert fresh_sandbox.state.create_calls(provider=provider) == 1
     ids = set(out["provider_order_id"])
     assert len(ids) == (2 if provider in SPLITS_BY_SELLER else 1)  # the clean example spans two sellers
@@ -104,14 +109,42 @@ def test_unbuyable_line_fails_on_its_row_and_holds_its_order(provider, case, fre
     out = result.outcomes
     bad = out[frame["order_ref"].eq("BAD").to_numpy()]
     good = out[frame["order_ref"].eq("GOOD").to_numpy()]
-    assert set(bad["status"]) == {Status.PREVIEW_FAILED}
+    failed = Status.CREATE_FAILED if provider in NO_PREVIEW else Status.PREVIEW_FAILED
+    assert set(bad["status"]) == {failed}
     assert bad["error"].str.len().gt(10).all()
     assert set(good["status"]) == {Status.CREATED}
     assert result.exit_code == 1
-    assert fresh_sandbox.state.create_calls(provider=provider) == 1
+    assert fresh_sandbox.state.create_calls(provider=provider) == (2 if provider in NO_PREVIEW else 1)
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", sorted(NO_PREVIEW))
+def test_without_a_documented_preview_the_order_goes_straight_to_create_and_the_run_says_so(
+    provider, fresh_sandbox, tmp_path
+):
+    result = run(sheet(provider, {"A-1": "clean"}), fresh_sandbox, tmp_path)
+    assert set(result.outcomes["status"]) == {Status.CREATED}
+    assert result.outcomes["warning"].str.contains("documents no preview call").all()
+    module = fresh_sandbox.module(provider)
+    assert module.log.bodies(module.RENDER_PATH) == []  # the inferred render path was never called
+
+
+@pytest.mark.parametrize("provider", sorted(NO_PREVIEW))
+def test_a_configured_preview_path_is_called(provider, fresh_sandbox, tmp_path):
+    module = fresh_sandbox.module(provider)
+    account = fresh_sandbox.settings().account(provider)
+    options = {**account.options, "preview_path": module.RENDER_PATH}
+    result = run(
+        sheet(provider, {"A-1": "clean"}),
+        fresh_sandbox,
+        tmp_path,
+        settings=with_account(fresh_sandbox, provider, options=options),
+    )
+    assert set(result.outcomes["status"]) == {Status.CREATED}
+    assert pd.to_numeric(result.outcomes["estimated_unit_price"]).gt(0).all()
+    assert len(module.log.bodies(module.RENDER_PATH)) == 1
+
+
+@pytest.mark.parametrize("provider", PREVIEWED)
 def test_bad_credentials_fail_preview_with_a_clear_message(provider, sandbox, tmp_path):
     account = sandbox.settings().account(provider)
     wrong = {name: Secret(value.reveal() + "x") for name, value in account.credentials.items()}
@@ -126,7 +159,7 @@ def test_bad_credentials_fail_preview_with_a_clear_message(provider, sandbox, tm
     assert sandbox.state.create_calls(provider=provider) == before
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", PREVIEWED)
 def test_unreachable_provider_fails_preview_after_retries(provider, sandbox, tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -139,7 +172,7 @@ def test_unreachable_provider_fails_preview_after_retries(provider, sandbox, tmp
     assert result.outcomes["error"].str.contains("could not connect").all()
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", PREVIEWED)
 def test_slow_preview_times_out_and_is_retried(provider, fresh_sandbox, tmp_path):
     fresh_sandbox.faults = Faults(latency=0.3)
     settings = with_account(fresh_sandbox, provider, read_timeout=0.1)
@@ -199,3 +232,20 @@ def _catalogue_keys(sandbox, provider):
             found = (item, sku)
         result.append((found[0].item_id, found[1].sku_id))
     return result
+
+
+def test_a_create_that_needs_a_preview_no_document_gives_stops_with_nothing_sent(fresh_sandbox):
+    """No such provider is registered today; the rule holds for the next one."""
+    from importer.errors import Rejected
+    from importer.models import OrderDraft, OrderLine, Receiver
+    from importer.providers.xportcn_ka_taobao import XportcnKaTaobao
+
+    class NeedsPreview(XportcnKaTaobao):
+        CREATE_NEEDS_PREVIEW = True
+
+    provider = NeedsPreview(fresh_sandbox.account("xportcn-ka-taobao"))
+    line = OrderLine(row_id=0, line_no="1", item_id="908842788582", sku_id="5770276409292", quantity=1)
+    with pytest.raises(Rejected, match="preview unavailable") as stopped:
+        provider.preview(OrderDraft("xportcn-ka-taobao", "P-1", Receiver(name="张三"), (line,)))
+    assert "nothing was created" in str(stopped.value)
+    assert fresh_sandbox.state.calls() == 0

@@ -117,7 +117,7 @@ def test_the_sandbox_refuses_a_tax_id_that_is_not_text(fresh_sandbox):
         "appSecret": account.credential("app_secret"),
         "need_supplychain_service": False,
         "render_item_List": '[{"itemId":"1","quantity":"1","skuId":"1"}]',
-        "receiver_address": {"name": "a", "address": "b", "state": "c", "city": "d", "tax_id": 123},
+        "receiver_address": {**fresh_sandbox.account("dajisaas").options["warehouse"], "phone": "1", "tax_id": 123},
     }
     answer = requests.post(f"{account.base_url}/taobao/purchase/order/render", json=body, timeout=10).json()
     assert "receiver_address.tax_id must be a string or null" in str(answer)

@@ -410,7 +410,7 @@ def test_cli_exit_code_3_when_a_provider_is_down(tmp_path):
     config = tmp_path / "importer.toml"
     config.write_text(
         '[providers.xportcn-open]\nbase_url = "http://127.0.0.1:9"\naccess_key_env = "HOME"\nsecret_env = "HOME"\n'
-        "circuit_breaker_threshold = 1\nconnect_timeout = 0.5\n",
+        'circuit_breaker_threshold = 1\nconnect_timeout = 0.5\nuser_id = "u-1"\n',
         encoding="utf-8",
     )
     result = CliRunner().invoke(app, ["import", str(sheet), "--config", str(config)])

@@ -53,7 +53,7 @@ def create_body(external_id, lines, price="1250"):
         {**line, "orderLineNo": str(n), "price": price, "currency": "CNY"} for n, line in enumerate(lines, 1)
     ]
     return {
-        "purchaseAmount": 100000,
+        "purchaseAmount": sum(int(price) * int(line["quantity"]) for line in lines),
         "receiver": json.dumps(RECEIVER, ensure_ascii=False),
         "orderLineList": json.dumps(order_lines),
         "sellerOrderNumber": external_id,
@@ -132,14 +132,17 @@ def test_signer_and_verifier_agree(sandbox):
     assert re.fullmatch(r"[0-9a-f]{32}", body["requestId"])
 
 
-def test_millisecond_timestamps_are_accepted(sandbox):
+def test_timestamps_are_seconds_unless_the_sandbox_is_set_to_milliseconds(fresh_sandbox):
     auth = XportcnSignedHeaders(AK, SECRET, "sandbox-user", milliseconds=True)
-    assert post(sandbox, "/open/order/render", render_body(), auth=auth).json()["code"] == 200
+    refused = post(fresh_sandbox, "/open/order/render", render_body(), auth=auth).json()
+    assert (refused["code"], refused["msg"]) == (401, "timestamp已过期")
+    fresh_sandbox.module("xportcn-open").gate.milliseconds = True
+    assert post(fresh_sandbox, "/open/order/render", render_body(), auth=auth).json()["code"] == 200
 
 
 def test_one_character_off_in_the_secret_is_refused_in_the_provider_shape(sandbox):
     wrong = SECRET[:-1] + ("x" if SECRET[-1] != "x" else "y")
-    response = post(sandbox, "/open/order/render", render_body(), auth=XportcnSignedHeaders(AK, wrong, "u"))
+    response = post(sandbox, "/open/order/render", render_body(), auth=XportcnSignedHeaders(AK, wrong, "sandbox-user"))
     assert response.status_code == 200  # Xportcn answers business errors with HTTP 200
     body = response.json()
     assert set(body) == {"requestId", "code", "developId", "msg", "data"}
@@ -154,11 +157,11 @@ def test_unknown_access_key_is_refused(sandbox):
 
 
 def test_stale_timestamp_is_refused(sandbox):
-    stale = XportcnSignedHeaders(AK, SECRET, "u", clock=lambda: time.time() - 601)
+    stale = XportcnSignedHeaders(AK, SECRET, "sandbox-user", clock=lambda: time.time() - 601)
     body = post(sandbox, "/open/order/render", render_body(), auth=stale).json()
     assert body["code"] == 401
     assert "timestamp" in body["msg"]
-    fresh_enough = XportcnSignedHeaders(AK, SECRET, "u", clock=lambda: time.time() - 590)
+    fresh_enough = XportcnSignedHeaders(AK, SECRET, "sandbox-user", clock=lambda: time.time() - 590)
     assert post(sandbox, "/open/order/render", render_body(), auth=fresh_enough).json()["code"] == 200
 
 
@@ -178,10 +181,10 @@ def test_unsigned_call_is_refused(sandbox):
         ({**render_body(), "receiver": RECEIVER}, "receiver must be a JSON string"),
         ({**render_body(), "orderLineList": "[{"}, "not valid JSON"),
         (render_body(receiver={**RECEIVER, "province": "浙江省"}), "unknown keys"),
-        (render_body(receiver={**RECEIVER, "name": ""}), "receiver needs name"),
+        (render_body(receiver={**RECEIVER, "name": ""}), "receiver.name is required"),
         (render_body(receiver={**RECEIVER, "mobile_phone": ""}), "phone or mobile_phone"),
         (render_body(lines=[{**LINE, "quantity": "0"}]), "above 0"),
-        (render_body(lines=[{**LINE, "itemId": 6.001262450310412e17}]), "must be digits"),
+        (render_body(lines=[{**LINE, "itemId": 6.001262450310412e17}]), "must be an integer or digits"),
         (render_body(lines=[]), "empty"),
     ],
 )
@@ -193,7 +196,7 @@ def test_unreadable_bodies_get_3005(sandbox, body, detail):
 
 
 def test_body_that_is_not_json_gets_3005(sandbox):
-    auth = XportcnSignedHeaders(AK, SECRET, "u")
+    auth = XportcnSignedHeaders(AK, SECRET, "sandbox-user")
     with requests.Session() as session:
         response = session.post(
             base(sandbox) + "/open/order", data=b"not json", auth=auth, timeout=5, headers={"Content-Type": "x"}
@@ -269,9 +272,10 @@ def test_create_with_every_line_refused_is_code_200_and_remembers_nothing(fresh_
     assert fresh_sandbox.state.create_calls("ext-none") == 1
 
 
-def test_create_refuses_a_price_below_todays(fresh_sandbox):
-    body = post(fresh_sandbox, "/open/order", create_body("ext-cheap", [LINE], price="1000")).json()
-    assert body["data"]["subOrderVOS"][0]["errorCode"] == "PRICE_CHANGED"
+def test_the_sandbox_charges_its_own_price_whatever_the_line_declares(fresh_sandbox):
+    body = post(fresh_sandbox, "/open/order", create_body("ext-cheap", [LINE], price="1")).json()
+    (sub,) = body["data"]["subOrderVOS"]
+    assert sub["errorCode"] is None and sub["purchaseAmount"] == 1250  # a sandbox rule (sandbox/rules.py)
 
 
 def test_page_filters_by_seller_order_number(fresh_sandbox):
@@ -354,7 +358,7 @@ def test_catalogue_has_what_the_samples_and_tests_need():
     stocks = {sku.stock for item in CATALOGUE for sku in item.skus}
     assert 0 in stocks and 5 in stocks
     ids = [item.item_id for item in CATALOGUE]
-    assert all(isinstance(i, str) and i.isdigit() and len(i) in (12, 18) for i in ids)
+    assert all(isinstance(i, str) and i.isdigit() and len(i) in (12, 16, 18) for i in ids)
     assert len(ids) == len(set(ids))
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from importer.config import Secret
-from importer.errors import Rejected
+from importer.errors import OutcomeUnknown, Rejected
 from importer.models import LinePreview, OrderDraft, OrderLine, OrderPreview, Receiver
 from importer.providers import provider_class
 from importer.providers.base import Absent, Found
@@ -68,7 +68,8 @@ def draft(provider, lines, ref="A-1", remark="", extra=None):
         OrderLine(row_id=n, line_no=str(n), item_id=item, sku_id=sku, quantity=q)
         for n, (item, sku, q) in enumerate(lines, start=1)
     )
-    return OrderDraft(provider, ref, RECEIVER, items, remark=remark, extra=extra or {})
+    extra = {"town": "五常街道", **(extra or {})} if provider == "xportcn-ka-1688" else extra or {}
+    return OrderDraft(provider, ref, RECEIVER, items, remark=remark, extra=extra)
 
 
 # ----- KA TaoOrder ----------------------------------------------------------------------------
@@ -107,7 +108,9 @@ def test_1688_preview_body_has_the_documented_keys_and_types(sandbox):
     cargo = body["cargoParamList"][0]
     assert cargo["offerId"] == 889512351602 and isinstance(cargo["offerId"], int)  # exact, never a float
     assert isinstance(cargo["specId"], str) and cargo["quantity"] == 2
-    assert body["flow"] == "general"
+    assert body["flow"] == "fenxiaonew"  # as the KA preview example
+    assert body["addressParam"]["townText"] == "五常街道"
+    assert body["addressParam"]["phone"] == body["addressParam"]["mobile"] == "13800138000"  # both required
 
 
 def test_1688_split_order_maps_each_order_id_to_its_suppliers_lines(fresh_sandbox):
@@ -117,7 +120,7 @@ def test_1688_split_order_maps_each_order_id_to_its_suppliers_lines(fresh_sandbo
     assert preview.ok
     assert preview.lines["1"].unit_price == Decimal("29.00") and preview.lines["2"].amount == Decimal("19.50")
     assert preview.freight == Decimal("12.00")  # 6 yuan carriage per supplier
-    assert preview.context["trade_type"] == "fxassure"
+    assert preview.context["trade_type"] == ""  # the documented KA preview answer lists no trade modes
     created = provider.create(order, preview, "OI-split")
     assert len(created.provider_order_ids) == 2
     first, second = created.provider_order_ids
@@ -126,13 +129,27 @@ def test_1688_split_order_maps_each_order_id_to_its_suppliers_lines(fresh_sandbo
     assert fresh_sandbox.state.orders_per_external_id("xportcn-ka-1688") == {"OI-split": 1}
 
 
-def test_1688_trade_type_is_one_every_supplier_offers(fresh_sandbox):
-    provider = adapter(fresh_sandbox, "xportcn-ka-1688")
+def test_1688_trade_type_is_sent_only_when_configured_and_checked_by_the_sandbox(fresh_sandbox):
     order = draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1), (CABLE, CABLE_SPEC, 1)])
+    plain = adapter(fresh_sandbox, "xportcn-ka-1688")
+    assert "tradeType" not in plain.build_create_request(order, plain.preview(order), "OI-t").json
+    options = {**fresh_sandbox.account("xportcn-ka-1688").options, "trade_type": "assureTrade"}
+    provider = adapter(fresh_sandbox, "xportcn-ka-1688", options=options)
     preview = provider.preview(order)
-    assert preview.context["trade_type"] == "assureTrade"
     assert provider.build_create_request(order, preview, "OI-t").json["tradeType"] == "assureTrade"
     assert provider.create(order, preview, "OI-t").ok
+    wrong = adapter(fresh_sandbox, "xportcn-ka-1688", options={**options, "trade_type": "fxassure"})
+    with pytest.raises(Rejected, match="交易方式fxassure不可用"):  # the cable's supplier offers assureTrade only
+        wrong.create(order, wrong.preview(order), "OI-t2")
+
+
+def test_1688_an_order_without_a_town_is_refused_on_its_rows_before_anything_is_sent(fresh_sandbox):
+    provider = adapter(fresh_sandbox, "xportcn-ka-1688")
+    order = draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1)], extra={"town": ""})
+    preview = provider.preview(order)
+    assert not preview.ok
+    assert preview.lines["1"].error.startswith("town (镇/街道) is needed by xportcn-ka-1688")
+    assert fresh_sandbox.state.calls() == 0
 
 
 def test_1688_create_without_preview_is_refused(fresh_sandbox):
@@ -172,3 +189,54 @@ def test_1688_signature_from_a_wrong_secret_is_refused(sandbox):
     provider = XportcnKa1688(dataclasses.replace(account, credentials=wrong))
     with pytest.raises(Rejected, match="signature"):
         provider.preview(draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1)]))
+
+
+# ----- an undocumented success answer is never taken for a refusal ----------------------------------
+
+
+@pytest.mark.parametrize("data", [None, {}, {"id": "1", "subOrderVOS": []}, {"subOrderVOS": [{"subOrderId": None}]}])
+def test_ka_taobao_success_without_an_order_number_is_unknown_not_refused(sandbox, data):
+    provider = adapter(sandbox, "xportcn-ka-taobao")
+    order = draft("xportcn-ka-taobao", [("908842788582", "5770276409292", 1)])
+    with pytest.raises(OutcomeUnknown, match="without an order number"):
+        provider.parse_create(order, {"code": 200, "msg": "成功", "data": data})
+
+
+def test_ka_taobao_success_with_an_order_number_but_no_lines_is_created(sandbox):
+    provider = adapter(sandbox, "xportcn-ka-taobao")
+    order = draft("xportcn-ka-taobao", [("908842788582", "5770276409292", 1), ("953853002606", "SKU987654322", 2)])
+    created = provider.parse_create(order, {"code": 200, "msg": "成功", "data": {"orderNo": "1031992847781331418"}})
+    assert created.ok and created.provider_order_ids == ("1031992847781331418",)
+    assert {line.provider_order_id for line in created.lines.values()} == {"1031992847781331418"}
+
+
+def test_ka_taobao_every_line_refused_is_a_refusal(sandbox):
+    provider = adapter(sandbox, "xportcn-ka-taobao")
+    order = draft("xportcn-ka-taobao", [("908842788582", "5770276409292", 1)])
+    sub = {"itemId": "908842788582", "skuId": "5770276409292", "errorCode": "SOLD_OUT", "errorMessage": "商品已售罄"}
+    created = provider.parse_create(order, {"code": 200, "data": {"orderNo": None, "subOrderVOS": [sub]}})
+    assert not created.ok and created.lines["1"].error == "商品已售罄"
+
+
+@pytest.mark.parametrize(
+    ("town", "address", "sent"),
+    [
+        ("五常街道", "文一西路969号", "五常街道"),  # the town column
+        ("", "福田街道商城大道1号", "福田街道"),  # 1688's own 批量下单 template: the address begins with it
+        ("", "横店镇万盛街8号", "横店镇"),
+        ("", "镇海路1号", None),  # a street named 镇…: no town, refused
+        ("", "文一西路969号", None),
+    ],
+)
+def test_1688_town_is_the_town_column_or_the_town_the_address_begins_with(sandbox, town, address, sent):
+    provider = adapter(sandbox, "xportcn-ka-1688")
+    order = dataclasses.replace(
+        draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1)], extra={"town": town}),
+        receiver=dataclasses.replace(RECEIVER, address=address),
+    )
+    prepared, refused = provider.prepare(order)
+    if sent is None:
+        assert set(refused) == {"1"} and "fill the town column" in refused["1"]
+    else:
+        assert refused == {}
+        assert provider.build_preview_request(prepared).json["addressParam"]["townText"] == sent

@@ -60,14 +60,7 @@ DOC_RECEIVER = Receiver(
 RECEIVER = Receiver(
     name="张三", mobile="13800138000", province="浙江省", city="杭州市", district="余杭区", address="文一西路969号"
 )
-PREVIEW_GROUP_KEYS = {
-    "sumCarriage",
-    "sumPayment",
-    "sumTotalPayment",
-    "sumPaymentNoCarriage",
-    "tradeModeNameList",
-    "orderItemTOList",
-}
+PREVIEW_GROUP_KEYS = {"sumCarriage", "sumPayment", "sumTotalPayment", "sumPaymentNoCarriage", "orderItemTOList"}
 PREVIEW_ITEM_KEYS = {"amount", "message", "finalUnitPrice", "specId", "skuId", "offerId", "openOfferId"}
 
 
@@ -94,7 +87,7 @@ def draft(lines, receiver=RECEIVER, remark="", extra=None):
         OrderLine(row_id=n, line_no=str(n), item_id=item, sku_id=sku, quantity=quantity)
         for n, (item, sku, quantity) in enumerate(lines, start=1)
     )
-    return OrderDraft(KEY, "A-1", receiver, items, remark=remark, extra=extra or {})
+    return OrderDraft(KEY, "A-1", receiver, items, remark=remark, extra={"town": "五常街道", **(extra or {})})
 
 
 def signed_post(sandbox, path, body, *, secret=None, signature=None):
@@ -119,23 +112,24 @@ def signed_post(sandbox, path, body, *, secret=None, signature=None):
 
 
 def test_preview_body_has_the_documented_keys_and_json_types(sandbox):
-    provider = adapter(sandbox, options={"flow": "fenxiaonew"})
-    order = draft([(TOYS, TOYS_SPEC, 2)], receiver=DOC_RECEIVER, extra={"district_code": "451481"})
+    provider = adapter(sandbox, options={"user_id": "sandbox-user", "flow": "fenxiaonew"})
+    extra = {"district_code": "451481", "town": "广西壮族自治区省"}
+    order = draft([(TOYS, TOYS_SPEC, 2)], receiver=DOC_RECEIVER, extra=extra)
     body = provider.build_preview_request(order).json
     assert json_types(body) == json_types(DOC_PREVIEW)
     assert body == {
         **DOC_PREVIEW,
-        "addressParam": {**DOC_PREVIEW["addressParam"], "townText": ""},  # no town column on the sheet
+        "addressParam": {**DOC_PREVIEW["addressParam"], "phone": "13567102355"},  # both required: the one number
     }
     assert type(body["cargoParamList"][0]["offerId"]) is int
 
 
-def test_flow_defaults_to_general_and_create_carries_remark_trade_type_and_external_id(sandbox):
-    provider = adapter(sandbox, options={})
+def test_flow_defaults_to_the_ka_example_and_create_carries_remark_trade_type_and_external_id(sandbox):
+    provider = adapter(sandbox, options={"user_id": "sandbox-user"})
     order = draft([(TOYS, TOYS_SPEC, 1)], remark="易碎品请小心")
     preview = OrderPreview(ok=True, context={"trade_type": "fxassure", "groups": [["1"]]})
     body = provider.build_create_request(order, preview, "OI-77").json
-    assert body["flow"] == "general"
+    assert body["flow"] == "fenxiaonew"
     assert body["message"] == "易碎品请小心" and body["tradeType"] == "fxassure" and body["outOrderId"] == "OI-77"
     assert body["cargoParamList"] == [{"offerId": 889512351602, "specId": TOYS_SPEC, "quantity": 1}]
 
@@ -190,12 +184,12 @@ def test_the_documents_placeholder_code_zero_is_not_success(sandbox):
 @pytest.mark.parametrize(
     ("change", "complaint"),
     [
-        (lambda b: {**b, "cargoParamList": json.dumps(b["cargoParamList"])}, "cargoParamList must be a non-empty"),
-        (lambda b: {**b, "addressParam": json.dumps(b["addressParam"])}, "addressParam must be a JSON object"),
-        (lambda b: {**b, "cargoParamList": [{**b["cargoParamList"][0], "offerId": TOYS}]}, "offerId must be a JSON"),
+        (lambda b: {**b, "cargoParamList": json.dumps(b["cargoParamList"])}, "cargoParamList must be an array"),
+        (lambda b: {**b, "addressParam": json.dumps(b["addressParam"])}, "addressParam must be an object"),
+        (lambda b: {**b, "cargoParamList": [{**b["cargoParamList"][0], "offerId": TOYS}]}, "offerId must be an int"),
         (lambda b: {**b, "cargoParamList": [{**b["cargoParamList"][0], "quantity": 0}]}, "quantity must be a whole"),
         (lambda b: {k: v for k, v in b.items() if k != "flow"}, "flow is required"),
-        (lambda b: {**b, "addressParam": {**b["addressParam"], "fullName": ""}}, "addressParam needs fullName"),
+        (lambda b: {**b, "addressParam": {**b["addressParam"], "fullName": ""}}, "addressParam.fullName is required"),
     ],
 )
 def test_sandbox_answers_3005_to_a_body_the_document_does_not_allow(sandbox, change, complaint):
@@ -249,11 +243,20 @@ def test_without_trade_modes_in_the_preview_create_omits_trade_type(fresh_sandbo
     provider = adapter(fresh_sandbox)
     order = draft([(TOYS, TOYS_SPEC, 1)])
     answer = provider.send(provider.build_preview_request(order), may_have_side_effects=False)
-    for group in answer["data"]:
-        del group["tradeModeNameList"]
+    assert all("tradeModeNameList" not in group for group in answer["data"])  # as the documented answer
     preview = provider.parse_preview(order, answer)
     assert "tradeType" not in provider.build_create_request(order, preview, "OI-no-mode").json
     assert provider.create(order, preview, "OI-no-mode").ok
+
+
+def test_trade_modes_in_a_preview_answer_are_used_when_it_lists_them(fresh_sandbox):
+    """[inferred] the 1688 rule: tradeType from tradeModeNameList, the first mode every supplier offers."""
+    provider = adapter(fresh_sandbox)
+    order = draft([(TOYS, TOYS_SPEC, 1)])
+    answer = provider.send(provider.build_preview_request(order), may_have_side_effects=False)
+    answer["data"][0]["tradeModeNameList"] = ["fxassure", "assureTrade"]
+    preview = provider.parse_preview(order, answer)
+    assert provider.build_create_request(order, preview, "OI-mode").json["tradeType"] == "fxassure"
 
 
 # ----- create ---------------------------------------------------------------------------------
@@ -304,6 +307,7 @@ def test_pipeline_creates_a_two_supplier_order_and_holds_the_sold_out_one(fresh_
         "district": "余杭区",
         "address": "文一西路969号",
         "zip": "311121",
+        "town": "五常街道",
     }
     rows = [
         {"order_ref": "AL-1", "item_id": TOYS, "sku_id": TOYS_SPEC, "quantity": "2", "district_code": "330110"},

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from importer.config import Secret
-from importer.errors import OutcomeUnknown, Rejected, Transient
+from importer.errors import ConfigError, OutcomeUnknown, Rejected, Transient
 from importer.models import LinePreview, OrderDraft, OrderLine, OrderPreview, Receiver
 from importer.providers import provider_class
 from importer.providers.base import Absent, ApiRequest, Found, Unsure
@@ -298,7 +298,7 @@ def test_clean_order_gets_ids_on_every_line_and_is_remembered_once(sandbox, adap
     assert sandbox.state.create_calls(external_id) == 1
     (stored,) = [o for o in sandbox.state.orders("xportcn-open") if o["sellerOrderNumber"] == external_id]
     assert stored["orderNo"] == order_no
-    assert stored["purchaseAmount"] == int(preview.total * 100)
+    assert stored["purchaseAmount"] == int((preview.total - preview.freight) * 100)  # Σ price × quantity, no freight
 
 
 def test_find_order_finds_a_created_order_and_nothing_else(adapter):
@@ -339,12 +339,14 @@ def test_every_line_refused_at_create_is_an_answer_not_an_error(fresh_sandbox, f
     assert fresh_adapter.find_order("ext-none") == Absent()
 
 
-def test_price_rise_after_preview_refuses_the_line(fresh_sandbox, fresh_adapter):
+def test_price_rise_after_preview_shows_in_what_the_provider_charged(fresh_sandbox, fresh_adapter):
+    """The line price is declared, not a floor (the Dajisaas example proves it); the charge is what counts."""
     order = draft(line(0, CUP, CUP_SKU, 1))
     preview = fresh_adapter.preview(order)
     fresh_sandbox.state.set_price(CUP, CUP_SKU, 1300)
     creation = fresh_adapter.create(order, preview, "ext-price")
-    assert creation.lines["1"].error_code == "PRICE_CHANGED"
+    assert preview.lines["1"].amount == Decimal("12.50")
+    assert creation.lines["1"].amount == Decimal("13.00")
 
 
 # ----- credentials and signature options ---------------------------------------------------------------
@@ -361,15 +363,46 @@ def test_bad_credentials_are_rejected_without_leaking_them(sandbox):
     assert "sandbox-xportcn-secreT" not in str(refused.value)
 
 
+@pytest.mark.parametrize("written", [False, "false", "False", "no", 0])
+def test_timestamp_ms_written_as_no_in_any_toml_form_sends_seconds(sandbox, written):
+    provider = adapter_for(sandbox, options={"user_id": "sandbox-user", "timestamp_ms": written})
+    assert provider.preview(draft(line(0, CUP, CUP_SKU, 1))).ok
+    provider.session.close()
+
+
 def test_signature_options_reach_the_signer(sandbox):
     order = draft(line(0, CUP, CUP_SKU, 1))
-    millis = adapter_for(sandbox, options={"user_id": "u", "timestamp_ms": True})
-    assert millis.preview(order).ok
-    other_order = adapter_for(sandbox, options={"user_id": "u", "signature_variant": "secret-ak-ts-nonce"})
+    millis = adapter_for(sandbox, options={"user_id": "sandbox-user", "timestamp_ms": "true"})
+    with pytest.raises(Rejected, match="timestamp"):  # the sandbox reads seconds, as the documents' example sends
+        millis.preview(order)
+    other_order = adapter_for(sandbox, options={"user_id": "sandbox-user", "signature_variant": "secret-ak-ts-nonce"})
     with pytest.raises(Rejected):
         other_order.preview(order)
     for provider in (millis, other_order):
         provider.session.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"user_id": "sandbox-user", "timestamp_ms": "maybe"}, "timestamp_ms must be true or false; got 'maybe'"),
+        ({}, "needs user_id"),
+        ({"user_id": "  "}, "needs user_id"),
+    ],
+)
+def test_a_missing_user_id_or_an_unreadable_option_is_a_config_error_before_anything_is_sent(
+    fresh_sandbox, options, says
+):
+    with pytest.raises(ConfigError, match=says):
+        adapter_for(fresh_sandbox, options=options)
+    assert fresh_sandbox.state.calls() == 0
+
+
+def test_a_wrong_user_id_is_refused_by_the_sandbox(sandbox):
+    provider = adapter_for(sandbox, options={"user_id": "someone-else"})
+    with pytest.raises(Rejected, match="user-id无效"):
+        provider.preview(draft(line(0, CUP, CUP_SKU, 1)))
+    provider.session.close()
 
 
 # ----- faults ---------------------------------------------------------------------------------------

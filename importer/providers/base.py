@@ -9,8 +9,11 @@ An adapter is a class with four pure hooks, no I/O of its own::
 
 plus ``check_envelope`` (the provider's success predicate), a
 ``capabilities`` table (:mod:`.capabilities`) and, optionally, ``prepare``
-(e.g. item-id mapping) and the order lookup by external id
-(``lookup_request`` + ``parse_lookup``, run by ``find_order``).
+(e.g. item-id mapping), the order lookup by external id (``lookup_request`` +
+``parse_lookup``, run by ``find_order``) and ``check_request`` (the documented
+call that buys nothing, for check-config). ``ENDPOINTS`` and ``FIELDS`` list
+every call and request field with its source (:mod:`.fields`); refusals that
+name a field are reworded in the sheet's words.
 The base class owns what is the same everywhere: URL joining, signing through
 the account's auth scheme, timeouts, and turning transport failures into the
 typed errors of :mod:`importer.errors`.
@@ -32,11 +35,12 @@ import urllib3
 
 from .. import money
 from ..config import Account
-from ..errors import NotSent, OutcomeUnknown, ProviderError, Rejected, Transient
+from ..errors import ConfigError, NotSent, OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import make_session, redact, shared_limiter
 from ..logs import log
 from ..models import LinePreview, OrderCreation, OrderDraft, OrderPreview
 from .capabilities import Capabilities
+from .fields import Endpoint, RequestField, read_choice, read_flag, read_text, sheet_words
 
 JsonDict = dict[str, Any]
 
@@ -119,6 +123,16 @@ class Provider(ABC):
     """Provider-specific sheet columns this adapter reads (besides the canonical ones)."""
     default_rate_limit: ClassVar[float] = 10.0
     """Calls per second when the account sets no ``rate_limit`` (none is documented; 0 means no limit)."""
+    ENDPOINTS: ClassVar[tuple[Endpoint, ...]] = ()
+    """Every call the adapter makes, with its source (the docs table)."""
+    FIELDS: ClassVar[tuple[RequestField, ...]] = ()
+    """Every request field, with its sheet column and source (the docs table and the sheet-words rewording)."""
+    CONFIG: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    """Account options the adapter reads: (key, default, what it is); "required" when there is no default."""
+    PREVIEW_INFERRED: ClassVar[bool] = False
+    """True when no document gives the preview call: it is then made only when ``preview_path`` is set."""
+    CREATE_NEEDS_PREVIEW: ClassVar[bool] = True
+    """False when the documented create needs nothing a preview gives (no prices), so it may go ahead without one."""
 
     capabilities: ClassVar[Capabilities]
     """What this provider is known to do, each fact with its basis and source (see :mod:`.capabilities`)."""
@@ -133,6 +147,7 @@ class Provider(ABC):
         account_key = f"{self.key}|{account.name}|{account.base_url}"
         self.limiter = shared_limiter(account_key, rate) if rate > 0 else None
         self.auth = self.make_auth(account)
+        self.check_options()
 
     # ----- hooks for adapters -------------------------------------------------
     @abstractmethod
@@ -195,6 +210,34 @@ class Provider(ABC):
         except ProviderError as error:
             return Unsure(f"the lookup failed: {error}")
 
+    def check_options(self) -> None:
+        """Read every account option once, so a wrong one is a ConfigError before anything is sent."""
+        return None
+
+    def check_request(self) -> ApiRequest | None:
+        """A documented call that buys nothing, to test the credentials; None when no document gives one."""
+        return None
+
+    # ----- account options, read strictly --------------------------------------
+    def option_flag(self, name: str, default: bool) -> bool:
+        """A yes/no account option; ``"false"`` is false, and a word that is not yes or no is a ConfigError."""
+        return read_flag(self.account.options, name, default, self.key)
+
+    def option_text(self, name: str, default: str = "") -> str:
+        """A text account option, stripped."""
+        return read_text(self.account.options, name, default, self.key)
+
+    def option_choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        """A text account option that must be one of ``choices``."""
+        return read_choice(self.account.options, name, default, choices, self.key)
+
+    def required_option(self, name: str, why: str) -> str:
+        """A text account option the provider's document requires; a ConfigError before anything is sent."""
+        value = self.option_text(name)
+        if not value:
+            raise ConfigError(f"[providers.{self.key}] needs {name}: {why}")
+        return value
+
     # ----- owned by the base --------------------------------------------------
     def preview(self, order: OrderDraft) -> OrderPreview:
         """Preview one order; raises ProviderError when the call itself fails.
@@ -205,10 +248,37 @@ class Provider(ABC):
         prepared, refused = self.prepare(order)
         if refused:
             lines = {line.line_no: LinePreview(error=refused.get(line.line_no)) for line in order.lines}
-            return OrderPreview(ok=False, lines=lines, error="some items cannot be mapped to this provider's ids")
+            return OrderPreview(ok=False, lines=lines, error="some lines cannot be sent to this provider")
+        if self.PREVIEW_INFERRED and not self.option_text("preview_path"):
+            return self._no_preview(order)
         request = self.build_preview_request(prepared)
         body = self.send(request, may_have_side_effects=False)
         return self.parse_preview(prepared, body)
+
+    def _no_preview(self, order: OrderDraft) -> OrderPreview:
+        """No document gives this provider's preview call and none is configured: go straight to create, or stop."""
+        if not self.CREATE_NEEDS_PREVIEW:
+            note = (
+                f"not previewed: {self.title} documents no preview call, and its create needs none; "
+                "the order goes straight to create (set preview_path to call an inferred one)"
+            )
+            return OrderPreview(
+                ok=True, lines={line.line_no: LinePreview() for line in order.lines}, context={"note": note}
+            )
+        raise Rejected(
+            f"preview unavailable: {self.title} documents no preview call and its create needs one; "
+            "nothing was created (set preview_path once the provider confirms it)",
+            provider=self.key,
+            endpoint="preview",
+        )
+
+    def check_credentials(self) -> str:
+        """Try the credentials with :meth:`check_request`; what was tried, or why it cannot be tried."""
+        request = self.check_request()
+        if request is None:
+            return f"not checked: {self.title} documents no call that buys nothing"
+        self.send(request, may_have_side_effects=False)
+        return f"ok ({request.describe()} answered; nothing was bought)"
 
     def create(self, order: OrderDraft, preview: OrderPreview, external_id: str) -> OrderCreation:
         """Create one order. Never retried here: an unclear outcome raises OutcomeUnknown."""
@@ -278,7 +348,10 @@ class Provider(ABC):
             elapsed,
             extra={"provider": self.key, "endpoint": request.describe(), "ms": elapsed},
         )
-        return self._decode(response, request, unclear)
+        try:
+            return self._decode(response, request, unclear)
+        except Rejected as error:
+            raise self.in_sheet_words(error) from None
 
     def _decode(self, response: requests.Response, request: ApiRequest, unclear: type[ProviderError]) -> JsonDict:
         status = response.status_code
@@ -306,6 +379,13 @@ class Provider(ABC):
             raise self._error(unclear, "answer is not a JSON object", request)
         self.check_envelope(body, request.describe())
         return body
+
+    def in_sheet_words(self, error: Rejected) -> Rejected:
+        """A refusal that names request fields, reworded with the sheet's columns (the provider's text kept)."""
+        words = sheet_words(self.FIELDS, self.key, error.message)
+        if words is None:
+            return error
+        return type(error)(words, provider=error.provider, endpoint=error.endpoint, code=error.code)
 
 
 def _never_connected(exc: BaseException) -> bool:

@@ -7,6 +7,15 @@ Source: dajisaas-taobao-purchase-order-create.txt and PROVIDERS.md §4.
 - Create: ``POST /taobao/purchase/order/create`` with ``thirdOrderId`` (our external id).
 - Lookup: ``POST /taobao/purchase/order/query``.
 
+The document says to fill ``receiver`` (and the render's ``receiver_address``)
+with the China warehouse, and upstream requires ``warehouse_address_info``
+when the order is not cross-border: the account's ``warehouse`` table (every
+address key filled) is therefore required, and is sent in all three for a
+mainland receiver. A receiver abroad (a cross-border order, e.g. Brazil with
+its tax id) is sent as the sheet gives it, the warehouse beside it.
+``order_source`` is required (English document): the sheet's column or the
+account option, else the order is refused on its rows before anything is sent.
+
 Credentials travel in the request (``appKey`` + ``appSecret`` in debug mode,
 ``appKey`` + ``sign`` in production; account option ``auth_mode``).
 The envelope is ``{code, message, data, timestamp, traceId}``; success needs
@@ -21,18 +30,35 @@ endpoint's body (``{thirdOrderId}``) and answer (``data.orders``: create
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 from ..config import Account
-from ..errors import NotSent, OutcomeUnknown, ProviderError, Rejected, Transient
+from ..errors import ConfigError, NotSent, OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import redact
+from ..models import OrderDraft
 from .auth import DajisaasAppKey
 from .base import ApiRequest, JsonDict
 from .capabilities import Capabilities, Fact
-from .taobao_global import TaobaoGlobalProvider, query_lookup
+from .fields import DOCUMENTED, INFERRED, Endpoint, RequestField
+from .taobao_global import TaobaoGlobalProvider, query_lookup, receiver_object
 from .upstream import as_object, int_or_none
 
 QUERY_PATH = "/taobao/purchase/order/query"
+DOC = "dajisaas-taobao-purchase-order-create.txt"
+CREATE_TABLE = "PROVIDERS.md §4, Create table (wiki-en api-194164780)"
+RENDER_DOC = "PROVIDERS.md §4, Preview (wiki-en api-194164778)"
+MAPPING_DOC = "PROVIDERS.md §4, Collision (wiki-en api-202449555)"
+CHECK_ITEM = "703446760426"
+"""The collision document's example item id."""
+ADDRESS_KEYS = ("country", "state", "city", "district", "address", "zip", "name", "phone", "mobile_phone")
+MAINLAND = frozenset({"", "中国", "中国大陆", "china", "cn", "chn"})
+
+
+def _field(name: str, value: str, column: str = "", default: str = "", source: str = f"{DOC}, example") -> RequestField:
+    return RequestField(name, value, DOCUMENTED, source, default, column)
+
 
 # Envelope codes other than 200; [inferred] from a third-party summary (200, 400, 401, 500, 1009).
 ERROR_CODES: dict[int, tuple[type[ProviderError], str]] = {
@@ -55,6 +81,90 @@ class Dajisaas(TaobaoGlobalProvider):
     RENDER_PATH = "/taobao/purchase/order/render"
     CREATE_PATH = "/taobao/purchase/order/create"
     REFERENCE_FIELD = "thirdOrderId"
+    ORDER_SOURCE_REQUIRED = True
+    FILL_WAREHOUSE_PHONES = True
+    CONFIG = (
+        ("app_key_env, app_secret_env", "required", "environment variables holding the appKey and appSecret"),
+        ("auth_mode", "debug", "debug (appSecret in the body) or sign (the production sign)"),
+        (
+            "warehouse",
+            "required",
+            "your China warehouse: a table with " + ", ".join(ADDRESS_KEYS) + " (one of the two numbers will do)",
+        ),
+        ("order_source", "required", "the buyer platform (e.g. lazada) when the sheet has no order_source column"),
+        ("channel_order_type", "PANAMA", "PANAMA or PANAMA_DG"),
+        ("support_partial_success", "false", "let the provider buy the buyable lines of an order"),
+        ("line_currency", "the preview's", "the currency written on each line"),
+        ("map_items", "auto", "auto, always or never: map raw Taobao ids to mpId / mpSkuId"),
+    )
+    ENDPOINTS = (
+        Endpoint("mapping (撞库)", "GET", MAPPING_PATH, DOCUMENTED, MAPPING_DOC, "once per raw item id"),
+        Endpoint("preview", "POST", RENDER_PATH, DOCUMENTED, RENDER_DOC + "; answer shape inferred", "before create"),
+        Endpoint("create", "POST", CREATE_PATH, DOCUMENTED, DOC, "once per order"),
+        Endpoint("check-config", "GET", MAPPING_PATH, DOCUMENTED, MAPPING_DOC + f", item {CHECK_ITEM}", "on demand"),
+    )
+    FIELDS = (
+        _field("appKey", "credential app_key", source=CREATE_TABLE),
+        _field("appSecret", "credential app_secret (auth_mode = debug, the default)", source=CREATE_TABLE),
+        RequestField(
+            "sign",
+            "MD5 of the sorted body and the secret (auth_mode = sign)",
+            INFERRED,
+            "the rule is quoted by third-party clients; how JSON bodies are signed is not public (PROVIDERS.md §4)",
+        ),
+        _field("thirdOrderId", "the importer's external id", source=CREATE_TABLE),
+        RequestField(
+            "purchase_amount",
+            "Σ price × quantity + previewed China freight, in fen",
+            INFERRED,
+            f"fen is documented ({CREATE_TABLE}); what the planned amount adds up is not",
+        ),
+        _field("seller_order_number", "sheet order_ref", "order_ref", source=CREATE_TABLE),
+        _field(
+            "order_source", "sheet order_source, else option order_source (required)", "order_source", "none: set it"
+        ),
+        _field("order_line_list", "JSON string of the lines"),
+        _field("order_line_list[].itemId", "mpId (mapped from sheet item_id), an integer", "item_id"),
+        _field("order_line_list[].orderLineNo", "sheet line_no", "line_no", "1, 2, ..."),
+        _field("order_line_list[].quantity", "sheet quantity, as a string", "quantity"),
+        RequestField(
+            "order_line_list[].price",
+            "previewed unit price in fen, an integer",
+            INFERRED,
+            "the example shows an integer; what price it declares, and its unit, are not stated",
+            "",
+            "unit_price",
+        ),
+        _field("order_line_list[].currency", "the preview's currency", "", "CNY (option line_currency)"),
+        _field("order_line_list[].title", "sheet title", "title"),
+        _field("order_line_list[].skuId", "mpSkuId (mapped from sheet sku_id), an integer", "sku_id"),
+        _field("receiver", "the China warehouse (option warehouse); abroad: the sheet's receiver", source=CREATE_TABLE),
+        *(
+            _field(f"receiver.{k}", "option warehouse." + k, column, source=CREATE_TABLE)
+            for k, column in (
+                ("country", "country"),
+                ("state", "province"),
+                ("city", "city"),
+                ("district", "district"),
+                ("address", "address"),
+                ("zip", "zip"),
+                ("name", "receiver_name"),
+                ("phone", "receiver_phone"),
+                ("mobile_phone", "receiver_mobile"),
+            )
+        ),
+        _field("receiver.tax_id", "sheet tax_id (receivers abroad)", "tax_id", "not sent"),
+        _field("warehouse_address_info", "option warehouse (required)", "", "none: set it"),
+        *(_field(f"warehouse_address_info.{key}", f"option warehouse.{key}") for key in ADDRESS_KEYS),
+        _field("channel_order_type", "option channel_order_type", "", "PANAMA"),
+        _field("support_partial_success", "option support_partial_success", "", "false"),
+        _field("order_remark", "sheet order_remark", "order_remark", "not sent"),
+        _field("need_supply_chain_service", "false", "", "false"),
+        _field("need_sys_retry", "false", "", "false"),
+        _field("render: receiver_address", "the China warehouse (option warehouse)", "", "", RENDER_DOC),
+        _field("render: warehouse_address", "option warehouse", "", "", RENDER_DOC),
+        _field("render: render_item_List", "JSON string of {itemId, quantity, skuId}", "", "", RENDER_DOC),
+    )
     capabilities = Capabilities(
         caller_id_field=Fact(
             "thirdOrderId", "documented", "dajisaas-taobao-purchase-order-create.txt, 'Create order' body (required)"
@@ -81,8 +191,33 @@ class Dajisaas(TaobaoGlobalProvider):
     )
 
     def make_auth(self, account: Account) -> requests.auth.AuthBase:
-        mode = str(account.options.get("auth_mode", "debug"))
+        mode = self.option_choice("auth_mode", "debug", DajisaasAppKey.MODES)
+        self.require_warehouse()
         return DajisaasAppKey(account.credential("app_key"), account.credential("app_secret"), mode)
+
+    def require_warehouse(self) -> dict[str, Any]:
+        """The China warehouse, every address key filled; a ConfigError before anything is sent otherwise."""
+        warehouse = self.warehouse()
+        missing = [key for key in ADDRESS_KEYS if not str(warehouse.get(key, "")).strip()]
+        if missing:
+            raise ConfigError(
+                f"[providers.{self.key}] needs a warehouse table with {', '.join(missing)}: the document fills "
+                "receiver and warehouse_address_info with your China warehouse (every key required)"
+            )
+        return warehouse
+
+    def preview_receiver(self, order: OrderDraft) -> dict[str, str]:
+        """The render's ``receiver_address`` is the China warehouse ("填写中国仓库信息即可")."""
+        return {key: str(value) for key, value in self.require_warehouse().items()}
+
+    def create_receiver(self, order: OrderDraft) -> dict[str, str]:
+        """The China warehouse for a mainland receiver; the sheet's receiver (with its tax id) abroad."""
+        if order.receiver.country.strip().lower() in MAINLAND:
+            return {key: str(value) for key, value in self.require_warehouse().items()}
+        return receiver_object(order.receiver, phone_from_mobile=True)
+
+    def check_request(self) -> ApiRequest:
+        return ApiRequest("GET", self.MAPPING_PATH, params={"item_id": CHECK_ITEM})
 
     def mapping_request(self, raw_id: str) -> ApiRequest:
         return ApiRequest("GET", self.MAPPING_PATH, params={"item_id": raw_id})

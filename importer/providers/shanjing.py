@@ -12,12 +12,18 @@ Source: shanjing-taobao-global-purchase-order-create.txt and PROVIDERS.md §5.
 The envelope is ``{success, errorCode, errorMsg, data}``; success needs
 ``success`` and, for orders, ``data.success``.
 
+The collision call sends ``item_source_market=CBU_MARKET``, the only value
+the document shows (account option ``item_source_market``). The refresh call
+is documented with the Bearer header too, so an access token is required
+beside the refresh token. A line's ``currency`` is the currency its price was
+previewed in (the example's ``USD`` goes with a USD price, which the importer
+does not have); the option ``line_currency`` overrides it.
+
 **[inferred]**: the render answer (``data`` is the upstream render data), the
 expired-token answer (HTTP 401, or ``errorCode`` ``IllegalAccessToken``, as
-upstream Taobao Global answers), ``TB_MARKET`` as the Taobao source market, the
-query path and answer (``data.orders``: create ``data`` objects), and that a
-refresh may hand out a new refresh token. The Obtain Token call is not public:
-an access token (optional) and a refresh token come from the environment.
+upstream Taobao Global answers), the query path and answer (``data.orders``:
+create ``data`` objects), and that a refresh may hand out a new refresh token.
+The Obtain Token call is not public: both tokens come from the environment.
 """
 
 from __future__ import annotations
@@ -30,8 +36,23 @@ from ..http import redact
 from .auth import BearerWithRefresh, TokenRefreshFailed
 from .base import ApiRequest, JsonDict
 from .capabilities import Capabilities, Fact
+from .fields import DOCUMENTED, INFERRED, Endpoint, RequestField
 from .taobao_global import TaobaoGlobalProvider, query_lookup
 from .upstream import as_object, int_or_none, text
+
+DOC = "shanjing-taobao-global-purchase-order-create.txt"
+REFRESH_DOC = "PROVIDERS.md §5, Refresh Token (docs api-426247984)"
+MAPPING_DOC = "PROVIDERS.md §5, Collision (docs api-424998918)"
+RENDER_DOC = "PROVIDERS.md §5, Pre-create (docs en/api-424998919)"
+DEFAULT_MARKET = "CBU_MARKET"
+WAREHOUSE_KEYS = ("zip", "country", "address", "city", "phone", "mobile_phone", "district", "name", "state")
+CHECK_ITEM = "652876415053"
+"""The collision document's example item id."""
+
+
+def _field(name: str, value: str, column: str = "", default: str = "", source: str = f"{DOC}, example") -> RequestField:
+    return RequestField(name, value, DOCUMENTED, source, default, column)
+
 
 REFRESH_PATH = "/rest/taobao-global/auth/token/refresh"
 QUERY_PATH = "/rest/taobao-global/purchase/order/query"
@@ -50,6 +71,81 @@ class Shanjing(TaobaoGlobalProvider):
     RENDER_PATH = "/rest/taobao-global/purchase/order/render"
     CREATE_PATH = "/rest/taobao-global/purchase/order/create"
     REFERENCE_FIELD = "outer_purchase_id"
+    LINE_REMARK = True
+    CONFIG = (
+        ("access_token_env, refresh_token_env", "required", "environment variables holding both tokens"),
+        ("item_source_market", DEFAULT_MARKET, "the collision call's source market (the only documented value)"),
+        ("warehouse", "not sent", "your China warehouse, sent as warehouse_address_info"),
+        ("order_source", "not sent", "the buyer platform when the sheet has no order_source column"),
+        ("channel_order_type", "PANAMA", "PANAMA or PANAMA_DG"),
+        ("support_partial_success", "false", "let the provider buy the buyable lines of an order"),
+        ("line_currency", "the preview's", "the currency written on each line"),
+        ("token_refresh_margin", "300", "seconds before expiry to renew the access token"),
+        ("map_items", "auto", "auto, always or never: map raw Taobao ids to mpId / mpSkuId"),
+    )
+    ENDPOINTS = (
+        Endpoint("token refresh", "GET", REFRESH_PATH, DOCUMENTED, REFRESH_DOC, "when the token is about to expire"),
+        Endpoint("mapping (撞库)", "GET", MAPPING_PATH, DOCUMENTED, MAPPING_DOC, "once per raw item id"),
+        Endpoint("preview", "POST", RENDER_PATH, DOCUMENTED, RENDER_DOC + "; answer shape inferred", "before create"),
+        Endpoint("create", "POST", CREATE_PATH, DOCUMENTED, DOC, "once per order"),
+        Endpoint("check-config", "GET", MAPPING_PATH, DOCUMENTED, MAPPING_DOC + f", item {CHECK_ITEM}", "on demand"),
+    )
+    FIELDS = (
+        _field("header Authorization", "Bearer access_token (required; also on the refresh)", source=REFRESH_DOC),
+        _field("mapping: item_source_market", "option item_source_market", "", DEFAULT_MARKET, MAPPING_DOC),
+        _field("outer_purchase_id", "the importer's external id"),
+        RequestField(
+            "purchase_amount",
+            "Σ price × quantity + previewed China freight, in fen",
+            INFERRED,
+            "the example sends 443; fen and what it adds up are upstream's (PROVIDERS.md §0)",
+        ),
+        _field("seller_order_number", "sheet order_ref", "order_ref"),
+        _field("order_source", "sheet order_source, else option order_source", "order_source", "not sent"),
+        _field("order_line_list", "JSON string of the lines"),
+        _field("order_line_list[].itemId", "mpId (mapped from sheet item_id), an integer", "item_id"),
+        _field("order_line_list[].orderLineNo", "sheet line_no", "line_no", "1, 2, ..."),
+        _field("order_line_list[].quantity", "sheet quantity, as a string", "quantity"),
+        RequestField(
+            "order_line_list[].price",
+            "previewed unit price in fen, an integer",
+            INFERRED,
+            "the example shows an integer; what price it declares, and its unit, are not stated",
+            "",
+            "unit_price",
+        ),
+        _field(
+            "order_line_list[].currency", "the preview's currency (the example's USD goes with a USD price)", "", "CNY"
+        ),
+        _field("order_line_list[].title", "sheet title", "title"),
+        _field("order_line_list[].orderRemark", "sheet line_remark", "line_remark", "not sent"),
+        _field("order_line_list[].skuId", "mpSkuId (mapped from sheet sku_id), an integer", "sku_id"),
+        _field("receiver", "the sheet's receiver (object)"),
+        *(
+            _field(f"receiver.{k}", f"sheet {column}", column)
+            for k, column in (
+                ("zip", "zip"),
+                ("country", "country"),
+                ("address", "address"),
+                ("city", "city"),
+                ("phone", "receiver_phone"),
+                ("mobile_phone", "receiver_mobile"),
+                ("district", "district"),
+                ("name", "receiver_name"),
+                ("state", "province"),
+            )
+        ),
+        _field("warehouse_address_info", "option warehouse", "", "not sent"),
+        *(_field(f"warehouse_address_info.{key}", f"option warehouse.{key}") for key in WAREHOUSE_KEYS),
+        _field("channel_order_type", "option channel_order_type", "", "PANAMA"),
+        _field("support_partial_success", "option support_partial_success", "", "false"),
+        _field("order_remark", "sheet order_remark", "order_remark", "not sent"),
+        _field("need_supply_chain_service", "false", "", "false"),
+        _field("need_sys_retry", "false", "", "false"),
+        _field("render: receiver_address", "the sheet's receiver (object)", "", "", RENDER_DOC),
+        _field("render: warehouse_address", "option warehouse", "", "not sent", RENDER_DOC),
+        _field("render: render_item_List", "JSON string of {itemId, quantity, skuId}", "", "", RENDER_DOC),
+    )
     capabilities = Capabilities(
         caller_id_field=Fact(
             "outer_purchase_id", "documented", "shanjing-taobao-global-purchase-order-create.txt, create body"
@@ -77,18 +173,18 @@ class Shanjing(TaobaoGlobalProvider):
     )
 
     def make_auth(self, account: Account) -> requests.auth.AuthBase:
-        access = account.credentials.get("access_token")
+        """Bearer auth; both tokens are required (the documented refresh call carries the Bearer header)."""
         return BearerWithRefresh(
             self._refresh_token,
             account.credential("refresh_token"),
-            access.reveal() if access is not None else "",
+            account.credential("access_token"),
             is_expired=token_expired,
             margin=float(account.options.get("token_refresh_margin", 300)),
         )
 
     def _refresh_token(self, stale_token: str, refresh_token: str) -> tuple[str, float | None, str | None]:
         """Trade the refresh token for a new access token (documented answer fields)."""
-        headers = {"Authorization": f"Bearer {stale_token}"} if stale_token else {}
+        headers = {"Authorization": f"Bearer {stale_token}"}
         try:
             response = self.session.get(
                 self.url(REFRESH_PATH),
@@ -126,8 +222,11 @@ class Shanjing(TaobaoGlobalProvider):
             raise self._error(Rejected, str(exc), request) from None
 
     def mapping_request(self, raw_id: str) -> ApiRequest:
-        market = str(self.account.options.get("item_source_market", "TB_MARKET"))
+        market = self.option_text("item_source_market", DEFAULT_MARKET)
         return ApiRequest("GET", self.MAPPING_PATH, params={"item_source_market": market, "item_id": raw_id})
+
+    def check_request(self) -> ApiRequest:
+        return self.mapping_request(CHECK_ITEM)
 
     def render_result(self, body: JsonDict) -> JsonDict:
         """[inferred] the envelope is the upstream result itself: ``{success, errorCode, errorMsg, data}``."""

@@ -35,6 +35,7 @@ from .base import (
     yuan_to_fen,
 )
 from .capabilities import Lookup
+from .fields import SHEET_LABELS
 from .upstream import CURRENCY, as_list, as_object, json_id, preview_from_render, text
 
 MP_ID_MIN_DIGITS = 16
@@ -72,6 +73,12 @@ class TaobaoGlobalProvider(Provider):
     CREATE_PATH: ClassVar[str]
     REFERENCE_FIELD: ClassVar[str]
     """The create field that carries the importer's external id (the caller reference)."""
+    ORDER_SOURCE_REQUIRED: ClassVar[bool] = False
+    """Whether ``order_source`` is required (an order without one is refused on its rows before sending)."""
+    FILL_WAREHOUSE_PHONES: ClassVar[bool] = False
+    """Whether the warehouse's one number fills both phone keys (Dajisaas requires both)."""
+    LINE_REMARK: ClassVar[bool] = False
+    """Whether the document's order lines carry ``orderRemark`` (Shanjing's example does; Dajisaas' does not)."""
 
     def parse_lookup(self, external_id: str, body: JsonDict) -> LookupResult:
         return read_order_query(body)
@@ -94,13 +101,23 @@ class TaobaoGlobalProvider(Provider):
 
     # ----- item mapping ----------------------------------------------------------------------
     def needs_mapping(self, item_id: str) -> bool:
-        mode = str(self.account.options.get("map_items", "auto"))
+        mode = self.option_choice("map_items", "auto", ("auto", "always", "never"))
         if mode == "never":
             return False
         return mode == "always" or len(item_id) < MP_ID_MIN_DIGITS
 
     def prepare(self, order: OrderDraft) -> tuple[OrderDraft, Mapping[str, str]]:
-        """Swap raw Taobao ids for mpId / mpSkuId; lines that cannot be mapped are refused with the reason."""
+        """Swap raw Taobao ids for mpId / mpSkuId; lines that cannot be mapped are refused with the reason.
+
+        An order without the ``order_source`` a document requires is refused on
+        every row before any call.
+        """
+        if self.ORDER_SOURCE_REQUIRED and not self.order_source(order):
+            reason = (
+                f"order_source ({SHEET_LABELS['order_source']}) is needed by {self.key}: fill the order_source "
+                f"column or set order_source in [providers.{self.key}] (the buyer platform, e.g. lazada)"
+            )
+            return order, {line.line_no: reason for line in order.lines}
         lines: list[OrderLine] = []
         refused: dict[str, str] = {}
         for line in order.lines:
@@ -176,7 +193,7 @@ class TaobaoGlobalProvider(Provider):
         body: dict[str, Any] = {
             "need_supplychain_service": False,
             "render_item_List": compact_json(items),
-            "receiver_address": receiver_object(order.receiver),
+            "receiver_address": self.preview_receiver(order),
         }
         if order.receiver.tax_id:
             body["tax_id"] = order.receiver.tax_id  # the upstream render's own field for it (Brazil)
@@ -202,15 +219,15 @@ class TaobaoGlobalProvider(Provider):
             "purchase_amount": sum(line["price"] * int(line["quantity"]) for line in lines) + _freight_fen(preview),
             "seller_order_number": order.order_ref,
             "order_line_list": compact_json(lines),
-            "receiver": receiver_object(order.receiver),
-            "channel_order_type": str(self.account.options.get("channel_order_type", "PANAMA")),
-            "support_partial_success": bool(self.account.options.get("support_partial_success", False)),
+            "receiver": self.create_receiver(order),
+            "channel_order_type": self.option_choice("channel_order_type", "PANAMA", ("PANAMA", "PANAMA_DG")),
+            "support_partial_success": self.option_flag("support_partial_success", False),
             "need_supply_chain_service": False,
             "need_sys_retry": False,
         }
-        source = order.extra.get("order_source") or self.account.options.get("order_source")
+        source = self.order_source(order)
         if source:
-            body["order_source"] = str(source)
+            body["order_source"] = source
         if order.remark:
             body["order_remark"] = order.remark
         warehouse = self.warehouse()
@@ -227,17 +244,18 @@ class TaobaoGlobalProvider(Provider):
                 provider=self.key,
                 endpoint=f"POST {self.CREATE_PATH}",
             )
+        currency = planned.currency if planned is not None and planned.currency else CURRENCY
         entry: dict[str, Any] = {
             "itemId": json_id(line.item_id),
             "orderLineNo": line.line_no,
             "quantity": str(line.quantity),
             "price": yuan_to_fen(unit),
-            "currency": CURRENCY,
+            "currency": self.option_text("line_currency") or currency,
             "title": line.title,
-            "skuId": json_id(line.sku_id),
         }
-        if line.remark:
+        if line.remark and self.LINE_REMARK:
             entry["orderRemark"] = line.remark
+        entry["skuId"] = json_id(line.sku_id)
         return entry
 
     def parse_create(self, order: OrderDraft, body: JsonDict) -> OrderCreation:
@@ -265,25 +283,66 @@ class TaobaoGlobalProvider(Provider):
         return creation_from_order_list(order, data)
 
     # ----- shared ------------------------------------------------------------------------------
+    def preview_receiver(self, order: OrderDraft) -> dict[str, str]:
+        """The render's ``receiver_address``: the sheet's receiver (Dajisaas: its China warehouse)."""
+        return receiver_object(order.receiver)
+
+    def create_receiver(self, order: OrderDraft) -> dict[str, str]:
+        """The create's ``receiver``: the sheet's receiver (Dajisaas: its China warehouse)."""
+        return receiver_object(order.receiver)
+
+    def order_source(self, order: OrderDraft) -> str:
+        """The buyer platform: the sheet's ``order_source`` column, else the account option."""
+        return order.extra.get("order_source", "").strip() or self.option_text("order_source")
+
+    def check_options(self) -> None:
+        self.option_choice("channel_order_type", "PANAMA", ("PANAMA", "PANAMA_DG"))
+        self.option_flag("support_partial_success", False)
+        self.option_choice("map_items", "auto", ("auto", "always", "never"))
+
+    def check_request(self) -> ApiRequest | None:
+        """The documented collision call for the document's example item: it maps, and buys nothing."""
+        return None
+
+    def check_credentials(self) -> str:
+        """A collision refusal that is about the item (not the call) still proves the credentials work."""
+        try:
+            return super().check_credentials()
+        except Rejected as error:
+            if error.code in CALL_PROBLEMS:
+                raise
+            return f"ok ({self.MAPPING_PATH} refused the item, not the credentials; nothing was bought)"
+
     def warehouse(self) -> dict[str, Any]:
-        """The China warehouse address from the account's ``warehouse`` table (empty when not set)."""
+        """The China warehouse address from the account's ``warehouse`` table (empty when not set).
+
+        A table with one of ``phone`` and ``mobile_phone`` sends that number in both, as a
+        mobile-only sheet does for documents that require both.
+        """
         value = self.account.options.get("warehouse")
-        return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+        if not isinstance(value, Mapping):
+            return {}
+        address = {str(k): str(v) for k, v in value.items()}
+        number = address.get("phone") or address.get("mobile_phone")
+        if number and self.FILL_WAREHOUSE_PHONES:
+            address.update(phone=address.get("phone") or number, mobile_phone=address.get("mobile_phone") or number)
+        return address
 
 
-def receiver_object(receiver: Receiver) -> dict[str, str]:
+def receiver_object(receiver: Receiver, *, phone_from_mobile: bool = False) -> dict[str, str]:
     """The upstream receiver object (real JSON, not a string) with the documented keys.
 
     ``tax_id`` is in the documented receiver ("tax_id": null in Dajisaas' create
     example; the upstream render names it for Brazil); it is sent only when the
-    sheet gives one, so mainland orders are exactly as before.
+    sheet gives one, so mainland orders are exactly as before. ``phone_from_mobile``
+    fills an empty ``phone`` with the mobile, for documents that require both.
     """
     address = {
         "zip": receiver.zip,
         "country": receiver.country or "中国",
         "address": receiver.address,
         "city": receiver.city,
-        "phone": receiver.phone,
+        "phone": receiver.phone or (receiver.mobile if phone_from_mobile else ""),
         "mobile_phone": receiver.mobile or receiver.phone,
         "district": receiver.district,
         "name": receiver.name,

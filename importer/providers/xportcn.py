@@ -16,7 +16,30 @@ from ..errors import NotSent, OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import redact
 from .auth import XportcnSignedHeaders
 from .base import JsonDict, Provider
+from .fields import DOCUMENTED, INFERRED, RequestField
 from .upstream import int_or_none
+
+HEADER_SOURCE = "PROVIDERS.md, Xportcn system parameters (PandaPon twin doc-6055770)"
+HEADER_FIELDS: tuple[RequestField, ...] = (
+    RequestField("header access-key", "credential access_key", DOCUMENTED, HEADER_SOURCE),
+    RequestField("header timestamp", "now, in seconds", DOCUMENTED, HEADER_SOURCE, "seconds (timestamp_ms = false)"),
+    RequestField("header nonce-str", "32 random letters and digits", DOCUMENTED, HEADER_SOURCE),
+    RequestField("header user-id", "option user_id (required)", DOCUMENTED, HEADER_SOURCE, "none: set user_id"),
+    RequestField(
+        "header signature",
+        "MD5(access_key + timestamp + nonce + secret), upper-case hex",
+        INFERRED,
+        "third-party client; the official rule is not public (signature_variant)",
+        "ak-ts-nonce-secret",
+    ),
+)
+"""The signed headers every Xportcn surface sends."""
+XPORTCN_CONFIG: tuple[tuple[str, str, str], ...] = (
+    ("access_key_env, secret_env", "required", "environment variables holding the AccessKey and its secret"),
+    ("user_id", "required", "your account's user id, sent in the user-id header (documented as required)"),
+    ("timestamp_ms", "false", "send the timestamp in milliseconds (true/false; the example sends seconds)"),
+    ("signature_variant", "ak-ts-nonce-secret", "the order of the signed parts (the official rule is not public)"),
+)
 
 # Envelope codes other than 200, and what they mean for the importer. Only
 # 3005 is documented; the table of Xportcn error codes is not public, so the
@@ -37,12 +60,16 @@ class XportcnProvider(Provider):
     CREATE_PATH: ClassVar[str]
 
     def make_auth(self, account: Account) -> requests.auth.AuthBase:
+        """The signed headers; ``user_id`` is required (the ``user-id`` header is documented as required)."""
+        user_id = self.required_option(
+            "user_id", "the user-id header is documented as required (Xportcn system parameters); use your account's"
+        )
         return XportcnSignedHeaders(
             account.credential("access_key"),
             account.credential("secret"),
-            str(account.options.get("user_id", "")),
-            variant=str(account.options.get("signature_variant", "ak-ts-nonce-secret")),
-            milliseconds=bool(account.options.get("timestamp_ms", False)),
+            user_id,
+            variant=self.option_text("signature_variant", "ak-ts-nonce-secret"),
+            milliseconds=self.option_flag("timestamp_ms", False),
         )
 
     def check_envelope(self, body: JsonDict, endpoint: str) -> None:

@@ -11,31 +11,51 @@ headers and envelope as every Xportcn surface (:mod:`.xportcn`).
   (our external id), ``message`` (the order remark) and ``tradeType``.
   ``data.orderIds`` may hold several ids: 1688 splits an order by supplier.
 - Sheet: ``item_id`` is the offerId, ``sku_id`` the specId (32 hex
-  characters); an optional ``district_code`` column fills ``districtCode``.
-- ``flow`` comes from the account option ``flow`` (default ``general``, as on
-  the twin document; the KA example shows ``fenxiaonew``).
+  characters); the ``town`` column fills ``townText`` (required on the twin
+  document: an order without a town is refused on its rows before anything is
+  sent); an optional ``district_code`` column fills ``districtCode``.
+- ``phone`` and ``mobile`` are both required on the twin: a sheet with one
+  number sends it in both.
+- ``flow`` comes from the account option ``flow`` (default ``fenxiaonew``, as
+  the KA preview example sends).
+- ``tradeType`` comes from the account option ``trade_type``; the documented
+  KA preview answer has no trade modes, so without the option it is sent only
+  when a preview answer does list ``tradeModeNameList`` ([inferred]: the
+  first mode every supplier offers).
 
 **[inferred]**: a non-null line ``message`` in the preview means the line
-cannot be bought; the KA preview carries ``tradeModeNameList`` (the first mode
-common to every supplier is sent as ``tradeType``, none when they share none);
-the order total is ``sumTotalPayment`` (goods, carriage and a service fee);
+cannot be bought; the order total is ``sumTotalPayment`` (goods, carriage and a service fee);
 ``orderIds`` come in the preview's supplier order; a failed create is a
 non-200 code and buys nothing; the order list endpoint (see :meth:`find_order`).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import OutcomeUnknown
 from ..models import LineCreation, LinePreview, OrderCreation, OrderDraft, OrderLine, OrderPreview
 from .base import Absent, ApiRequest, Found, JsonDict, LookupResult, Unsure, fen_to_yuan
 from .capabilities import Capabilities, Fact, Lookup
+from .fields import DOCUMENTED, INFERRED, SHEET_LABELS, Endpoint, RequestField
 from .upstream import as_list, as_object, match_lines, sum_present, text
-from .xportcn import XportcnProvider
+from .xportcn import HEADER_FIELDS, XPORTCN_CONFIG, XportcnProvider
 
-DEFAULT_FLOW = "general"
+DEFAULT_FLOW = "fenxiaonew"
+FLOWS = ("fenxiaonew", "general", "fenxiao", "saleproxy", "paired", "boutiquefenxiao", "boutiquepifa")
+"""``fenxiaonew`` from the KA preview example; the others are the 1688 upstream's (PROVIDERS.md §0)."""
 CURRENCY = "CNY"
+DOC = "xportcn-ka-alibaba-order-create.txt"
+TWIN = "required on the twin /alibaba/order/create (PROVIDERS.md §2)"
+PREVIEW_DOC = "PROVIDERS.md §2, Preview (KA doc api-338074941, example request and answer)"
+CHECK_CARGO = {"offerId": 889512351602, "specId": "530ad0e3e64c05d35bc0b1a2ec2a0652", "quantity": 1}
+"""The preview example's offer: previewing it buys nothing."""
+
+
+def _address(key: str, column: str, source: str = f"{DOC}, schema; " + TWIN) -> RequestField:
+    return RequestField(f"addressParam.{key}", f"sheet {column}", DOCUMENTED, source, "", column)
 
 
 class XportcnKa1688(XportcnProvider):
@@ -44,10 +64,63 @@ class XportcnKa1688(XportcnProvider):
     key = "xportcn-ka-1688"
     title = "Xportcn KA (1688)"
     sandbox_prefix = "/xportcn-ka-1688/api"
-    columns = ("district_code",)
+    columns = ("town", "district_code")
     PREVIEW_PATH = "/alibaba/ka/order/create/preview"
     CREATE_PATH = "/alibaba/ka/order/create"
     LIST_PATH = "/alibaba/ka/order/list"
+    CONFIG = (
+        *XPORTCN_CONFIG,
+        ("flow", DEFAULT_FLOW, f"the 1688 flow, one of {', '.join(FLOWS)}"),
+        ("trade_type", "not sent", "tradeType (else taken from a preview answer that lists trade modes)"),
+    )
+    ENDPOINTS = (
+        Endpoint("preview", "POST", PREVIEW_PATH, DOCUMENTED, PREVIEW_DOC, "before every create (mandatory)"),
+        Endpoint("create", "POST", CREATE_PATH, DOCUMENTED, DOC, "once per order"),
+        Endpoint(
+            "check-config", "POST", PREVIEW_PATH, DOCUMENTED, PREVIEW_DOC + ", with its example offer", "on demand"
+        ),
+    )
+    FIELDS = (
+        *HEADER_FIELDS,
+        RequestField("flow", "option flow", DOCUMENTED, f"{PREVIEW_DOC}; {TWIN}", DEFAULT_FLOW),
+        RequestField("message", "sheet order_remark", DOCUMENTED, f"{DOC}, schema", "not sent", "order_remark"),
+        RequestField(
+            "tradeType",
+            "option trade_type, else the preview's tradeModeNameList when it has one",
+            INFERRED,
+            "the documented KA preview answer lists no trade modes (PROVIDERS.md §0, §2)",
+            "not sent",
+        ),
+        RequestField("addressParam", "object", DOCUMENTED, f"{DOC}, schema"),
+        _address("fullName", "receiver_name"),
+        RequestField(
+            "addressParam.mobile", "sheet receiver_mobile, else receiver_phone", DOCUMENTED, TWIN, "", "receiver_mobile"
+        ),
+        RequestField(
+            "addressParam.phone", "sheet receiver_phone, else receiver_mobile", DOCUMENTED, TWIN, "", "receiver_phone"
+        ),
+        _address("postCode", "zip", f"{DOC}, schema"),
+        _address("cityText", "city"),
+        _address("provinceText", "province"),
+        _address("areaText", "district", f"{DOC}, schema"),
+        RequestField(
+            "addressParam.townText",
+            "sheet town, else the 街道 / 镇 the address begins with",
+            DOCUMENTED,
+            f"{DOC}, schema; {TWIN}",
+            "none: the order is refused on its rows",
+            "town",
+        ),
+        _address("address", "address"),
+        _address("districtCode", "district_code", f"{DOC}, schema"),
+        RequestField("cargoParamList", "array of the lines", DOCUMENTED, f"{DOC}, schema"),
+        RequestField(
+            "cargoParamList[].offerId", "sheet item_id, as an integer", DOCUMENTED, f"{DOC}, schema", "", "item_id"
+        ),
+        RequestField("cargoParamList[].specId", "sheet sku_id", DOCUMENTED, f"{DOC}, schema", "", "sku_id"),
+        RequestField("cargoParamList[].quantity", "sheet quantity", DOCUMENTED, f"{DOC}, schema", "", "quantity"),
+        RequestField("outOrderId", "the importer's external id", DOCUMENTED, f"{DOC}, schema"),
+    )
     capabilities = Capabilities(
         caller_id_field=Fact(
             "outOrderId", "documented", "xportcn-ka-alibaba-order-create.txt, 'Create an order' body; PROVIDERS.md §2"
@@ -75,6 +148,21 @@ class XportcnKa1688(XportcnProvider):
     )
 
     # ----- preview ----------------------------------------------------------------------
+    def prepare(self, order: OrderDraft) -> tuple[OrderDraft, Mapping[str, str]]:
+        """Refuse, on every row, an order whose sheet gives no town: ``townText`` is required.
+
+        The town is the sheet's ``town`` column, else the 街道 / 镇 the street
+        address begins with (as 1688's own 批量下单 template writes it); it is
+        never made up.
+        """
+        if town_of(order):
+            return order, {}
+        reason = (
+            f"town ({SHEET_LABELS['town']}) is needed by {self.key}: fill the town column, or begin the address "
+            "with its 街道 or 镇 (addressParam.townText is required; nothing was sent)"
+        )
+        return order, {line.line_no: reason for line in order.lines}
+
     def build_preview_request(self, order: OrderDraft) -> ApiRequest:
         body = {"flow": self._flow(), "addressParam": address_param(order), "cargoParamList": cargo_list(order)}
         return ApiRequest("POST", self.PREVIEW_PATH, json=body)
@@ -115,7 +203,7 @@ class XportcnKa1688(XportcnProvider):
         body: dict[str, Any] = {"flow": self._flow()}
         if order.remark:
             body["message"] = order.remark
-        trade_type = preview.context.get("trade_type")
+        trade_type = self.option_text("trade_type") or preview.context.get("trade_type")
         if trade_type:
             body["tradeType"] = str(trade_type)
         body.update(addressParam=address_param(order), cargoParamList=cargo_list(order), outOrderId=external_id)
@@ -177,8 +265,31 @@ class XportcnKa1688(XportcnProvider):
             return Unsure("the order list shows an order without orderId")
         return Found(OrderCreation(ok=True, provider_order_ids=ids))
 
+    def check_options(self) -> None:
+        self._flow()
+
+    def check_request(self) -> ApiRequest:
+        """The documented preview of the example's offer: it prices, and buys nothing."""
+        address = {"fullName": "check-config", "mobile": "13800000000", "phone": "13800000000"}
+        address.update(cityText="-", provinceText="-", townText="-", address="-")
+        body = {"flow": self._flow(), "addressParam": address, "cargoParamList": [CHECK_CARGO]}
+        return ApiRequest("POST", self.PREVIEW_PATH, json=body)
+
     def _flow(self) -> str:
-        return str(self.account.options.get("flow", DEFAULT_FLOW))
+        return self.option_choice("flow", DEFAULT_FLOW, FLOWS)
+
+
+TOWN_AT_START = re.compile(r"^\s*([\u4e00-\u9fff]{1,10}?(?:街道|镇))(?=\S)")
+"""A street address that begins with its town: 福田街道商城大道1号, 横店镇万盛街8号."""
+
+
+def town_of(order: OrderDraft) -> str:
+    """The town: the sheet's ``town`` column, else the 街道 / 镇 the street address begins with."""
+    given = order.extra.get("town", "").strip()
+    if given:
+        return given
+    match = TOWN_AT_START.match(order.receiver.address)
+    return match.group(1) if match else ""
 
 
 def address_param(order: OrderDraft) -> dict[str, str]:
@@ -187,12 +298,12 @@ def address_param(order: OrderDraft) -> dict[str, str]:
     return {
         "fullName": r.name,
         "mobile": r.mobile or r.phone,
-        "phone": r.phone,
+        "phone": r.phone or r.mobile,
         "postCode": r.zip,
         "cityText": r.city,
         "provinceText": r.province,
         "areaText": r.district,
-        "townText": "",
+        "townText": town_of(order),
         "address": r.address,
         "districtCode": order.extra.get("district_code", ""),
     }

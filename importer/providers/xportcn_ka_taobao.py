@@ -5,15 +5,21 @@ headers and envelope as the OpenAPI (:mod:`.xportcn_open`), whose parsing this
 adapter reuses; the request bodies differ:
 
 - Create: ``POST /open/ka/order/create`` (marked deprecated) with
-  ``sellerOrderNumber`` (our external id), ``orderSource``,
-  ``productOrderLineList`` as a **real array** of ``{itemId: str, skuId: str,
-  quantity: int, orderLineNo: str}``, ``receiver`` as a **JSON string**, and
-  ``remark``. No price and no amount are sent.
+  ``sellerOrderNumber`` (our external id), ``orderSource`` (default
+  ``TAOBAO``, as the example sends), ``productOrderLineList`` as a **real
+  array** of ``{itemId: str, skuId: str, quantity: int, orderLineNo: str}``,
+  ``receiver`` as a **JSON string** of exactly the example's keys ``name,
+  phone, address, country, state, city`` (``phone`` is the mobile when the
+  sheet has only a mobile), and ``remark``. No price and no amount are sent.
+- Preview: no document gives TaoBaoOrderRender's path or body, and the create
+  needs no price, so by default an order goes straight to create (the run's
+  warning says so). Setting ``preview_path`` (e.g. the inferred
+  ``/open/ka/order/render``) calls it with the create body's lines and receiver.
 
-**[inferred]**: TaoBaoOrderRender's path (``/open/ka/order/render``) and body
-(the create body's lines and receiver); that both answers have the OpenAPI
-shapes (render: upstream render data; create: ``subOrderVOS``); that the list
-endpoint is ``/open/purchase/page``; that item ids are the distributor ids.
+**[inferred]**: the success answer (the OpenAPI's ``data.subOrderVOS``; an
+answer without an order number is an OutcomeUnknown, never a refusal); that
+the list endpoint is ``/open/purchase/page``; that item ids are the ids the
+KA surface sells by.
 """
 
 from __future__ import annotations
@@ -23,7 +29,17 @@ from typing import Any
 from ..models import OrderDraft, OrderPreview
 from .base import ApiRequest, compact_json
 from .capabilities import Capabilities, Fact
-from .xportcn_open import XportcnOpen, receiver_fields
+from .fields import DOCUMENTED, INFERRED, Endpoint, RequestField
+from .xportcn import HEADER_FIELDS, XPORTCN_CONFIG
+from .xportcn_open import DEFAULT_COUNTRY, XportcnOpen
+
+DOC = "xportcn-ka-taobao-order-create.txt"
+DEFAULT_ORDER_SOURCE = "TAOBAO"
+INFERRED_RENDER_PATH = "/open/ka/order/render"
+
+
+def _field(name: str, value: str, column: str = "", default: str = "") -> RequestField:
+    return RequestField(name, value, DOCUMENTED, f"{DOC}, example", default, column)
 
 
 class XportcnKaTaobao(XportcnOpen):
@@ -32,8 +48,45 @@ class XportcnKaTaobao(XportcnOpen):
     key = "xportcn-ka-taobao"
     title = "Xportcn KA (Taobao)"
     sandbox_prefix = "/xportcn-ka-taobao/api"
-    RENDER_PATH = "/open/ka/order/render"
+    RENDER_PATH = INFERRED_RENDER_PATH
     CREATE_PATH = "/open/ka/order/create"
+    PREVIEW_INFERRED = True
+    CREATE_NEEDS_PREVIEW = False
+    CONFIG = (
+        *XPORTCN_CONFIG,
+        ("order_source", DEFAULT_ORDER_SOURCE, "orderSource when the sheet has no order_source column"),
+        ("preview_path", "not set", "a preview path to call before create (none is documented)"),
+    )
+    ENDPOINTS = (
+        Endpoint(
+            "preview",
+            "POST",
+            "preview_path (e.g. /open/ka/order/render)",
+            INFERRED,
+            "TaoBaoOrderRender is in the navigation only; path and body not recovered (PROVIDERS.md §1)",
+            "not called: orders go straight to create unless preview_path is set",
+        ),
+        Endpoint("create", "POST", CREATE_PATH, DOCUMENTED, f"{DOC} (marked deprecated)", "once per order"),
+        Endpoint("check-config", "-", "-", INFERRED, "no documented call buys nothing", "says 'not checked'"),
+    )
+    FIELDS = (
+        *HEADER_FIELDS,
+        _field("sellerOrderNumber", "the importer's external id"),
+        _field("orderSource", "sheet order_source, else option order_source", "order_source", DEFAULT_ORDER_SOURCE),
+        _field("productOrderLineList", "array of the lines"),
+        _field("productOrderLineList[].itemId", "sheet item_id, as a string", "item_id"),
+        _field("productOrderLineList[].skuId", "sheet sku_id, as a string", "sku_id"),
+        _field("productOrderLineList[].quantity", "sheet quantity, as an integer", "quantity"),
+        _field("productOrderLineList[].orderLineNo", "sheet line_no", "line_no", "1, 2, ..."),
+        _field("receiver", "JSON string of the receiver"),
+        _field("receiver.name", "sheet receiver_name", "receiver_name"),
+        _field("receiver.phone", "sheet receiver_phone, else receiver_mobile", "receiver_mobile"),
+        _field("receiver.address", "sheet address", "address"),
+        _field("receiver.country", "sheet country", "country", DEFAULT_COUNTRY),
+        _field("receiver.state", "sheet province", "province"),
+        _field("receiver.city", "sheet city", "city"),
+        _field("remark", "sheet order_remark", "order_remark", "not sent"),
+    )
     capabilities = Capabilities(
         caller_id_field=Fact(
             "sellerOrderNumber",
@@ -49,20 +102,39 @@ class XportcnKaTaobao(XportcnOpen):
     )
 
     def build_preview_request(self, order: OrderDraft) -> ApiRequest:
-        body = {"productOrderLineList": _lines(order), "receiver": compact_json(receiver_fields(order))}
-        return ApiRequest("POST", self.RENDER_PATH, json=body)
+        """The configured preview path (none is documented) with the create body's lines and receiver."""
+        body = {"productOrderLineList": _lines(order), "receiver": compact_json(ka_receiver(order))}
+        return ApiRequest("POST", self.option_text("preview_path") or self.RENDER_PATH, json=body)
 
     def build_create_request(self, order: OrderDraft, preview: OrderPreview, external_id: str) -> ApiRequest:
         """The documented create body, keys in the example's order."""
-        body: dict[str, Any] = {"sellerOrderNumber": external_id}
-        source = order.extra.get("order_source") or self.account.options.get("order_source")
-        if source:
-            body["orderSource"] = str(source)
-        body["productOrderLineList"] = _lines(order)
-        body["receiver"] = compact_json(receiver_fields(order))
+        source = order.extra.get("order_source") or self.option_text("order_source", DEFAULT_ORDER_SOURCE)
+        body: dict[str, Any] = {
+            "sellerOrderNumber": external_id,
+            "orderSource": source or DEFAULT_ORDER_SOURCE,
+            "productOrderLineList": _lines(order),
+            "receiver": compact_json(ka_receiver(order)),
+        }
         if order.remark:
             body["remark"] = order.remark
         return ApiRequest("POST", self.CREATE_PATH, json=body)
+
+    def check_request(self) -> None:
+        """No document gives a TaoOrder call that buys nothing."""
+        return None
+
+
+def ka_receiver(order: OrderDraft) -> dict[str, str]:
+    """The KA receiver: exactly the example's six keys; a mobile-only sheet's number goes in ``phone``."""
+    r = order.receiver
+    return {
+        "name": r.name,
+        "phone": r.phone or r.mobile,
+        "address": r.address,
+        "country": r.country or DEFAULT_COUNTRY,
+        "state": r.province,
+        "city": r.city,
+    }
 
 
 def _lines(order: OrderDraft) -> list[dict[str, Any]]:

@@ -4,9 +4,10 @@ Source: xportcn-openapi-purchase-order-create.txt and PROVIDERS.md §3.
 
 - Preview: ``POST /open/order/render`` with ``orderLineList`` and ``receiver``
   as JSON-encoded strings (documented on the PandaPon twin).
-- Create: ``POST /open/order`` with ``purchaseAmount``, ``receiver`` (JSON
-  string), ``orderLineList`` (JSON string, every value a string),
-  ``orderSource`` and ``sellerOrderNumber`` (our external id).
+- Create: ``POST /open/order`` with ``purchaseAmount`` (Σ price × quantity,
+  as in the example: 400 = 1 × 200 + 1 × 200), ``receiver`` (JSON string),
+  ``orderLineList`` (JSON string, every value a string), ``orderSource`` and
+  ``sellerOrderNumber`` (our external id).
 - Lookup: ``POST /open/purchase/page`` filtered by ``sellerOrderNumber``.
 
 Every answer is HTTP 200 with ``{requestId, code, developId, msg, data}``;
@@ -17,6 +18,8 @@ lines in ``subOrderVOS[].errorCode/errorMessage``.
 the render answer's shape, that money is in fen (``purchaseAmount``, line
 ``price``, render amounts), that ``originPrice``/``discountPrice`` are unit
 prices, the error codes other than 3005, and the list endpoint's body and answer.
+Whether ``purchaseAmount`` includes China freight is not stated; the example's
+arithmetic has none (account option ``purchase_amount_includes_freight``).
 """
 
 from __future__ import annotations
@@ -29,11 +32,34 @@ from ..errors import OutcomeUnknown, Rejected
 from ..models import LineCreation, LinePreview, OrderCreation, OrderDraft, OrderLine, OrderPreview
 from .base import Absent, ApiRequest, Found, JsonDict, LookupResult, Unsure, compact_json, fen_to_yuan, yuan_to_fen
 from .capabilities import Capabilities, Fact, Lookup
+from .fields import DOCUMENTED, INFERRED, Endpoint, RequestField
 from .upstream import CURRENCY, as_list, as_object, match_lines, preview_from_render, text
-from .xportcn import XportcnProvider
+from .xportcn import HEADER_FIELDS, XPORTCN_CONFIG, XportcnProvider
 
 PAGE_PATH = "/open/purchase/page"
 DEFAULT_COUNTRY = "中国"
+DOC = "xportcn-openapi-purchase-order-create.txt"
+TWIN_RENDER = "PandaPon twin api-250496540 (PROVIDERS.md §3)"
+CHECK_LINE = {"itemId": 600120680003951077, "quantity": "1", "skuId": 4951323355633}
+"""The render example's line (PandaPon twin): previewing it buys nothing."""
+
+
+def _receiver_field(key: str, column: str, default: str = "") -> RequestField:
+    return RequestField(f"receiver.{key}", f"sheet {column}", DOCUMENTED, f"{DOC}, example", default, column)
+
+
+RECEIVER_FIELDS: tuple[RequestField, ...] = (
+    _receiver_field("zip", "zip"),
+    _receiver_field("country", "country", DEFAULT_COUNTRY),
+    _receiver_field("address", "address"),
+    _receiver_field("city", "city"),
+    _receiver_field("phone", "receiver_phone"),
+    _receiver_field("mobile_phone", "receiver_mobile"),
+    _receiver_field("district", "district"),
+    _receiver_field("name", "receiver_name"),
+    _receiver_field("state", "province"),
+)
+"""The Taobao Global receiver keys of the OpenAPI example (a JSON-encoded string)."""
 
 
 class XportcnOpen(XportcnProvider):
@@ -46,6 +72,57 @@ class XportcnOpen(XportcnProvider):
     columns = ("order_source",)
     RENDER_PATH = "/open/order/render"
     CREATE_PATH = "/open/order"
+    CONFIG = (
+        *XPORTCN_CONFIG,
+        ("order_source", "not sent", "orderSource when the sheet has no order_source column"),
+        ("purchase_amount_includes_freight", "false", "add the previewed China freight to purchaseAmount"),
+    )
+    ENDPOINTS = (
+        Endpoint("preview", "POST", RENDER_PATH, DOCUMENTED, TWIN_RENDER + "; answer shape inferred", "before create"),
+        Endpoint("create", "POST", CREATE_PATH, DOCUMENTED, f"{DOC} (marked to be deprecated)", "once per order"),
+        Endpoint("check-config", "POST", RENDER_PATH, DOCUMENTED, TWIN_RENDER + ", with its example line", "on demand"),
+    )
+    FIELDS = (
+        *HEADER_FIELDS,
+        RequestField("orderLineList", "JSON string of the lines", DOCUMENTED, f"{DOC}, example"),
+        RequestField(
+            "orderLineList[].itemId", "sheet item_id, as a string", DOCUMENTED, f"{DOC}, example", "", "item_id"
+        ),
+        RequestField(
+            "orderLineList[].orderLineNo", "sheet line_no", DOCUMENTED, f"{DOC}, example", "1, 2, ...", "line_no"
+        ),
+        RequestField(
+            "orderLineList[].quantity", "sheet quantity, as a string", DOCUMENTED, f"{DOC}, example", "", "quantity"
+        ),
+        RequestField(
+            "orderLineList[].price",
+            "previewed unit price in fen, as a string",
+            INFERRED,
+            'the example sends "1"; the unit is not stated (upstream: fen)',
+            "",
+            "unit_price",
+        ),
+        RequestField("orderLineList[].currency", "CNY", DOCUMENTED, f"{DOC}, example", "CNY"),
+        RequestField("orderLineList[].skuId", "sheet sku_id, as a string", DOCUMENTED, f"{DOC}, example", "", "sku_id"),
+        RequestField("receiver", "JSON string of the receiver", DOCUMENTED, f"{DOC}, example"),
+        *RECEIVER_FIELDS,
+        RequestField(
+            "purchaseAmount",
+            "Σ price × quantity, in fen",
+            DOCUMENTED,
+            f"{DOC}, example (400 = 1 × 200 + 1 × 200); the unit is inferred",
+            "no freight (purchase_amount_includes_freight = false)",
+        ),
+        RequestField(
+            "orderSource",
+            "sheet order_source, else option order_source",
+            DOCUMENTED,
+            f"{DOC}, example",
+            "not sent",
+            "order_source",
+        ),
+        RequestField("sellerOrderNumber", "the importer's external id", DOCUMENTED, f"{DOC}, example"),
+    )
     capabilities = Capabilities(
         caller_id_field=Fact(
             "sellerOrderNumber",
@@ -104,8 +181,8 @@ class XportcnOpen(XportcnProvider):
         lines = []
         total_fen = 0
         for line in order.lines:
-            unit_fen, amount_fen = self._planned_fen(order, line, preview)
-            total_fen += amount_fen
+            unit_fen = self._planned_fen(order, line, preview)
+            total_fen += unit_fen * line.quantity
             lines.append(
                 {
                     "itemId": line.item_id,
@@ -116,9 +193,10 @@ class XportcnOpen(XportcnProvider):
                     "skuId": line.sku_id,
                 }
             )
-        total_fen += yuan_to_fen(preview.freight) if preview.freight is not None else 0
+        if preview.freight is not None and self.option_flag("purchase_amount_includes_freight", False):
+            total_fen += yuan_to_fen(preview.freight)
         body: dict[str, Any] = {
-            "purchaseAmount": total_fen,  # int64; the unit is [inferred] fen (upstream purchase_amount is fen)
+            "purchaseAmount": total_fen,  # int64: Σ price × quantity as in the example; the unit is [inferred] fen
             "receiver": compact_json(receiver_fields(order)),
             "orderLineList": compact_json(lines),
         }
@@ -128,8 +206,8 @@ class XportcnOpen(XportcnProvider):
         body["sellerOrderNumber"] = external_id
         return ApiRequest("POST", self.CREATE_PATH, json=body)
 
-    def _planned_fen(self, order: OrderDraft, line: OrderLine, preview: OrderPreview) -> tuple[int, int]:
-        """Unit price and line amount in fen, from the preview (the sheet's price only as a fallback)."""
+    def _planned_fen(self, order: OrderDraft, line: OrderLine, preview: OrderPreview) -> int:
+        """The unit price in fen, from the preview (the sheet's price only as a fallback)."""
         planned = preview.lines.get(line.line_no, LinePreview())
         unit = planned.unit_price if planned.unit_price is not None else line.unit_price
         if unit is None:
@@ -138,8 +216,7 @@ class XportcnOpen(XportcnProvider):
                 provider=self.key,
                 endpoint=f"POST {self.CREATE_PATH}",
             )
-        amount = planned.amount if planned.amount is not None else unit * line.quantity
-        return yuan_to_fen(unit), yuan_to_fen(amount)
+        return yuan_to_fen(unit)
 
     def parse_create(self, order: OrderDraft, body: JsonDict) -> OrderCreation:
         """Parse the create answer (documented).
@@ -150,15 +227,33 @@ class XportcnOpen(XportcnProvider):
                               taobaoSubPurchaseId, errorCode, errorMessage}]}
         A line failed when its errorCode or errorMessage is set. purchaseAmount and
         domesticPostFee are null in the example; when given they are [inferred] fen.
+        A success with neither an ``orderNo`` nor a refused line proves nothing
+        either way, so it is an OutcomeUnknown, never a refusal.
         """
-        data = body.get("data")
-        if not isinstance(data, dict):
+        data = as_object(body.get("data"))
+        subs = [as_object(s) for s in as_list(data.get("subOrderVOS"))]
+        refused = any(text(s.get("errorCode")) or text(s.get("errorMessage")) for s in subs)
+        if not text(data.get("orderNo")) and not refused:
             raise OutcomeUnknown(
-                "the provider answered success without order data",
+                "the provider answered success without an order number; check the order by hand",
                 provider=self.key,
                 endpoint=f"POST {self.CREATE_PATH}",
             )
+        if not subs:
+            order_no = text(data.get("orderNo"))
+            lines = {line.line_no: LineCreation(provider_order_id=order_no) for line in order.lines}
+            return OrderCreation(ok=True, provider_order_ids=(order_no,), lines=lines)
         return creation_from_data(order.lines, data)
+
+    def check_options(self) -> None:
+        self.option_flag("purchase_amount_includes_freight", False)
+
+    def check_request(self) -> ApiRequest | None:
+        """The documented render with the twin document's example line: it prices, and buys nothing."""
+        receiver = {**dict.fromkeys(("zip", "phone", "district"), ""), "country": DEFAULT_COUNTRY}
+        receiver.update(address="-", city="-", mobile_phone="13800000000", name="check-config", state="-")
+        body = {"orderLineList": compact_json([CHECK_LINE]), "receiver": compact_json(receiver)}
+        return ApiRequest("POST", self.RENDER_PATH, json=body)
 
     # ----- lookup -------------------------------------------------------------------------
     def lookup_request(self, external_id: str) -> ApiRequest:

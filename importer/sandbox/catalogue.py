@@ -18,12 +18,22 @@ The samples and the tests use these ids; change them together.
 | 600152876415053012 | 4891238819931    | 652876415053 | 4891238819931 | Type-C 数据线 2米   | Shenzhen | 700  | 10000 |
 | 600152901887342015 | 4893302211470    | 652901887342 | 4893302211470 | 桌面收纳盒 (单SKU)  | Yiwu     | 2450 | 300   |
 
-The first two rows are the documented create example's lines, the sixth the
-documented create answer's line. ``*`` discounted from 990. The last two items keep their raw SKU ids as
+| 908842788582       | 5770276409292    |              |               | 旅行收纳袋          | Hangzhou | 1590 | 1000  |
+| 953853002606       | SKU987654322     |              |               | 折叠衣架            | Yiwu     | 860  | 1000  |
+| 2048153758314474   | 3357413213162    | 703446760426 | 3357413213162 | 测试商品1           | Jingxuan | 2180 | 1000  |
+| 600068435000185140 | 4683815098027    |              |               | 测试商品1 (闪鲸)    | Jingxuan | 1650 | 1000  |
+
+The first two rows are the Xportcn OpenAPI create example's lines, the sixth the
+documented create answer's line. The last four are the other documents' example
+lines: KA TaoOrder's two (its ``skuId`` "SKU987654322" is not digits; the KA
+surface takes it as written), Dajisaas' (2180 fen a unit, as its documented
+answer charges 6540 for 3; its raw id is the Dajisaas collision example's) and
+Shanjing's. ``*`` discounted from 990. The last two items keep their raw SKU ids as
 mpSkuIds, as some mapped items do.
 
 Sellers (nick, seller id): Hangzhou = 杭州优品家居旗舰店, 2206512345678;
-Yiwu = 义乌小商品批发城, 1812345678; Shenzhen = 深圳数码配件专营店, 3937219703.
+Yiwu = 义乌小商品批发城, 1812345678; Shenzhen = 深圳数码配件专营店, 3937219703;
+Jingxuan = 淘宝精选, 2200000000001.
 Providers that buy by distributor ids (mpId / mpSkuId) map the raw Taobao ids
 first (撞库); :func:`find_raw` is what their mapping endpoints look up.
 
@@ -75,6 +85,7 @@ class Item:
 HANGZHOU = Seller("杭州优品家居旗舰店", "2206512345678")
 YIWU = Seller("义乌小商品批发城", "1812345678")
 SHENZHEN = Seller("深圳数码配件专营店", "3937219703")
+JINGXUAN = Seller("淘宝精选", "2200000000001")
 
 CATALOGUE: tuple[Item, ...] = (
     Item(
@@ -139,6 +150,16 @@ CATALOGUE: tuple[Item, ...] = (
         (Sku("4893302211470", "默认", 2450, 300, raw_sku_id="4893302211470"),),
         raw_id="652901887342",
     ),
+    Item("908842788582", "旅行收纳袋", HANGZHOU, (Sku("5770276409292", "默认", 1590, 1000),)),
+    Item("953853002606", "折叠衣架", YIWU, (Sku("SKU987654322", "默认", 860, 1000),)),
+    Item(
+        "2048153758314474",
+        "测试商品1",
+        JINGXUAN,
+        (Sku("3357413213162", "默认", 2180, 1000, raw_sku_id="3357413213162"),),
+        raw_id="703446760426",
+    ),
+    Item("600068435000185140", "测试商品1", JINGXUAN, (Sku("4683815098027", "默认", 1650, 1000),)),
 )
 
 _ITEMS = {item.item_id: item for item in CATALOGUE}

@@ -18,8 +18,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from .schema import BOOLEAN, ID, INTEGER, NUMBER, STRING, WHOLE, Field, optional, required
 from .server import Reply, Request
-from .taobao_global import TaobaoGlobalSandbox
+from .taobao_global import TaobaoGlobalSandbox, address_fields
 
 MSG_OK = "操作成功"
 CODE_BUSINESS = 1009  # [inferred] "business-logic error" in a third-party list of codes
@@ -72,6 +73,40 @@ class DajisaasSandbox(TaobaoGlobalSandbox):
     CREATE_PATH = "/taobao/purchase/order/create"
     QUERY = ("POST", "/taobao/purchase/order/query")
     REFERENCE_FIELD = "thirdOrderId"
+    CREATE_FIELDS: ClassVar[tuple[Field, ...]] = (
+        required("thirdOrderId", STRING),
+        required("purchase_amount", INTEGER),
+        required("seller_order_number", STRING, may_be_empty=True),
+        required("order_source", STRING),
+        required("order_line_list", STRING),
+        required("receiver", "object"),
+        optional("warehouse_address_info", "object"),
+        optional("channel_order_type", STRING),
+        optional("support_partial_success", BOOLEAN),
+        optional("order_remark", STRING),
+        optional("need_supply_chain_service", BOOLEAN),
+        optional("need_sys_retry", BOOLEAN),
+    )
+    """The create table of the English document (``order_source`` required there; "可空" fields may be empty)."""
+    LINE_FIELDS: ClassVar[tuple[Field, ...]] = (
+        required("itemId", ID),
+        required("orderLineNo", STRING),
+        required("quantity", WHOLE),
+        required("price", NUMBER),
+        required("currency", STRING),
+        optional("title", STRING),
+        required("skuId", ID),
+    )
+    RENDER_FIELDS: ClassVar[tuple[Field, ...]] = (
+        optional("need_supplychain_service", BOOLEAN),
+        required("receiver_address", "object"),
+        optional("warehouse_address", "object"),
+        required("render_item_List", STRING),
+    )
+    RECEIVER_FIELDS = address_fields(all_required=True)
+    """``receiver`` / ``receiver_address``: every key required (the China warehouse, as the document says)."""
+    WAREHOUSE_FIELDS = address_fields(all_required=True)
+    WAREHOUSE_REQUIRED_IN_MAINLAND = True
 
     def authorize(self, request: Request) -> Reply | None:
         params: Mapping[str, Any] = request.query if request.method == "GET" else (request.json or {})

@@ -20,9 +20,10 @@ import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from .schema import BOOLEAN, ID, INTEGER, NUMBER, STRING, WHOLE, Field, optional, required
 from .server import Handler, Reply, Request
 from .state import SandboxState
-from .taobao_global import TaobaoGlobalSandbox
+from .taobao_global import TaobaoGlobalSandbox, address_fields
 
 TOKEN_LIFETIME = 7200.0
 
@@ -56,6 +57,49 @@ class ShanjingSandbox(TaobaoGlobalSandbox):
     QUERY = ("GET", "/rest/taobao-global/purchase/order/query")
     REFRESH_PATH = "/rest/taobao-global/auth/token/refresh"
     REFERENCE_FIELD = "outer_purchase_id"
+    MARKET_KEY = "purchaseMarket"
+    MARKETS = ("CBU_MARKET",)
+    """``item_source_market`` values the collision document shows."""
+    MAPPING_FIELDS: ClassVar[tuple[Field, ...]] = (
+        required("item_source_market", STRING, choices=MARKETS),
+        required("item_id", WHOLE),
+    )
+    CREATE_FIELDS: ClassVar[tuple[Field, ...]] = (
+        required("outer_purchase_id", STRING),
+        required("purchase_amount", INTEGER),
+        optional("seller_order_number", STRING),
+        optional("order_source", STRING),
+        required("order_line_list", STRING),
+        required("receiver", "object"),
+        optional("warehouse_address_info", "object"),
+        optional("channel_order_type", STRING, choices=("PANAMA", "PANAMA_DG")),
+        optional("support_partial_success", BOOLEAN),
+        optional("order_remark", STRING),
+        optional("need_supply_chain_service", BOOLEAN),
+        optional("need_sys_retry", BOOLEAN),
+    )
+    """The create example's fields; required as upstream marks them (outer_purchase_id, purchase_amount,
+    order_line_list, receiver)."""
+    LINE_FIELDS: ClassVar[tuple[Field, ...]] = (
+        required("itemId", ID),
+        required("orderLineNo", STRING),
+        required("quantity", WHOLE),
+        required("price", NUMBER),
+        required("currency", STRING),
+        optional("title", STRING),
+        optional("orderRemark", STRING),
+        required("skuId", ID),
+        optional("productId", ID),
+    )
+    RENDER_FIELDS: ClassVar[tuple[Field, ...]] = (
+        optional("need_supplychain_service", BOOLEAN),
+        required("render_item_List", STRING),
+        optional("warehouse_address", "object"),
+        required("receiver_address", "object"),
+    )
+    RECEIVER_FIELDS = address_fields(all_required=False)
+    """The example's receiver keys; phone may be empty (the example sends ``"phone": ""``)."""
+    WAREHOUSE_FIELDS = address_fields(all_required=False)
 
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)
@@ -73,7 +117,17 @@ class ShanjingSandbox(TaobaoGlobalSandbox):
         return [("GET", self.REFRESH_PATH, self.refresh)]
 
     def refresh(self, request: Request) -> Reply:
-        """Trade the refresh token for a new access token; the documented flat answer."""
+        """Trade the refresh token for a new access token; the documented flat answer.
+
+        The call is documented with the Bearer header too: a token this sandbox
+        issued (expired or not) must come with it.
+        """
+        self.log.remember(request)
+        token = (request.header("authorization") or "").removeprefix("Bearer ").strip()
+        with self._lock:
+            known = token in self._tokens
+        if not known:
+            return 401, {"success": False, "errorCode": "MissingAccessToken", "errorMsg": "缺少Authorization"}
         if request.query.get("refresh_token") != self.CREDENTIALS["refresh_token"]:
             return 200, {"success": False, "errorCode": "InvalidRefreshToken", "errorMsg": "refresh_token无效或已过期"}
         token = "sj-" + secrets.token_hex(16)
@@ -105,6 +159,10 @@ class ShanjingSandbox(TaobaoGlobalSandbox):
             message = "The specified access token is invalid or expired"
             return 200, {"success": False, "errorCode": "IllegalAccessToken", "errorMsg": message}
         return None
+
+    def purchase_id(self) -> str | int:
+        """Shanjing's documented answer shows ``purchaseId`` as a number."""
+        return int(super().purchase_id())
 
     def ok(self, data: Any) -> Reply:
         return 200, {"success": True, "errorCode": None, "errorMsg": None, "data": data}

@@ -11,27 +11,44 @@ Behaviour the documents leave open, **[inferred]** here and nowhere else:
 - With ``support_partial_success`` false, one unbuyable line refuses the whole
   create (``data.success`` false, nothing bought); with it true, the buyable
   lines are bought and the others left out of ``orderList``.
-- A ``purchase_amount`` below the goods plus China freight is refused.
 - The caller reference is NOT deduplicated: sending it twice buys twice (a
   reseller of the same upstream reports exactly that).
+
+Each subclass lists its documented fields (:mod:`.schema`); stock, freight and
+the warehouse rule are the sandbox's own (:mod:`.rules`).
 - The query endpoint answers ``data.orders``: the create ``data`` of every
   order made with one caller reference.
 """
 
 from __future__ import annotations
 
-import json
 from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..examples import example_lines
 from .catalogue import find_raw
+from .rules import FREIGHT_FEN, MAINLAND, needs_warehouse
+from .schema import (
+    ID,
+    NULLABLE_STRING,
+    STRING,
+    WHOLE,
+    Field,
+    ParamError,
+    RequestLog,
+    body_object,
+    check_fields,
+    entries,
+    json_text,
+    optional,
+    required,
+    whole,
+)
 from .server import Handler, ProviderSandbox, Reply, Request
 from .state import SandboxState
 from .upstream import (
     CURRENCY,
-    FREIGHT_FEN,
     Line,
     Verdict,
     check_purchase,
@@ -42,13 +59,18 @@ from .upstream import (
 )
 
 ADDRESS_KEYS = ("zip", "country", "address", "city", "phone", "mobile_phone", "district", "name", "state")
-ADDRESS_REQUIRED = ("name", "address", "state", "city")
 PURCHASE_ID_BASE = 200049919000
 SUB_PURCHASE_ID_BASE = 200049920000
+RENDER_LINE_FIELDS = (required("itemId", ID), required("quantity", WHOLE), required("skuId", ID))
 
 
-class ParamError(ValueError):
-    """A body the provider cannot read; each subclass answers it in its own shape."""
+def address_fields(*, all_required: bool) -> tuple[Field, ...]:
+    """The Taobao Global address keys: every one required and filled, or only name, address, state, city, country."""
+    filled = {"name", "address", "state", "city", "country"}
+    return (
+        *(required(key, STRING) if all_required or key in filled else optional(key, STRING) for key in ADDRESS_KEYS),
+        optional("tax_id", NULLABLE_STRING),
+    )
 
 
 class TaobaoGlobalSandbox(ProviderSandbox):
@@ -60,6 +82,16 @@ class TaobaoGlobalSandbox(ProviderSandbox):
     QUERY: ClassVar[tuple[str, str]]
     REFERENCE_FIELD: ClassVar[str]
     SOURCE_MARKET: ClassVar[str] = "淘宝精选"
+    MARKET_KEY: ClassVar[str] = "sourceMarket"
+    """The name of an order group's market in the create answer (Dajisaas' ``sourceMarket``)."""
+    CREATE_FIELDS: ClassVar[tuple[Field, ...]]
+    LINE_FIELDS: ClassVar[tuple[Field, ...]]
+    RENDER_FIELDS: ClassVar[tuple[Field, ...]]
+    RECEIVER_FIELDS: ClassVar[tuple[Field, ...]]
+    """The receiver's and the render's ``receiver_address`` keys."""
+    WAREHOUSE_FIELDS: ClassVar[tuple[Field, ...]]
+    WAREHOUSE_REQUIRED_IN_MAINLAND: ClassVar[bool] = False
+    MAPPING_FIELDS: ClassVar[tuple[Field, ...]] = (required("item_id", WHOLE),)
     EXAMPLE_LINES: ClassVar[Mapping[str, list[dict[str, str]]]] = {
         # Raw Taobao ids, as a buyer copies them; the adapter maps them to mpId / mpSkuId first.
         "clean": example_lines("dajisaas"),
@@ -69,6 +101,7 @@ class TaobaoGlobalSandbox(ProviderSandbox):
 
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)
+        self.log = RequestLog()
 
     # ----- what a subclass provides ------------------------------------------------------
     @abstractmethod
@@ -109,6 +142,7 @@ class TaobaoGlobalSandbox(ProviderSandbox):
 
     def _checked(self, handler: Handler) -> Handler:
         def checked(request: Request) -> Reply:
+            self.log.remember(request)
             refusal = self.authorize(request)
             if refusal is not None:
                 return refusal
@@ -122,9 +156,8 @@ class TaobaoGlobalSandbox(ProviderSandbox):
     # ----- collision (撞库) ---------------------------------------------------------------------
     def product_get(self, request: Request) -> Reply:
         """The item a raw Taobao id maps to: mpId and, per SKU, the raw skuId and its mpSkuId."""
-        raw_id = request.query.get("item_id", "")
-        if not raw_id:
-            raise ParamError("item_id is required")
+        check_fields(request.query, self.MAPPING_FIELDS)
+        raw_id = request.query["item_id"]
         item = find_raw(raw_id)
         if item is None:
             return self.failure("ITEM_NOT_FOUND", f"商品{raw_id}不存在或不支持代购")
@@ -152,9 +185,11 @@ class TaobaoGlobalSandbox(ProviderSandbox):
     # ----- render -----------------------------------------------------------------------------
     def render(self, request: Request) -> Reply:
         body = _body(request)
-        lines = _lines(body, "render_item_List", create=False)
-        _address(body, "receiver_address", required=True)
-        _address(body, "warehouse_address", required=False)
+        check_fields(body, self.RENDER_FIELDS)
+        lines = _lines(body, "render_item_List", RENDER_LINE_FIELDS, create=False)
+        self.address(body, "receiver_address", self.RECEIVER_FIELDS)
+        if "warehouse_address" in body:
+            self.address(body, "warehouse_address", self.WAREHOUSE_FIELDS)
         _tax_id(body)
         verdicts = render_verdicts(self.state, lines)
         return self.render_answer({"success": True, "errorCode": None, "errorMsg": None, "data": render_data(verdicts)})
@@ -162,16 +197,16 @@ class TaobaoGlobalSandbox(ProviderSandbox):
     # ----- create ------------------------------------------------------------------------------
     def create(self, request: Request) -> Reply:
         body = _body(request)
-        reference = _text(body, self.REFERENCE_FIELD, required=True)
-        amount = _whole(body.get("purchase_amount"), "purchase_amount")
-        lines = _lines(body, "order_line_list", create=True)
-        receiver = _address(body, "receiver", required=True)
-        _address(body, "warehouse_address_info", required=False)
+        check_fields(body, self.CREATE_FIELDS)
+        reference = str(body[self.REFERENCE_FIELD])
+        lines = _lines(body, "order_line_list", self.LINE_FIELDS, create=True)
+        receiver = self.address(body, "receiver", self.RECEIVER_FIELDS)
+        self.check_warehouse(body, receiver)
         partial = body.get("support_partial_success") is True
         with self.state.lock:
             self.state.record_create(self.PROVIDER_KEY, reference)
             verdicts = [check_purchase(self.state, line) for line in lines]
-            refusal = _refusal(verdicts, partial, amount)
+            refusal = _refusal(verdicts, partial)
             if refusal is not None:
                 return self.ok({**refusal, "orderList": [], "paymentUrl": None, "outerPurchaseId": reference})
             take(self.state, verdicts)
@@ -180,6 +215,29 @@ class TaobaoGlobalSandbox(ProviderSandbox):
                 self.PROVIDER_KEY, {"reference": reference, "data": data, "receiver": receiver}, reference
             )
         return self.ok(data)
+
+    def purchase_id(self) -> str | int:
+        """A new upstream purchase id, as text (Dajisaas' documented answer; Shanjing's shows a number)."""
+        return self.state.next_id(PURCHASE_ID_BASE)
+
+    def address(self, body: dict[str, Any], name: str, fields: tuple[Field, ...]) -> dict[str, Any]:
+        """An address object with this provider's documented keys (a district may be empty abroad)."""
+        value: dict[str, Any] = body[name]
+        if not isinstance(value, dict):
+            raise ParamError(f"{name} must be a JSON object, not {type(value).__name__}")
+        abroad = str(value.get("country") or "").strip() not in MAINLAND
+        rules = tuple(optional(f.name, f.kind) if abroad and f.name == "district" else f for f in fields)
+        check_fields(value, rules, name, closed=True)
+        if not (value.get("phone") or value.get("mobile_phone")):
+            raise ParamError(f"{name} needs phone or mobile_phone")
+        return value
+
+    def check_warehouse(self, body: dict[str, Any], receiver: dict[str, Any]) -> None:
+        """``warehouse_address_info``: checked when sent; the sandbox's rule may require it (see :mod:`.rules`)."""
+        if "warehouse_address_info" in body:
+            self.address(body, "warehouse_address_info", self.WAREHOUSE_FIELDS)
+        elif self.WAREHOUSE_REQUIRED_IN_MAINLAND and needs_warehouse(str(receiver.get("country") or "")):
+            raise ParamError("warehouse_address_info is required when the order is not cross-border (非跨境必填)")
 
     def _order_data(self, verdicts: list[Verdict], reference: str) -> dict[str, Any]:
         orders = []
@@ -200,10 +258,10 @@ class TaobaoGlobalSandbox(ProviderSandbox):
             orders.append(
                 {
                     "orderLineList": lines,
-                    "purchaseId": self.state.next_id(PURCHASE_ID_BASE),
+                    "purchaseId": self.purchase_id(),
                     "supplierNick": lines[0]["supplierNick"],
                     "estimateAmount": sum(line["estimateAmount"] for line in lines) + FREIGHT_FEN,
-                    "sourceMarket": self.SOURCE_MARKET,
+                    self.MARKET_KEY: self.SOURCE_MARKET,
                     "estimateCurrency": CURRENCY,
                 }
             )
@@ -228,16 +286,12 @@ class TaobaoGlobalSandbox(ProviderSandbox):
         return self.ok({"orders": orders})
 
 
-def _refusal(verdicts: list[Verdict], partial: bool, amount: int) -> dict[str, Any] | None:
+def _refusal(verdicts: list[Verdict], partial: bool) -> dict[str, Any] | None:
     """Why a create buys nothing, as the ``data`` fields of a refused order; None when it goes ahead."""
     failed = [v for v in verdicts if not v.ok]
     buyable = [v for v in verdicts if v.ok]
     if failed and (not partial or not buyable):
         return {"success": False, "errorCode": failed[0].error_code, "errorMessage": _reasons(failed)}
-    needed = sum(v.unit_price * v.line.quantity for v in buyable) + FREIGHT_FEN * len(seller_groups(verdicts))
-    if amount < needed:
-        message = f"计划购买金额{amount}分低于实际金额{needed}分"
-        return {"success": False, "errorCode": "PURCHASE_AMOUNT_NOT_ENOUGH", "errorMessage": message}
     return None
 
 
@@ -249,60 +303,29 @@ def _reasons(failed: list[Verdict]) -> str:
 
 
 def _body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.json, dict):
-        raise ParamError("body must be a JSON object")
-    return request.json
+    return body_object(request)
 
 
-def _lines(body: dict[str, Any], name: str, *, create: bool) -> list[Line]:
-    raw = body.get(name)
-    if not isinstance(raw, str) or not raw:
-        raise ParamError(f"{name} must be a JSON-encoded string")
-    try:
-        entries = json.loads(raw)
-    except ValueError:
-        raise ParamError(f"{name} is not valid JSON") from None
-    if not isinstance(entries, list) or not entries:
-        raise ParamError(f"{name} must encode a non-empty JSON array")
+def _lines(body: dict[str, Any], name: str, fields: tuple[Field, ...], *, create: bool) -> list[Line]:
+    raw = entries(json_text(body, name, list), name)
     lines = []
-    for n, entry in enumerate(entries, start=1):
-        if not isinstance(entry, dict):
-            raise ParamError(f"{name}[{n}] must be an object")
-        quantity = _whole(entry.get("quantity"), f"{name}[{n}].quantity")
+    for n, entry in enumerate(raw, start=1):
+        check_fields(entry, fields, f"{name}[{n}]")
+        quantity = whole(entry["quantity"])
         if quantity <= 0:
             raise ParamError(f"{name}[{n}].quantity must be above 0")
-        line = Line(
-            item_id=_id(entry.get("itemId"), f"{name}[{n}].itemId"),
-            sku_id=_id(entry.get("skuId"), f"{name}[{n}].skuId"),
-            quantity=quantity,
-        )
+        line = Line(item_id=str(entry["itemId"]), sku_id=str(entry["skuId"]), quantity=quantity)
         if create:
             line = Line(
                 line.item_id,
                 line.sku_id,
                 quantity,
-                line_no=_text(entry, "orderLineNo", required=True),
-                price=_whole(entry.get("price"), f"{name}[{n}].price"),
-                currency=str(entry.get("currency") or CURRENCY),
+                line_no=str(entry["orderLineNo"]),
+                price=int(entry["price"]),
+                currency=str(entry["currency"]),
             )
         lines.append(line)
     return lines
-
-
-def _address(body: dict[str, Any], name: str, *, required: bool) -> dict[str, Any] | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, dict):
-        raise ParamError(f"{name} must be a JSON object, not {type(value).__name__}")
-    unknown = sorted(set(value) - set(ADDRESS_KEYS) - {"tax_id"})
-    if unknown:
-        raise ParamError(f"{name} has unknown keys {unknown}")
-    missing = [key for key in ADDRESS_REQUIRED if not value.get(key)]
-    if missing:
-        raise ParamError(f"{name} needs {', '.join(missing)}")
-    _tax_id(value, f"{name}.tax_id")
-    return value
 
 
 def _tax_id(body: Mapping[str, Any], name: str = "tax_id") -> None:
@@ -310,31 +333,3 @@ def _tax_id(body: Mapping[str, Any], name: str = "tax_id") -> None:
     value = body.get("tax_id")
     if value is not None and not isinstance(value, str):
         raise ParamError(f"{name} must be a string or null; got {type(value).__name__}")
-
-
-def _id(value: Any, name: str) -> str:
-    """Ids are exact JSON integers in the documented examples; digit strings are accepted too. Floats are not."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return value
-    raise ParamError(f"{name} must be an integer id; got {value!r}")
-
-
-def _whole(value: Any, name: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    raise ParamError(f"{name} must be a whole number; got {value!r}")
-
-
-def _text(body: Mapping[str, Any], name: str, *, required: bool = False) -> str:
-    value = body.get(name)
-    if value is None or value == "":
-        if required:
-            raise ParamError(f"{name} is required")
-        return ""
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        raise ParamError(f"{name} must be a string")
-    return str(value)

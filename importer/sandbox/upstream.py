@@ -14,7 +14,7 @@ The render ``data`` is **[inferred]** (no public page shows it)::
      unavailableSkuList: [{itemId, skuId, reason, errorCode, errorMsg}],
      totalRealPayPrice: {amount, currency}}
 
-Money is in fen; China freight is FREIGHT_FEN per seller group.
+Money is in fen; stock, freight and prices follow the sandbox's own rules (:mod:`.rules`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalogue import Item, Sku, find_item, find_sku
+from .rules import FREIGHT_FEN, stock_refusal
 from .state import SandboxState
 
-FREIGHT_FEN = 600
 CURRENCY = "CNY"
 
 
@@ -74,11 +74,9 @@ def assess(state: SandboxState, line: Line, left: Callable[[tuple[str, str]], in
     origin = state.price(item.item_id, sku.sku_id, sku.price)
     discount = sku.discount_price if origin == sku.price else None
     unit = discount if discount is not None else origin
-    units_left = left((item.item_id, sku.sku_id))
-    if units_left <= 0:
-        return refuse(line, "SOLD_OUT", "商品已售罄", item, sku)
-    if line.quantity > units_left:
-        return refuse(line, "INSUFFICIENT_STOCK", f"库存不足，仅剩{units_left}件", item, sku)
+    refusal = stock_refusal(left((item.item_id, sku.sku_id)), line.quantity)
+    if refusal is not None:
+        return refuse(line, *refusal, item, sku)
     return Verdict(line, item, sku, unit, origin, discount)
 
 
@@ -146,16 +144,12 @@ def render_verdicts(state: SandboxState, lines: Sequence[Line]) -> list[Verdict]
 
 
 def check_purchase(state: SandboxState, line: Line) -> Verdict:
-    """Check one create line (stock, currency, price not below today's); the caller holds the state lock."""
-    verdict = assess(state, line, lambda key: state.stock(*key))
-    if not verdict.ok or verdict.sku is None:
-        return verdict
-    if line.currency != CURRENCY:
-        return refuse(line, "CURRENCY_NOT_SUPPORTED", f"不支持的币种{line.currency}", verdict.item, verdict.sku)
-    if line.price is not None and line.price < verdict.unit_price:
-        reason = f"商品价格已变动，当前单价{verdict.unit_price}分"
-        return refuse(line, "PRICE_CHANGED", reason, verdict.item, verdict.sku)
-    return verdict
+    """Check one create line against the catalogue and stock; the caller holds the state lock.
+
+    The line's declared ``price`` and ``currency`` are not checked: the sandbox
+    charges its own price (see :mod:`.rules`).
+    """
+    return assess(state, line, lambda key: state.stock(*key))
 
 
 def take(state: SandboxState, verdicts: Sequence[Verdict]) -> None:

@@ -8,16 +8,19 @@ PROVIDERS.md §2:
   (object) and ``cargoParamList`` (array of ``{offerId: int, specId: str,
   quantity: number}``) answers ``data`` as an **array, one element per
   supplier**: ``{sumCarriage, sumPayment, sumTotalPayment,
-  sumPaymentNoCarriage, tradeModeNameList, orderItemTOList: [{amount, message,
-  finalUnitPrice, specId, skuId, offerId, openOfferId}]}``, money in fen.
+  sumPaymentNoCarriage, orderItemTOList: [{amount, message, finalUnitPrice,
+  specId, skuId, offerId, openOfferId}]}``, money in fen (the documented
+  example answer; it has no ``tradeModeNameList``).
 - ``POST /alibaba/ka/order/create`` with the same address and cargo plus
   ``outOrderId`` and ``tradeType`` answers ``data: {orderIds: [...]}``.
+- ``addressParam`` needs the twin document's required keys (fullName, mobile,
+  phone, cityText, provinceText, townText, address); ``flow`` is one of
+  :data:`FLOWS`.
 
-**[inferred]**, here and nowhere else: ``message`` on a line means it cannot be
-bought; ``tradeModeNameList`` is on the KA preview; ``sumTotalPayment`` adds a
-2.5 % service fee (the documented example: 6400 → 6561); a create must follow a
-preview of the same cargo (the documents call preview mandatory) and buys all
-or nothing (code 4001 otherwise); ``orderIds`` come in the preview's supplier
+Freight, the service fee, preview-before-create and the trade-type check are
+the sandbox's own rules (:mod:`.rules`). **[inferred]**, here and nowhere else:
+``message`` on a line means it cannot be bought; a create buys all or nothing
+(code 4001 otherwise); ``orderIds`` come in the preview's supplier
 order; the order list is ``POST /alibaba/ka/order/list`` with ``{outOrderId,
 pageNum, pageSize}`` answering ``{records: [{orderId, outOrderId, status,
 createTime, sumPayment}], total}``. The caller reference is not deduplicated.
@@ -33,21 +36,73 @@ from typing import Any, ClassVar
 
 from ..examples import example_lines
 from .catalogue_1688 import Offer, Spec, find_offer, find_spec
+from .rules import CARRIAGE_FEN, PREVIEW_MEMORY_SECONDS, service_fee, stock_refusal
+from .schema import (
+    ARRAY,
+    INTEGER,
+    NUMBER,
+    OBJECT,
+    STRING,
+    ParamError,
+    body_object,
+    check_fields,
+    entries,
+    optional,
+    required,
+)
 from .server import Handler, ProviderSandbox, Reply, Request
 from .state import SandboxState
 from .xportcn_common import XportcnGate, bad_params, envelope
 
-CARRIAGE_FEN = 600
-SERVICE_FEE_PER_MILLE = 25
 CODE_CREATE_FAILED = 4001  # [inferred]
 ORDER_ID_BASE = 3_712_900_000_000_000
-PREVIEW_MEMORY_SECONDS = 1800.0
-ADDRESS_REQUIRED = ("fullName", "provinceText", "cityText", "address")
 CHINA = timezone(timedelta(hours=8))
+FLOWS = ("general", "fenxiao", "fenxiaonew", "saleproxy", "paired", "boutiquefenxiao", "boutiquepifa")
+"""``flow`` values: ``fenxiaonew`` from the KA preview example, the others from the 1688 upstream (PROVIDERS.md §0)."""
 
-
-class ParamError(ValueError):
-    """A body the endpoint cannot read: answered with code 3005."""
+ADDRESS_FIELDS = (
+    required("fullName", STRING),
+    required("mobile", STRING),
+    required("phone", STRING, may_be_empty=True),
+    optional("postCode", STRING),
+    required("cityText", STRING),
+    required("provinceText", STRING),
+    optional("areaText", STRING),
+    required("townText", STRING),
+    required("address", STRING),
+    optional("districtCode", STRING),
+)
+"""``addressParam``: the twin document's required keys (the KA preview example sends ``phone`` empty)."""
+CARGO_FIELDS = (
+    optional("sellerOpenId", STRING),
+    required("offerId", INTEGER),
+    required("specId", STRING),
+    required("quantity", NUMBER),
+    optional("productNo", STRING),
+    optional("container", STRING),
+)
+PREVIEW_FIELDS = (
+    required("flow", STRING, choices=FLOWS),
+    optional("aliId", STRING),
+    optional("outOrderId", STRING),
+    required("addressParam", OBJECT),
+    required("cargoParamList", ARRAY),
+)
+CREATE_FIELDS = (
+    required("flow", STRING, choices=FLOWS),
+    optional("message", STRING),
+    optional("shopPromotionId", STRING),
+    optional("tradeType", STRING),
+    required("addressParam", OBJECT),
+    required("cargoParamList", ARRAY),
+    optional("userId", STRING),
+    optional("staffName", STRING),
+    optional("outOrderId", STRING),
+    optional("developerId", INTEGER),
+    optional("platformOrder", INTEGER),
+    optional("dropshipping", STRING),
+)
+"""The create body as the KA document lists it (types from its example); required as on the twin."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +127,7 @@ class XportcnKa1688Sandbox(ProviderSandbox):
     PROVIDER_KEY = "xportcn-ka-1688"
     PREFIX = "/xportcn-ka-1688/api"
     CREDENTIALS: ClassVar[Mapping[str, str]] = {"access_key": "sandbox-ka1688-ak", "secret": "sandbox-ka1688-secret"}
-    OPTIONS: ClassVar[Mapping[str, Any]] = {"user_id": "sandbox-user", "flow": "general"}
+    OPTIONS: ClassVar[Mapping[str, Any]] = {"user_id": "sandbox-user"}
     PREVIEW_PATH = "/alibaba/ka/order/create/preview"
     CREATE_PATH = "/alibaba/ka/order/create"
     LIST_PATH = "/alibaba/ka/order/list"
@@ -84,7 +139,9 @@ class XportcnKa1688Sandbox(ProviderSandbox):
 
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)
-        self.gate = XportcnGate({self.CREDENTIALS["access_key"]: self.CREDENTIALS["secret"]})
+        keys = {self.CREDENTIALS["access_key"]: self.CREDENTIALS["secret"]}
+        self.gate = XportcnGate(keys, str(self.OPTIONS["user_id"]))
+        self.log = self.gate.log
         self._previewed: dict[tuple[tuple[str, str, int], ...], float] = {}
 
     def routes(self) -> list[tuple[str, str, Handler]]:
@@ -108,7 +165,7 @@ class XportcnKa1688Sandbox(ProviderSandbox):
     def preview(self, request: Request) -> Reply:
         try:
             body = _body(request)
-            _text(body, "flow")
+            check_fields(body, PREVIEW_FIELDS)
             _address(body)
             cargo = self._assess(_cargo(body))
         except ParamError as error:
@@ -121,8 +178,8 @@ class XportcnKa1688Sandbox(ProviderSandbox):
     def create(self, request: Request) -> Reply:
         try:
             body = _body(request)
-            _text(body, "flow")
-            out_order_id = _text(body, "outOrderId")
+            check_fields(body, CREATE_FIELDS)
+            out_order_id = str(body.get("outOrderId") or "")
             _address(body)
             trade_type = body.get("tradeType")
             lines = _cargo(body)
@@ -190,10 +247,9 @@ class XportcnKa1688Sandbox(ProviderSandbox):
                 offer, spec = found
                 key = (line.offer_id, line.spec_id)
                 left = self.state.stock(*key) - taken.get(key, 0)
-                message: str | None = None
-                if left < line.quantity:
-                    message = "商品已售罄" if left <= 0 else f"库存不足, 仅剩{left}件"
-                else:
+                refusal = stock_refusal(left, line.quantity)
+                message = refusal[1] if refusal is not None else None
+                if refusal is None:
                     taken[key] = taken.get(key, 0) + line.quantity
                 result.append(Cargo(line.offer_id, line.spec_id, line.quantity, offer, spec, message))
         return result
@@ -230,9 +286,8 @@ def _group_data(group: list[Cargo]) -> dict[str, Any]:
     return {
         "sumCarriage": carriage,
         "sumPayment": payment,
-        "sumTotalPayment": payment + payment * SERVICE_FEE_PER_MILLE // 1000,
+        "sumTotalPayment": payment + service_fee(payment),
         "sumPaymentNoCarriage": goods,
-        "tradeModeNameList": list(group[0].offer.supplier.trade_modes) if group[0].offer else [],
         "orderItemTOList": items,
     }
 
@@ -245,50 +300,27 @@ def _cargo_key(cargo: list[Cargo]) -> tuple[tuple[str, str, int], ...]:
 
 
 def _body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.json, dict):
-        raise ParamError("body must be a JSON object")
-    return request.json
-
-
-def _text(body: Mapping[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value:
-        raise ParamError(f"{name} is required")
-    return value
+    return body_object(request)
 
 
 def _address(body: Mapping[str, Any]) -> dict[str, Any]:
-    address = body.get("addressParam")
-    if not isinstance(address, dict):
-        raise ParamError("addressParam must be a JSON object")
-    missing = [key for key in ADDRESS_REQUIRED if not address.get(key)]
-    if not (address.get("mobile") or address.get("phone")):
-        missing.append("mobile or phone")
-    if missing:
-        raise ParamError(f"addressParam needs {', '.join(missing)}")
-    if not all(isinstance(v, str) for v in address.values()):
-        raise ParamError("addressParam values must be strings")
+    address: dict[str, Any] = body["addressParam"]
+    check_fields(address, ADDRESS_FIELDS, "addressParam", closed=True)
     return address
 
 
 def _cargo(body: Mapping[str, Any]) -> list[Cargo]:
-    raw = body.get("cargoParamList")
-    if not isinstance(raw, list) or not raw:
-        raise ParamError("cargoParamList must be a non-empty JSON array")
+    raw: list[Any] = body["cargoParamList"]
+    if not raw:
+        raise ParamError("cargoParamList must not be empty")
     lines = []
-    for n, entry in enumerate(raw, start=1):
+    for n, entry in enumerate(entries(raw, "cargoParamList"), start=1):
         name = f"cargoParamList[{n}]"
-        if not isinstance(entry, dict):
-            raise ParamError(f"{name} must be an object")
-        offer_id, spec_id, quantity = entry.get("offerId"), entry.get("specId"), entry.get("quantity")
-        if not isinstance(offer_id, int) or isinstance(offer_id, bool):
-            raise ParamError(f"{name}.offerId must be a JSON integer; got {offer_id!r}")
-        if not isinstance(spec_id, str) or not spec_id:
-            raise ParamError(f"{name}.specId must be a string")
-        count = _whole_above_zero(quantity)
+        check_fields(entry, CARGO_FIELDS, name, closed=True)
+        count = _whole_above_zero(entry["quantity"])
         if count is None:
-            raise ParamError(f"{name}.quantity must be a whole number above 0; got {quantity!r}")
-        lines.append(Cargo(str(offer_id), spec_id, count))
+            raise ParamError(f"{name}.quantity must be a whole number above 0; got {entry['quantity']!r}")
+        lines.append(Cargo(str(entry["offerId"]), entry["specId"], count))
     return lines
 
 

@@ -5,7 +5,9 @@ purchase logic as the OpenAPI sandbox (:mod:`.xportcn_open`); only the request
 fields differ, per xportcn-ka-taobao-order-create.txt:
 ``productOrderLineList`` is a real JSON array of ``{itemId: str, skuId: str,
 quantity: int, orderLineNo: str}``, ``receiver`` a JSON-encoded string, no
-price and no ``purchaseAmount``.
+price and no ``purchaseAmount``. The receiver has exactly the example's six
+keys (``name, phone, address, country, state, city``), none empty; ids are
+strings as written (the example's ``skuId`` "SKU987654322" is not digits).
 
 **[inferred]**: the render path (``/open/ka/order/render``) and body (the
 create body's lines and receiver), and both answers (the OpenAPI shapes); the
@@ -18,8 +20,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from .schema import INTEGER, STRING, Field, ParamError, check_fields, entries, json_text, optional, required
 from .upstream import Line
-from .xportcn_open import ParamError, XportcnOpenSandbox, digits_id
+from .xportcn_open import XportcnOpenSandbox
+
+RECEIVER_FIELDS = tuple(required(key, STRING) for key in ("name", "phone", "address", "country", "state", "city"))
+"""The KA receiver keys (a JSON string), exactly those of the document's example, none empty."""
+LINE_FIELDS = (
+    required("itemId", STRING),
+    required("skuId", STRING, may_be_empty=True),
+    required("quantity", INTEGER),
+    required("orderLineNo", STRING),
+)
+RENDER_LINE_FIELDS = (*LINE_FIELDS[:3], optional("orderLineNo", STRING))
+"""A line as the example shows it; an empty ``skuId`` names a single-SKU item's only SKU."""
 
 
 class XportcnKaTaobaoSandbox(XportcnOpenSandbox):
@@ -33,36 +47,36 @@ class XportcnKaTaobaoSandbox(XportcnOpenSandbox):
     }
     RENDER_PATH = "/open/ka/order/render"
     CREATE_PATH = "/open/ka/order/create"
+    CREATE_FIELDS: ClassVar[tuple[Field, ...]] = (
+        optional("sellerOrderNumber", STRING),
+        optional("orderSource", STRING),
+        required("productOrderLineList", "array"),
+        required("receiver", STRING),
+        optional("remark", STRING),
+    )
 
     def parse_lines(self, body: dict[str, Any], *, create: bool) -> list[Line]:
-        """``productOrderLineList``: a real array (a JSON string is refused), quantities as integers."""
+        """``productOrderLineList``: a real array (a JSON string is refused); ids as strings, quantities as integers."""
         raw = body.get("productOrderLineList")
         if not isinstance(raw, list) or not raw:
             raise ParamError("productOrderLineList must be a non-empty JSON array")
         lines = []
-        for n, entry in enumerate(raw, start=1):
+        for n, entry in enumerate(entries(raw, "productOrderLineList"), start=1):
             name = f"productOrderLineList[{n}]"
-            if not isinstance(entry, dict):
-                raise ParamError(f"{name} must be an object")
-            quantity = entry.get("quantity")
-            if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
-                raise ParamError(f"{name}.quantity must be a whole number above 0; got {quantity!r}")
-            item_id, sku_id = entry.get("itemId"), entry.get("skuId", "")
-            if not isinstance(item_id, str) or not isinstance(sku_id, str):
-                raise ParamError(f"{name}.itemId and skuId must be strings")
-            line_no = entry.get("orderLineNo", "")
-            if create and not (isinstance(line_no, str) and line_no):
-                raise ParamError(f"{name}.orderLineNo is required")
+            check_fields(entry, LINE_FIELDS if create else RENDER_LINE_FIELDS, name)
+            if entry["quantity"] <= 0:
+                raise ParamError(f"{name}.quantity must be above 0")
             lines.append(
-                Line(
-                    digits_id(item_id, f"{name}.itemId"),
-                    digits_id(sku_id, f"{name}.skuId", blank_ok=True),
-                    quantity,
-                    line_no=str(line_no),
-                )
+                Line(str(entry["itemId"]), str(entry["skuId"]), entry["quantity"], line_no=entry.get("orderLineNo", ""))
             )
         return lines
 
-    def parse_purchase_amount(self, body: dict[str, Any]) -> int | None:
+    def parse_receiver(self, body: dict[str, Any]) -> dict[str, str]:
+        """``receiver``: a JSON string of exactly the six documented keys, none empty."""
+        receiver: dict[str, str] = json_text(body, "receiver", dict)
+        check_fields(receiver, RECEIVER_FIELDS, "receiver", closed=True)
+        return receiver
+
+    def parse_purchase_amount(self, body: dict[str, Any], lines: list[Line]) -> int | None:
         """The KA create carries no amount."""
         return None

@@ -26,19 +26,33 @@ remembered (and listed) when at least one of its lines was bought.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from ..examples import example_lines
+from .rules import FREIGHT_FEN, purchase_amount_refusal
+from .schema import (
+    ID,
+    INTEGER,
+    STRING,
+    WHOLE,
+    Field,
+    ParamError,
+    body_object,
+    check_fields,
+    entries,
+    is_kind,
+    json_text,
+    optional,
+    required,
+    whole,
+)
 from .server import Handler, ProviderSandbox, Reply, Request
 from .state import SandboxState
-from .upstream import CURRENCY, FREIGHT_FEN, Line, Verdict, check_purchase, render_data, render_verdicts, take
+from .upstream import CURRENCY, Line, Verdict, check_purchase, render_data, render_verdicts, take
 from .xportcn_common import XportcnGate, bad_params, envelope
 
-RECEIVER_KEYS = frozenset({"zip", "country", "address", "city", "phone", "mobile_phone", "district", "name", "state"})
-RECEIVER_REQUIRED = ("name", "address", "state", "city")
 STATUS_WAIT_BUYER_PAY = 0  # TAOBAO_ORDER_WAIT_BUYER_PAY in the order status enum
 CHINA = timezone(timedelta(hours=8))
 CODE_SYSTEM_ERROR = 500  # [inferred]: Xportcn's error-code table is not public
@@ -48,10 +62,6 @@ ORDER_ID_BASE = 1031992847890000000
 ORDER_NO_BASE = 1031992847781000000
 SUB_ORDER_ID_BASE = 1031992851828000000
 TAOBAO_ID_BASE = 200027842000
-
-
-class ParamError(ValueError):
-    """A body Xportcn could not read: answered with code 3005."""
 
 
 class XportcnOpenSandbox(ProviderSandbox):
@@ -67,13 +77,23 @@ class XportcnOpenSandbox(ProviderSandbox):
         "out_of_stock": [{"item_id": "600126245031041190", "sku_id": "5016042822041", "quantity": "1"}],
     }
     DEVELOP_ID = "1028257583384757029"
+    CREATE_FIELDS: ClassVar[tuple[Field, ...]] = (
+        required("purchaseAmount", INTEGER),
+        required("receiver", STRING),
+        required("orderLineList", STRING),
+        optional("orderSource", STRING),
+        optional("sellerOrderNumber", STRING),
+    )
+    """The create body (the twin document marks purchaseAmount, receiver and orderLineList required)."""
     RENDER_PATH = "/open/order/render"
     CREATE_PATH = "/open/order"
     PAGE_PATH = "/open/purchase/page"
 
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)
-        self.gate = XportcnGate({self.CREDENTIALS["access_key"]: self.CREDENTIALS["secret"]}, self.DEVELOP_ID)
+        keys = {self.CREDENTIALS["access_key"]: self.CREDENTIALS["secret"]}
+        self.gate = XportcnGate(keys, str(self.OPTIONS["user_id"]), self.DEVELOP_ID)
+        self.log = self.gate.log
 
     def routes(self) -> list[tuple[str, str, Handler]]:
         return [
@@ -93,7 +113,7 @@ class XportcnOpenSandbox(ProviderSandbox):
         try:
             body = _body(request)
             lines = self.parse_lines(body, create=False)
-            _receiver(body)
+            self.parse_receiver(body)
         except ParamError as error:
             return bad_params(str(error))
         verdicts = render_verdicts(self.state, lines)
@@ -103,9 +123,10 @@ class XportcnOpenSandbox(ProviderSandbox):
     def create(self, request: Request) -> Reply:
         try:
             body = _body(request)
+            check_fields(body, self.CREATE_FIELDS)
             lines = self.parse_lines(body, create=True)
-            receiver = _receiver(body)
-            purchase_amount = self.parse_purchase_amount(body)
+            receiver = self.parse_receiver(body)
+            purchase_amount = self.parse_purchase_amount(body, lines)
             external_id = _optional_text(body, "sellerOrderNumber")
             source = _optional_text(body, "orderSource")
         except ParamError as error:
@@ -132,9 +153,17 @@ class XportcnOpenSandbox(ProviderSandbox):
         """The order lines of a render or create body (``orderLineList``, a JSON string)."""
         return _lines(body, create=create)
 
-    def parse_purchase_amount(self, body: dict[str, Any]) -> int | None:
-        """``purchaseAmount``, required on this create."""
-        return whole_number(body.get("purchaseAmount"), "purchaseAmount")
+    def parse_receiver(self, body: dict[str, Any]) -> dict[str, str]:
+        """``receiver``: a JSON string of the Taobao Global receiver keys."""
+        return _receiver(body)
+
+    def parse_purchase_amount(self, body: dict[str, Any], lines: list[Line]) -> int | None:
+        """``purchaseAmount`` (int64, required); the sandbox's rule: it equals Σ price × quantity."""
+        amount = int(body["purchaseAmount"])
+        refusal = purchase_amount_refusal(amount, ((line.price or 0, line.quantity) for line in lines))
+        if refusal is not None:
+            raise ParamError(refusal)
+        return amount
 
     def _buy(self, line: Line) -> Verdict:
         """Check one create line and take its stock; caller holds the state lock."""
@@ -225,99 +254,75 @@ class XportcnOpenSandbox(ProviderSandbox):
 
 # ----- request parsing: every failure is a 3005 ---------------------------------------------
 
+RECEIVER_FIELDS = (
+    required("zip", STRING, may_be_empty=True),
+    required("country", STRING),
+    required("address", STRING),
+    required("city", STRING),
+    required("phone", STRING, may_be_empty=True),
+    required("mobile_phone", STRING, may_be_empty=True),
+    required("district", STRING, may_be_empty=True),
+    required("name", STRING),
+    required("state", STRING),
+)
+"""The receiver keys of the create example (a JSON string); phone, mobile_phone, zip and district may be empty."""
+CREATE_LINE_FIELDS = (
+    required("itemId", ID),
+    required("orderLineNo", STRING),
+    required("quantity", WHOLE),
+    required("price", WHOLE),
+    required("currency", STRING),
+    required("skuId", ID, may_be_empty=True),
+)
+RENDER_LINE_FIELDS = (required("itemId", ID), required("quantity", WHOLE), optional("skuId", ID))
+
 
 def _body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.json, dict):
-        raise ParamError("body must be a JSON object")
-    return request.json
-
-
-def _json_string(body: dict[str, Any], name: str, kind: type) -> Any:
-    """A field documented as a JSON-encoded string; a real array or object is refused."""
-    raw = body.get(name)
-    if raw is None or raw == "":
-        raise ParamError(f"{name} is required")
-    if not isinstance(raw, str):
-        raise ParamError(f"{name} must be a JSON string, not a {type(raw).__name__}")
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise ParamError(f"{name} is not valid JSON") from None
-    if not isinstance(value, kind):
-        raise ParamError(f"{name} must encode a JSON {'array' if kind is list else 'object'}")
-    return value
+    return body_object(request)
 
 
 def _receiver(body: dict[str, Any]) -> dict[str, str]:
-    receiver: dict[str, str] = _json_string(body, "receiver", dict)
-    unknown = sorted(set(receiver) - RECEIVER_KEYS)
-    if unknown:
-        raise ParamError(f"receiver has unknown keys {unknown}")
-    if not all(isinstance(v, str) for v in receiver.values()):
-        raise ParamError("receiver values must be strings")
-    missing = [key for key in RECEIVER_REQUIRED if not receiver.get(key)]
-    if missing:
-        raise ParamError(f"receiver needs {', '.join(missing)}")
+    receiver: dict[str, str] = json_text(body, "receiver", dict)
+    check_fields(receiver, RECEIVER_FIELDS, "receiver", closed=True)
     if not (receiver.get("phone") or receiver.get("mobile_phone")):
         raise ParamError("receiver needs phone or mobile_phone")
     return receiver
 
 
 def _lines(body: dict[str, Any], *, create: bool) -> list[Line]:
-    raw = _json_string(body, "orderLineList", list)
-    if not raw:
-        raise ParamError("orderLineList is empty")
+    raw = entries(json_text(body, "orderLineList", list), "orderLineList")
     lines = []
     for n, entry in enumerate(raw, start=1):
-        if not isinstance(entry, dict):
-            raise ParamError(f"orderLineList[{n}] must be an object")
-        quantity = whole_number(entry.get("quantity"), f"orderLineList[{n}].quantity")
+        name = f"orderLineList[{n}]"
+        check_fields(entry, CREATE_LINE_FIELDS if create else RENDER_LINE_FIELDS, name)
+        quantity = whole(entry["quantity"])
         if quantity <= 0:
-            raise ParamError(f"orderLineList[{n}].quantity must be above 0")
-        line = Line(
-            item_id=digits_id(entry.get("itemId"), f"orderLineList[{n}].itemId"),
-            sku_id=digits_id(entry.get("skuId", ""), f"orderLineList[{n}].skuId", blank_ok=True),
-            quantity=quantity,
-        )
+            raise ParamError(f"{name}.quantity must be above 0")
+        line = Line(item_id=str(entry["itemId"]), sku_id=str(entry.get("skuId", "")), quantity=quantity)
         if create:
             line = Line(
                 line.item_id,
                 line.sku_id,
                 line.quantity,
-                line_no=str(entry.get("orderLineNo", "")),
-                price=whole_number(entry.get("price"), f"orderLineList[{n}].price"),
-                currency=str(entry.get("currency") or CURRENCY),
+                line_no=str(entry["orderLineNo"]),
+                price=whole(entry["price"]),
+                currency=str(entry["currency"]),
             )
         lines.append(line)
     return lines
 
 
-def digits_id(value: Any, name: str, *, blank_ok: bool = False) -> str:
-    """An id sent as digits, in a string or (as some examples do) a JSON integer."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str) and (_digits(value) or (blank_ok and value == "")):
-        return value
-    raise ParamError(f"{name} must be digits; got {value!r}")
-
-
 def whole_number(value: Any, name: str) -> int:
     """A whole number sent as a JSON integer or a string of digits."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and _digits(value):
+    if is_kind(value, WHOLE):
         return int(value)
     raise ParamError(f"{name} must be a whole number; got {value!r}")
-
-
-def _digits(value: str) -> bool:
-    return value.isascii() and value.isdigit()
 
 
 def _optional_text(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if value is None:
         return ""
-    if not isinstance(value, str | int) or isinstance(value, bool):
+    if not isinstance(value, str):
         raise ParamError(f"{name} must be a string")
-    return str(value)
+    return value

@@ -460,7 +460,7 @@ def _preview_records(
             record.update(status=Status.HELD, error=f"held: line {lines} of order {order.order_ref} failed preview")
         elif not result.ok:
             record.update(status=Status.PREVIEW_FAILED, error=f"preview failed: {result.error or 'refused'}")
-        record["warning"] = price_note(line, line_preview)
+        record["warning"] = price_note(line, line_preview) or str(result.context.get("note", ""))
         yield record
 
 
