@@ -5,9 +5,12 @@ A notebook calls them one at a time; the CLI calls :func:`run`.
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -19,11 +22,12 @@ from .errors import ImporterError
 from .group import Grouping
 from .group import group as _group
 from .logs import log
-from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
+from .models import NOT_FAILURE_STATUSES, OrderDraft, OrderSheet, Status
 from .money import fen_to_yuan, sum_fen
 from .outcomes import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_outcomes, outcomes_frame, status_outcomes
 from .read.limits import InputLimits
 from .read.sheet import read_sheet
+from .read.skips import find_skips
 from .submit.ledger import Ledger, default_ledger_path
 from .submit.orders import Progress, RetryPolicy, create_orders, preview_orders, reconcile
 from .validate.check import Report
@@ -125,11 +129,16 @@ def write_results(
     outcomes: pd.DataFrame,
     errors: pd.DataFrame | None = None,
     path: str | Path | None = None,
+    *,
+    notes: list[str] | None = None,
 ) -> Path:
-    """Write the results workbook (the user's sheet plus status columns, Summary and Errors)."""
+    """Write the results workbook (the user's sheet plus status columns, Summary and Errors).
+
+    ``notes`` receives what the user should know about how it was written (an input changed since it was read).
+    """
     from .outcomes import errors_frame
 
-    return _write_results(sheet, outcomes, errors if errors is not None else errors_frame([]), path)
+    return _write_results(sheet, outcomes, errors if errors is not None else errors_frame([]), path, notes=notes)
 
 
 @dataclass
@@ -144,6 +153,8 @@ class RunResult:
     output: Path | None = None
     notes: list[str] = field(default_factory=list)
     ledger: Path | None = None
+    results_elsewhere: bool = False
+    """The results could not be written where asked; ``output`` is the fallback place they went to."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -152,13 +163,19 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0: every row succeeded; 1: some rows failed or were held; 3: a provider was unavailable.
+        """0: every row succeeded or was skipped; 1: rows failed or need a look; 3: unavailable; 4: results elsewhere.
+
+        1: some rows failed, were held, or need a look (an order_ref bought
+        from another file). 4: the results could not be written where asked;
+        they went to the fallback place in ``output``.
 
         3 means the run stopped calling a provider after repeated transient
         failures (its rows are NOT_ATTEMPTED): worth retrying later as it is.
         """
+        if self.results_elsewhere:
+            return EXIT_RESULTS_ELSEWHERE
         statuses = self.outcomes["status"]
-        if statuses.isin([str(s) for s in SUCCESS_STATUSES]).all():
+        if statuses.isin([str(s) for s in NOT_FAILURE_STATUSES]).all():
             return EXIT_OK
         unavailable = (statuses == str(Status.NOT_ATTEMPTED)) & self.outcomes["error"].str.contains(
             UNAVAILABLE, regex=False
@@ -166,7 +183,7 @@ class RunResult:
         return EXIT_PROVIDER_UNAVAILABLE if unavailable.any() else EXIT_ROWS_FAILED
 
 
-EXIT_OK, EXIT_ROWS_FAILED, EXIT_PROVIDER_UNAVAILABLE = 0, 1, 3
+EXIT_OK, EXIT_ROWS_FAILED, EXIT_PROVIDER_UNAVAILABLE, EXIT_RESULTS_ELSEWHERE = 0, 1, 3, 4
 UNAVAILABLE = "provider unavailable"
 
 
@@ -189,39 +206,51 @@ def run(
     policy: RetryPolicy | None = None,
     max_total: Decimal | None = None,
     mapping: Mapping[str, str] | None = None,
+    include_hidden: bool | None = None,
 ) -> RunResult:
     """Read, validate, group and (depending on ``stage``) preview and create; then write results.
 
     An import keeps a ledger (default: ``order-importer.ledger.sqlite`` beside
     the results) so that re-running the same file never creates an order twice.
+    Rows that are not orders to buy (hidden, cancelled, totals, template
+    examples: :mod:`importer.read.skips`) are SKIPPED before validation;
+    ``include_hidden`` (default ``[run] include_hidden``) reads hidden rows.
+    The results are built from the rows as read; when they cannot be written
+    where asked, they go to a fallback place (:func:`fallback_results_path`).
     """
     settings = settings or load_settings()
     order_sheet = load(path, provider=provider, sheet=sheet, mapping=mapping, limits=settings.limits)
+    output_path = Path(output) if output is not None else None
+    if output_path is None and order_sheet.source is not None:
+        output_path = default_output_path(order_sheet.source)
+    _refuse_overwriting_the_input(order_sheet, output_path)
+    hidden = settings.include_hidden if include_hidden is None else include_hidden
+    skipped = find_skips(order_sheet, include_hidden=hidden)
     report = validate(
-        order_sheet,
+        _without(order_sheet, skipped.index),
         severity=settings.severity,
         decimal_separator=settings.decimal_separator,
         date_order=settings.date_order,
     )
     grouping = group(report)
+    grouping.orders = _with_source(grouping.orders, order_sheet, settings)
     valid_rows = [line.row_id for order in grouping.orders for line in order.lines]
     layers = [
+        skipped,
         status_outcomes(valid_rows, str(Status.VALID)),
         report.outcomes,
         grouping.outcomes,
     ]
     errors = pd.concat([report.errors, grouping.errors], ignore_index=True)
-    output_path = Path(output) if output is not None else None
-    if output_path is None and order_sheet.source is not None:
-        output_path = default_output_path(order_sheet.source)
     result = RunResult(order_sheet, report, grouping, outcomes_frame([]), errors, notes=list(order_sheet.notes))
+    ledger_path: Path | None = None
 
     def finish(extra_layers: list[pd.DataFrame]) -> None:
         notes = [report.warning_texts, *(layer["warning"] for layer in extra_layers if "warning" in layer)]
         result.outcomes = attach_warnings(merge_outcomes(*layers, *extra_layers), *notes)
         result.outcomes = attach_column(result.outcomes, "order_date_iso", report.order_dates)
         if write and output_path is not None:
-            result.output = write_results(order_sheet, result.outcomes, errors, output_path)
+            _write_somewhere(result, output_path, ledger_path)
 
     if stage == "validate" or not grouping.orders:
         finish([])
@@ -246,10 +275,94 @@ def run(
             to_send, previewed, settings, progress=progress, policy=policy, ledger=journal, run_id=run_id
         )
         finish([settled[list(OUTCOME_COLUMNS)], previewed[list(OUTCOME_COLUMNS)], created[list(OUTCOME_COLUMNS)]])
-        journal.finish_run(run_id, result.exit_code, _row_records(order_sheet, result.outcomes))
+        _record_run(journal, run_id, result)
         log.info("run %s finished: %s", run_id, result.counts, extra={"run_id": run_id, "file": source})
     result.ledger = ledger_path
     return result
+
+
+def _without(sheet: OrderSheet, row_ids: pd.Index) -> OrderSheet:
+    """The sheet without the skipped rows (and the problems the reader found in them), for validation."""
+    if not len(row_ids):
+        return sheet
+    gone = set(row_ids.tolist())
+    return dataclasses.replace(
+        sheet,
+        frame=sheet.frame.drop(index=row_ids),
+        issues=[issue for issue in sheet.issues if issue.row_id not in gone],
+    )
+
+
+def _with_source(orders: list[OrderDraft], sheet: OrderSheet, settings: Settings) -> list[OrderDraft]:
+    """Each order with the name of its file, and that name as its order_ref's scope when refs are per file."""
+    name = sheet.source.name if sheet.source is not None else ""
+    scope = name if settings.order_ref_scope == "file" else ""
+    if not name:
+        return orders
+    return [dataclasses.replace(order, source=name, ref_scope=scope) for order in orders]
+
+
+def _refuse_overwriting_the_input(sheet: OrderSheet, output: Path | None) -> None:
+    """Stop before anything is sent when the results would replace the input file."""
+    from .errors import InputError
+
+    if output is not None and sheet.source is not None and output.resolve() == sheet.source.resolve():
+        raise InputError("the results would overwrite the input file; choose another output path", file=output)
+
+
+def fallback_results_path(source: Path | None, ledger: Path | None) -> Path:
+    """Where results go when they cannot be written where asked: a ``results`` folder beside the ledger.
+
+    The name carries the time, so a fallback never replaces an earlier one.
+    """
+    stem = source.stem if source is not None else "orders"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    folder = ledger.parent / "order-importer-results" if ledger is not None else _temporary_results_folder()
+    return folder / f"{stem}.{stamp}.results.xlsx"
+
+
+def _temporary_results_folder() -> Path:
+    return Path(tempfile.gettempdir()) / "order-importer-results"
+
+
+def _write_somewhere(result: RunResult, target: Path, ledger: Path | None) -> None:
+    """Write the results to ``target``; on any failure, to the fallback place, and say where.
+
+    Orders may have been bought by now: whatever the file system does, the
+    run ends with a record of them, a summary and its notification.
+    """
+    failures: list[str] = []
+    places = [target, fallback_results_path(result.sheet.source, ledger)]
+    if ledger is not None:
+        places.append(_temporary_results_folder() / places[-1].name)
+    for place in places:
+        try:
+            result.output = write_results(result.sheet, result.outcomes, result.errors, place, notes=result.notes)
+        except Exception as error:  # a read-only or full folder, a directory in the way, a workbook that will not save
+            failures.append(f"{place}: {_reason(error)}")
+            continue
+        if place != target:
+            result.results_elsewhere = True
+            result.notes.append(
+                f"the results could not be written to {target} ({failures[0].split(': ', 1)[1]}); "
+                f"they were written to {place} instead"
+            )
+        return
+    result.output = None
+    result.results_elsewhere = True
+    result.notes.append("the results could not be written anywhere: " + "; ".join(failures))
+
+
+def _reason(error: Exception) -> str:
+    return str(error) if isinstance(error, ImporterError) else f"{type(error).__name__}: {error}"
+
+
+def _record_run(journal: Ledger, run_id: str, result: RunResult) -> None:
+    """Keep each row's outcome in the ledger; a failure here is said, never lost in a traceback."""
+    try:
+        journal.finish_run(run_id, result.exit_code, _row_records(result.sheet, result.outcomes))
+    except Exception as error:  # the ledger's disk is full or gone: the orders' own states are already committed
+        result.notes.append(f"the rows of this run could not be kept in the ledger ({_reason(error)})")
 
 
 def hold_over_budget(previewed: pd.DataFrame, max_total: Decimal) -> Decimal:

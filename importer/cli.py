@@ -1,7 +1,9 @@
 """The ``order-importer`` command line: a thin shell over :mod:`importer.api`.
 
-Exit codes, for scheduled runs: 0 every row succeeded, 1 some rows failed or
-were held, 2 the input file or the configuration is unusable.
+Exit codes, for scheduled runs: 0 every row succeeded or was skipped on purpose,
+1 some rows failed, were held or need a look, 2 the input file or the
+configuration is unusable, 3 a provider was unavailable, 4 the results could
+not be written where asked and went to the fallback place the run names.
 Heavy libraries are imported inside the commands so ``--help`` stays fast.
 """
 
@@ -17,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from .api import RunResult, Stage
     from .config import Settings
     from .submit.orders import Progress
@@ -99,6 +103,7 @@ class _RunOptions:
     summary_json: Path | None = None
     notify: str | None = None
     fix: bool = False
+    include_hidden: bool | None = None
 
 
 def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
@@ -121,6 +126,7 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
                     progress=progress,
                     max_total=options.max_total,
                     mapping=mapping,
+                    include_hidden=options.include_hidden,
                 )
 
             notify_url = options.notify or settings.notify_url
@@ -269,7 +275,8 @@ def _print_summary(result: RunResult) -> None:
     for status, count in sorted(result.counts.items()):
         table.add_row(status, str(count))
     console.print(table)
-    problems = result.outcomes[result.outcomes["error"] != ""]
+    _print_skipped(console, result)
+    problems = result.outcomes[(result.outcomes["error"] != "") & (result.outcomes["status"] != "SKIPPED")]
     if len(problems):
         frame = result.sheet.frame
         console.print(f"{len(problems)} rows need attention, for example:")
@@ -278,7 +285,26 @@ def _print_summary(result: RunResult) -> None:
         for place, error in zip(places, first["error"], strict=True):
             console.print(f"  {place['_sheet']} row {place['_row']}: {error}", markup=False, highlight=False)
     if result.output:
-        console.print(f"results written to {result.output}", markup=False)
+        where = "NOT where asked; results written instead to" if result.results_elsewhere else "results written to"
+        console.print(f"{where} {result.output}", markup=False)
+    elif result.results_elsewhere:
+        console.print("the results could NOT be written: see the notes above; the ledger keeps every order")
+
+
+def _print_skipped(console: Console, result: RunResult) -> None:
+    """How many rows were skipped and why, with a few of them."""
+    from collections import Counter
+
+    from .read.skips import skip_kind
+
+    skipped = result.outcomes[result.outcomes["status"] == "SKIPPED"]
+    if not len(skipped):
+        return
+    kinds = Counter(skip_kind(str(error)) or "other" for error in skipped["error"])
+    console.print(f"{len(skipped)} rows skipped ({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}):")
+    places = result.sheet.frame.loc[skipped.index[:5], ["_sheet", "_row"]].to_dict("records")
+    for place, error in zip(places, skipped["error"].head(5), strict=True):
+        console.print(f"  {place['_sheet']} row {place['_row']}: {error}", markup=False, highlight=False)
 
 
 MappingOpt = Annotated[
@@ -289,6 +315,14 @@ FixOpt = Annotated[
     bool, typer.Option("--fix", help="Apply the safe fixes to a copy (FILE.fixed.xlsx), list them, and use it.")
 ]
 NotifyOpt = Annotated[str | None, typer.Option("--notify", help="POST the run summary as JSON to this webhook URL.")]
+HiddenOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--include-hidden/--skip-hidden",
+        help="Read rows hidden by a filter or by hand as orders (default: skipped; [run] include_hidden).",
+        show_default=False,
+    ),
+]
 
 
 @app.command()
@@ -302,9 +336,12 @@ def validate(
     summary_json: SummaryOpt = None,
     notify: NotifyOpt = None,
     fix: FixOpt = False,
+    include_hidden: HiddenOpt = None,
 ) -> None:
     """Check the sheet and write the results workbook; nothing is sent."""
-    options = _RunOptions(provider, sheet, output, config, False, None, None, mapping, summary_json, notify, fix)
+    options = _RunOptions(
+        provider, sheet, output, config, False, None, None, mapping, summary_json, notify, fix, include_hidden
+    )
     _run("validate", file, options)
 
 
@@ -320,9 +357,12 @@ def preview(
     summary_json: SummaryOpt = None,
     notify: NotifyOpt = None,
     fix: FixOpt = False,
+    include_hidden: HiddenOpt = None,
 ) -> None:
     """Validate, then ask each provider to price every order; nothing is bought."""
-    options = _RunOptions(provider, sheet, output, config, sandbox, None, None, mapping, summary_json, notify, fix)
+    options = _RunOptions(
+        provider, sheet, output, config, sandbox, None, None, mapping, summary_json, notify, fix, include_hidden
+    )
     _run("preview", file, options)
 
 
@@ -344,10 +384,22 @@ def import_(
     summary_json: SummaryOpt = None,
     notify: NotifyOpt = None,
     fix: FixOpt = False,
+    include_hidden: HiddenOpt = None,
 ) -> None:
     """Validate, preview and create the orders, then write the results workbook."""
     options = _RunOptions(
-        provider, sheet, output, config, sandbox, ledger, _amount(max_total), mapping, summary_json, notify, fix
+        provider,
+        sheet,
+        output,
+        config,
+        sandbox,
+        ledger,
+        _amount(max_total),
+        mapping,
+        summary_json,
+        notify,
+        fix,
+        include_hidden,
     )
     _run("import", file, options)
 

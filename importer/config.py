@@ -140,6 +140,11 @@ class Settings:
     """The decimal mark of number columns: "auto" (decided per column), "." or "," (``[validation]``)."""
     date_order: str = "auto"
     """How ``11/12/2026`` dates read: "auto" (decided per column), "dmy" or "mdy" (``[validation]``)."""
+    include_hidden: bool = False
+    """Read rows hidden by a filter or by hand as orders (``[run] include_hidden``); by default they are skipped."""
+    order_ref_scope: str = "account"
+    """Where an order_ref is unique (``[run] order_ref_scope``): "account" (every file sent to the account), or
+    "file" (each file numbers its own orders; the external id then includes the file's name)."""
 
     def account(self, provider: str) -> Account:
         try:
@@ -251,16 +256,28 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         severity=severity_map(data.get("validation", {}).get("severity", {})),
         decimal_separator=_choice(data.get("validation", {}), "decimal_separator", ("auto", ".", ",")),
         date_order=_choice(data.get("validation", {}), "date_order", ("auto", "dmy", "mdy")),
+        include_hidden=_flag(run, "include_hidden"),
+        order_ref_scope=_choice(run, "order_ref_scope", ORDER_REF_SCOPES, section="run"),
     )
 
 
-def _choice(table: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
-    """A ``[validation]`` setting that is one of a few words; "auto" when not given."""
-    value = table.get(key, "auto")
+ORDER_REF_SCOPES = ("account", "file")
+
+
+def _choice(table: Mapping[str, Any], key: str, allowed: tuple[str, ...], section: str = "validation") -> str:
+    """A setting that is one of a few words; the first of them ("auto") when not given."""
+    value = table.get(key, allowed[0])
     if value not in allowed:
         shown = ", ".join(f'"{a}"' for a in allowed)
-        raise ConfigError(f"[validation] {key} must be one of {shown}; got {value!r}")
+        raise ConfigError(f"[{section}] {key} must be one of {shown}; got {value!r}")
     return str(value)
+
+
+def _flag(table: Mapping[str, Any], key: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"[run] {key} must be true or false; got {value!r}")
+    return value
 
 
 def _percent(value: Any) -> Decimal:

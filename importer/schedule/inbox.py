@@ -22,7 +22,7 @@ from ..api import RunResult
 from ..errors import ImporterError, InputError
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".csv")
-EXIT_PRIORITY = (2, 3, 1, 0)
+EXIT_PRIORITY = (4, 2, 3, 1, 0)
 """Worst first: the folder's exit code is the worst of its files'."""
 
 
@@ -68,8 +68,20 @@ def process_inbox(
         except ImporterError as error:  # configuration or ledger trouble: leave the file for the next run
             items.append(InboxItem(sheet, sheet, error.exit_code, error=str(error)))
             continue
-        items.append(InboxItem(sheet, _move(sheet, done), result.exit_code, result=result))
+        items.append(_filed(sheet, done, result))
     return items
+
+
+def _filed(sheet: Path, done: Path, result: RunResult) -> InboxItem:
+    """Move an imported sheet to ``done/``; one that cannot be moved stays in the inbox, and the item says why.
+
+    Its orders are in the ledger, so the next run that finds it again buys nothing twice.
+    """
+    try:
+        return InboxItem(sheet, _move(sheet, done), result.exit_code, result=result)
+    except OSError as error:
+        reason = f"imported, but not moved to {done} ({error.strerror or error}); it stays in the inbox"
+        return InboxItem(sheet, sheet, result.exit_code, result=result, error=reason)
 
 
 def folder_exit_code(items: list[InboxItem]) -> int:

@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS orders (
     message        TEXT NOT NULL DEFAULT '',
     run_id         TEXT NOT NULL DEFAULT '',
     created_at     TEXT NOT NULL,
-    updated_at     TEXT NOT NULL
+    updated_at     TEXT NOT NULL,
+    source_file    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS orders_state ON orders(state);
 CREATE TABLE IF NOT EXISTS runs (
@@ -81,6 +82,8 @@ CREATE TABLE IF NOT EXISTS item_map (
     PRIMARY KEY (provider, account, raw_id)
 );
 """
+_ADDED_COLUMNS = {"source_file": "ALTER TABLE orders ADD COLUMN source_file TEXT NOT NULL DEFAULT ''"}
+"""Columns added after the first ledgers were written, with the statement that adds each to an older one."""
 MAPPING_TTL = timedelta(days=1)
 """How long a provider's item-id mapping (撞库 answer) is reused by later runs."""
 
@@ -145,6 +148,8 @@ class LedgerEntry:
     message: str
     created_at: str
     updated_at: str
+    source_file: str = ""
+    """The name of the file the order was last planned from ('' in ledgers older than this column)."""
 
 
 def _sha(value: Any) -> str:
@@ -187,6 +192,7 @@ class Ledger:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             connection.executescript(_SCHEMA)
+            _add_missing_columns(connection)
             ledger = cls(path, connection, lock_file)
             yield ledger
         finally:
@@ -240,6 +246,7 @@ class Ledger:
             message=values["message"],
             created_at=values["created_at"],
             updated_at=values["updated_at"],
+            source_file=values.get("source_file", ""),
         )
 
     def _columns(self) -> list[tuple[Any, ...]]:
@@ -254,9 +261,10 @@ class Ledger:
         with self._mutex:
             self._db.execute(
                 """INSERT INTO orders (key, provider, account, order_ref, content_hash, line_count, total_quantity,
-                                       lines_hash, receiver_hash, state, created_at, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PLANNED', ?, ?)
+                                       lines_hash, receiver_hash, state, created_at, updated_at, source_file)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PLANNED', ?, ?, ?)
                    ON CONFLICT(key) DO UPDATE SET content_hash = excluded.content_hash,
+                       source_file = excluded.source_file,
                        line_count = excluded.line_count, total_quantity = excluded.total_quantity,
                        lines_hash = excluded.lines_hash, receiver_hash = excluded.receiver_hash,
                        state = 'PLANNED', updated_at = excluded.updated_at
@@ -273,6 +281,7 @@ class Ledger:
                     fingerprint.receiver_hash,
                     now,
                     now,
+                    order.source,
                 ),
             )
 
@@ -362,6 +371,14 @@ class Ledger:
                 "SELECT row_id, sheet, row, outcome FROM run_rows WHERE run_id = ? ORDER BY row_id", (run_id,)
             ).fetchall()
         return [(int(r[0]), str(r[1]), int(r[2]), json.loads(r[3])) for r in rows]
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Bring a ledger written by an older version up to the current columns (additive: nothing is lost)."""
+    present = {row[1] for row in connection.execute("PRAGMA table_info(orders)")}
+    for column, statement in _ADDED_COLUMNS.items():
+        if column not in present:
+            connection.execute(statement)
 
 
 def default_ledger_path(results_path: Path) -> Path:

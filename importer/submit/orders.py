@@ -162,9 +162,15 @@ def _nothing_reached_provider(error: Transient) -> bool:
     return error.code == "429" or "could not connect" in error.message
 
 
-def external_id(provider: str, account: str, order_ref: str) -> str:
-    """The deterministic caller reference sent with a create, so a provider can be searched by it."""
-    digest = hashlib.sha256(f"{provider}\x1f{account}\x1f{order_ref}".encode()).hexdigest()
+def external_id(provider: str, account: str, order_ref: str, scope: str = "") -> str:
+    """The deterministic caller reference sent with a create, so a provider can be searched by it.
+
+    ``scope`` is the file an order_ref is unique within, when order_refs are
+    scoped to their file (``[run] order_ref_scope = "file"``); '' keeps the
+    account-wide id.
+    """
+    key = f"{provider}\x1f{account}\x1f{order_ref}" + (f"\x1f{scope}" if scope else "")
+    digest = hashlib.sha256(key.encode()).hexdigest()
     return "OI" + digest[:20].upper()
 
 
@@ -237,7 +243,7 @@ class Submitter:
             return error
 
     def external_id(self, order: OrderDraft) -> str:
-        return external_id(order.provider, self.provider(order.provider).account.name, order.order_ref)
+        return external_id(order.provider, self.provider(order.provider).account.name, order.order_ref, order.ref_scope)
 
     def create_one(self, order: OrderDraft, preview: OrderPreview) -> OrderCreation | ProviderError:
         """Create one order, journalling it in the ledger around the call."""
@@ -539,8 +545,7 @@ def _create_records(
         if isinstance(result, ProviderUnavailable):
             status, message = Status.NOT_ATTEMPTED, str(result)
         elif isinstance(result, OutcomeUnknown):
-            account = submitter.provider(order.provider).account.name
-            ext = external_id(order.provider, account, order.order_ref)
+            ext = submitter.external_id(order)
             status, message = Status.UNKNOWN, f"needs a manual check at {order.provider}, external id {ext}: {result}"
         else:
             status, message = Status.CREATE_FAILED, f"create failed: {result}"
@@ -635,10 +640,24 @@ def _unknown_records(order: OrderDraft, key: str, reason: str) -> Iterable[dict[
         yield _record(line.row_id, order_key(order), line.line_no, Status.UNKNOWN, error=message)
 
 
+def _from_another_file(order: OrderDraft, entry: LedgerEntry) -> bool:
+    """Whether a created order's order_ref came from another file than this order (unknown files: no)."""
+    return bool(order.source and entry.source_file and order.source != entry.source_file)
+
+
+def _bought_from(entry: LedgerEntry) -> str:
+    """When, from which file and under which provider order id an order was bought, in words."""
+    where = f" from {entry.source_file}" if entry.source_file else ""
+    ids = f" as provider order {entry.provider_ids}" if entry.provider_ids else ""
+    return f"bought on {entry.updated_at[:16].replace('T', ' ')} UTC{where}{ids}"
+
+
 def _conflict_records(order: OrderDraft, entry: LedgerEntry, fingerprint: Fingerprint) -> Iterable[dict[str, Any]]:
+    where = f" from {entry.source_file}" if _from_another_file(order, entry) else ""
     message = (
-        f"order_ref {order.order_ref} was created on {entry.created_at[:10]} "
+        f"order_ref {order.order_ref} was created on {entry.created_at[:10]}{where} "
         f"{fingerprint.difference(entry.fingerprint)}; use a new order_ref for a new order"
+        + (', or set order_ref_scope = "file" in [run] if each file numbers its own orders' if where else "")
     )
     for line in order.lines:
         yield _record(
@@ -664,6 +683,17 @@ def _already_created_records(order: OrderDraft, entry: LedgerEntry) -> Iterable[
             record["order_total"] = _dec(creation.total)
         if stored.error:
             record.update(status=Status.CREATE_FAILED, error=f"create failed earlier: {stored.error}")
+        elif _from_another_file(order, entry):
+            record.update(
+                status=Status.ALREADY_CREATED_ELSEWHERE,
+                error=(
+                    f"not bought: order_ref {order.order_ref} was {_bought_from(entry)}; if this is another order, "
+                    'give it a new order_ref, or set order_ref_scope = "file" in [run] if each file numbers its own'
+                ),
+                error_column="order_ref",
+            )
+        else:
+            record["warning"] = f"already {_bought_from(entry)}; not sent again"
         yield record
 
 

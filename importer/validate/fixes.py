@@ -35,6 +35,7 @@ import pandas as pd
 from ..columns import all_text, distinct_values
 from ..csvsafe import escape
 from ..models import ROW_COL, SHEET_COL, OrderSheet
+from ..read.headers import EARLIER_PREFIX
 from .schema import item_id_from_link
 
 RULES = Path(__file__).parent / "rules"
@@ -261,6 +262,6 @@ def _apply_to_csv(sheet: OrderSheet, fixes: list[Fix], target: Path) -> None:
     for fix in fixes:
         frame.at[fix.row_id, fix.column] = fix.new
     original = {canonical: header for header, canonical in sheet.header_map.items()}
-    columns = [c for c in frame.columns if c not in (SHEET_COL, ROW_COL)]
+    columns = [c for c in frame.columns if c not in (SHEET_COL, ROW_COL) and not str(c).startswith(EARLIER_PREFIX)]
     cells = frame[columns].map(lambda v: escape(v) if isinstance(v, str) else v)
     cells.rename(columns=original).to_csv(target, index=False, encoding="utf-8-sig")
