@@ -289,7 +289,7 @@ def _scan_sheet(path: Path, member: str) -> _SheetScan:
             return _NO_SCAN
     formulas = [(col.decode(), int(row)) for col, row in _FORMULA_CELL.findall(xml)] if b"<f" in xml else []
     hidden: frozenset[int] = frozenset()
-    if b'hidden="1"' in xml or b'hidden="true"' in xml:
+    if b'hidden="' in xml:  # one pass for hidden="1" and hidden="true" (and hidden columns, rarely)
         numbers = (_ROW_NUMBER_ATTR.search(tag) for tag in _HIDDEN_ROW.findall(xml))
         hidden = frozenset(int(found.group(1)) for found in numbers if found)
     return _SheetScan(formulas, hidden)

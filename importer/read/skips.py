@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..examples import row_fingerprint
@@ -126,7 +125,7 @@ def _rows_in(frame: pd.DataFrame, marks: dict[str, Any]) -> list[int]:
     for name, rows in marks.items():
         if not rows:
             continue
-        mask = (frame[SHEET_COL].to_numpy() == name) & np.isin(frame[ROW_COL].to_numpy(), list(rows))
+        mask = (frame[SHEET_COL].to_numpy() == name) & frame[ROW_COL].isin(list(rows)).to_numpy()
         hits.extend(int(i) for i in frame.index[mask])
     return hits
 
@@ -192,11 +191,8 @@ def _totals(sheet: OrderSheet) -> list[Skip]:
     """Rows labelled 合计 / Total... (with no item of their own), and rows holding only formulas."""
     frame = sheet.frame
     columns = [c for c in frame.columns if not str(c).startswith("_") and str(c) not in RESULT_COLUMNS]
-    if "item_id" in frame:
-        items = frame["item_id"].to_numpy()
-        candidates = frame.index[np.isin(items, _TOTAL_ITEM_CELLS)]  # a hashed lookup: no Python step per row
-    else:
-        candidates = frame.index
+    # Only rows with no item of their own are looked at: a hashed lookup in C, no Python step per row.
+    candidates = frame.index[frame["item_id"].isin(_TOTAL_ITEM_CELLS)] if "item_id" in frame else frame.index[:0]
     skips: list[Skip] = []
     labelled = set()
     for row_id in candidates.tolist():
