@@ -247,6 +247,31 @@ def test_an_order_ref_bought_from_another_file_is_not_skipped_in_silence(run):
     assert len(run.orders()) == 3
 
 
+def test_an_order_ref_from_another_file_with_other_content_is_invalid_and_names_the_file(run):
+    assert run(workbook(run.folder / "monday.xlsx", [row("1")])).exit_code == 0
+    result = run(workbook(run.folder / "tuesday.xlsx", [row("1", quantity="4")]))
+    assert result.exit_code == 1
+    [written] = results(run.folder / "tuesday.results.xlsx")
+    assert written["status"] == "INVALID" and "from monday.xlsx" in written["error"]
+    assert 'order_ref_scope = "file"' in written["error"]
+    assert len(run.orders()) == 1
+
+
+def test_a_ledger_from_before_source_files_were_kept_gains_the_column_and_keeps_its_orders(run):
+    import sqlite3
+
+    assert run(workbook(run.folder / "monday.xlsx", [row("1")])).exit_code == 0
+    with sqlite3.connect(run.ledger) as db:  # as an older version left it: no source_file column
+        db.execute("ALTER TABLE orders DROP COLUMN source_file")
+    result = run(workbook(run.folder / "tuesday.xlsx", [row("1")]))
+    assert result.exit_code == 0, result.output  # which file bought it is not known: treated as a re-run
+    [written] = results(run.folder / "tuesday.results.xlsx")
+    assert written["status"] == "ALREADY_CREATED" and written["warning"].startswith("already bought on 20")
+    assert len(run.orders()) == 1
+    with sqlite3.connect(run.ledger) as db:
+        assert "source_file" in {column[1] for column in db.execute("PRAGMA table_info(orders)")}
+
+
 def test_with_order_refs_scoped_to_their_file_each_file_buys_its_own_and_a_rerun_buys_nothing(run):
     run.configure('order_ref_scope = "file"')
     first = workbook(run.folder / "monday.xlsx", [row("1"), row("2")])
@@ -400,3 +425,36 @@ def test_a_row_inserted_during_the_run_shifts_no_ids_onto_other_rows(run, monkey
     ledger_ids = {r["order_ref"]: r["provider_order_id"] for r in written}
     assert sorted(ledger_ids.values()) == sorted(str(v) for v in by_ref.values())
     assert len(set(ledger_ids.values())) == 8
+
+
+def test_an_input_deleted_during_the_run_still_gets_its_results_from_the_rows_as_read(run, monkeypatch):
+    sheet = workbook(run.folder / "orders.xlsx", [row("PO-1"), row("PO-2")])
+    real_create = importer.api.create_orders
+
+    def delete_the_input_then_create(*args: Any, **kwargs: Any) -> Any:
+        sheet.unlink()
+        return real_create(*args, **kwargs)
+
+    monkeypatch.setattr(importer.api, "create_orders", delete_the_input_then_create)
+    result = run(sheet)
+    assert result.exit_code == 0, result.output
+    assert "changed (or could not be checked)" in result.output.replace("\n", " ")
+    assert [r["status"] for r in results(run.folder / "orders.results.xlsx")] == ["CREATED", "CREATED"]
+    assert len(run.orders()) == 2
+
+
+def test_a_ledger_that_cannot_keep_the_runs_rows_is_said_and_the_results_are_still_written(run, monkeypatch):
+    """A full disk under the ledger is played by its ``finish_run`` failing (the disk cannot be filled here)."""
+    import sqlite3
+
+    from importer.submit.ledger import Ledger
+
+    def disk_full(*args: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Ledger, "finish_run", disk_full)
+    result = run(workbook(run.folder / "orders.xlsx", [row("PO-1")]))
+    assert result.exit_code == 0, result.output
+    assert "could not be kept in the ledger" in result.output and "disk is full" in result.output
+    assert [r["status"] for r in results(run.folder / "orders.results.xlsx")] == ["CREATED"]
+    assert len(run.orders()) == 1
