@@ -24,12 +24,29 @@ from .group import group as _group
 from .logs import log
 from .models import NOT_FAILURE_STATUSES, OrderDraft, OrderSheet, Status
 from .money import fen_to_yuan, sum_fen
-from .outcomes import OUTCOME_COLUMNS, attach_column, attach_warnings, merge_outcomes, outcomes_frame, status_outcomes
+from .outcomes import (
+    OUTCOME_COLUMNS,
+    attach_column,
+    attach_warnings,
+    merge_outcomes,
+    order_statuses,
+    outcomes_frame,
+    status_outcomes,
+)
 from .read.limits import InputLimits
+from .read.mappings import MappingArg, apply_profile, profile_used, resolve_mapping
 from .read.sheet import read_sheet
 from .read.skips import find_skips
-from .submit.ledger import Ledger, default_ledger_path
-from .submit.orders import Progress, RetryPolicy, create_orders, preview_orders, reconcile
+from .submit.ledger import Ledger, open_existing, open_for_run
+from .submit.orders import (
+    Progress,
+    RetryPolicy,
+    RowOrigin,
+    any_unavailable,
+    create_orders,
+    preview_orders,
+    reconcile,
+)
 from .validate.check import Report
 from .validate.check import validate as _validate
 from .write.workbook import write_results as _write_results
@@ -42,17 +59,31 @@ def load(
     *,
     provider: str | None = None,
     sheet: str | None = None,
-    mapping: Mapping[str, str] | None = None,
+    mapping: MappingArg = None,
     limits: InputLimits | None = None,
+    settings: Settings | None = None,
 ) -> OrderSheet:
     """Read an order sheet (.xlsx, .xlsm, .csv) or wrap a DataFrame built in code.
 
     Every cell is text, so ids and phone numbers keep every character.
     ``limits`` bound what the file may hold (size, rows, zip expansion).
+    ``mapping`` names how the sheet's headers and values are read: a mapping
+    profile's name (built in, or ``[mappings.NAME]`` in ``settings``), a
+    mapping file, a :class:`~importer.read.mappings.Profile`, or a dict of
+    header -> column; by default a profile is picked when the sheet's headers
+    match one (``sheet.profile`` says which). ``settings`` also give the
+    product catalogue (``[run] catalogue``).
     """
+    settings = settings or Settings()
+    rules = resolve_mapping(mapping if mapping is not None else settings.mapping, settings.mappings)
     if isinstance(source, pd.DataFrame):
-        return _sheet_from_frame(source, provider)
-    return read_sheet(source, sheet=sheet, provider=provider, mapping=mapping, limits=limits)
+        order_sheet = _sheet_from_frame(source, provider)
+    else:
+        order_sheet = read_sheet(
+            source, sheet=sheet, provider=provider, mapping=rules.header_rules(), limits=limits or settings.limits
+        )
+    apply_profile(order_sheet, profile_used(rules), settings.catalogue)
+    return order_sheet
 
 
 def _sheet_from_frame(frame: pd.DataFrame, provider: str | None) -> OrderSheet:
@@ -153,6 +184,8 @@ class RunResult:
     output: Path | None = None
     notes: list[str] = field(default_factory=list)
     ledger: Path | None = None
+    unavailable: bool = False
+    """A provider was stopped for the run (a ProviderUnavailable): its rows are NOT_ATTEMPTED."""
     results_elsewhere: bool = False
     """The results could not be written where asked; ``output`` is the fallback place they went to."""
 
@@ -160,6 +193,26 @@ class RunResult:
     def counts(self) -> dict[str, int]:
         """Rows per status."""
         return {str(k): int(v) for k, v in self.outcomes["status"].value_counts().items()}
+
+    @property
+    def order_counts(self) -> dict[str, int]:
+        """Orders per status: every distinct (provider, order_ref) of the sheet, with its rows' worst status.
+
+        The one meaning of "orders" that the console, the Summary sheet,
+        ``--summary-json`` and notifications all count by.
+        """
+        statuses = order_statuses(self.sheet.frame, self.outcomes) if len(self.outcomes) else pd.Series(dtype=str)
+        return {str(k): int(v) for k, v in statuses.value_counts().items()}
+
+    @property
+    def orders(self) -> int:
+        """How many orders the sheet holds (see :attr:`order_counts`)."""
+        return sum(self.order_counts.values())
+
+    @property
+    def warning_rows(self) -> int:
+        """How many rows carry a warning."""
+        return int((self.outcomes["warning"].astype(str) != "").sum()) if "warning" in self.outcomes else 0
 
     @property
     def exit_code(self) -> int:
@@ -177,14 +230,10 @@ class RunResult:
         statuses = self.outcomes["status"]
         if statuses.isin([str(s) for s in NOT_FAILURE_STATUSES]).all():
             return EXIT_OK
-        unavailable = (statuses == str(Status.NOT_ATTEMPTED)) & self.outcomes["error"].str.contains(
-            UNAVAILABLE, regex=False
-        )
-        return EXIT_PROVIDER_UNAVAILABLE if unavailable.any() else EXIT_ROWS_FAILED
+        return EXIT_PROVIDER_UNAVAILABLE if self.unavailable else EXIT_ROWS_FAILED
 
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_PROVIDER_UNAVAILABLE, EXIT_RESULTS_ELSEWHERE = 0, 1, 3, 4
-UNAVAILABLE = "provider unavailable"
 
 
 def default_output_path(source: Path) -> Path:
@@ -205,13 +254,16 @@ def run(
     progress: Progress | None = None,
     policy: RetryPolicy | None = None,
     max_total: Decimal | None = None,
-    mapping: Mapping[str, str] | None = None,
+    mapping: MappingArg = None,
+    new_ledger: bool = False,
     include_hidden: bool | None = None,
 ) -> RunResult:
     """Read, validate, group and (depending on ``stage``) preview and create; then write results.
 
-    An import keeps a ledger (default: ``order-importer.ledger.sqlite`` beside
-    the results) so that re-running the same file never creates an order twice.
+    An import keeps a ledger (``ledger``, else ``[run] ledger``, else one per
+    user in the data folder, wherever the results go) so that re-running a
+    file never creates an order twice. A ledger earlier runs used that is gone
+    stops the run (LedgerMissing) unless ``new_ledger`` is set.
     Rows that are not orders to buy (hidden, cancelled, totals, template
     examples: :mod:`importer.read.skips`) are SKIPPED before validation;
     ``include_hidden`` (default ``[run] include_hidden``) reads hidden rows.
@@ -219,7 +271,7 @@ def run(
     where asked, they go to a fallback place (:func:`fallback_results_path`).
     """
     settings = settings or load_settings()
-    order_sheet = load(path, provider=provider, sheet=sheet, mapping=mapping, limits=settings.limits)
+    order_sheet = load(path, provider=provider, sheet=sheet, mapping=mapping, settings=settings)
     output_path = Path(output) if output is not None else None
     if output_path is None and order_sheet.source is not None:
         output_path = default_output_path(order_sheet.source)
@@ -249,6 +301,7 @@ def run(
         notes = [report.warning_texts, *(layer["warning"] for layer in extra_layers if "warning" in layer)]
         result.outcomes = attach_warnings(merge_outcomes(*layers, *extra_layers), *notes)
         result.outcomes = attach_column(result.outcomes, "order_date_iso", report.order_dates)
+        result.outcomes = attach_column(result.outcomes, "filled_in", pd.Series(order_sheet.filled_in, dtype=object))
         if write and output_path is not None:
             _write_somewhere(result, output_path, ledger_path)
 
@@ -257,12 +310,12 @@ def run(
         return result
     if stage == "preview":
         previewed = preview(grouping, settings, progress=progress, policy=policy)
+        result.unavailable = any_unavailable(previewed)
         finish([previewed[list(OUTCOME_COLUMNS)]])
         return result
-    ledger_path = Path(ledger) if ledger is not None else settings.ledger
-    if ledger_path is None:
-        ledger_path = default_ledger_path(output_path or Path.cwd() / "orders.results.xlsx")
-    with Ledger.open(ledger_path) as journal:
+    chosen = Path(ledger) if ledger is not None else settings.ledger
+    with open_for_run(chosen, new=new_ledger) as journal:
+        ledger_path = journal.path  # the fallback for the results lies beside it
         run_id = uuid.uuid4().hex
         source = str(order_sheet.source or "<DataFrame>")
         log.info("run %s: importing %s", run_id, source, extra={"run_id": run_id, "file": source})
@@ -272,12 +325,20 @@ def run(
         if max_total is not None:
             hold_over_budget(previewed, max_total)
         created = create_orders(
-            to_send, previewed, settings, progress=progress, policy=policy, ledger=journal, run_id=run_id
+            to_send,
+            previewed,
+            settings,
+            progress=progress,
+            policy=policy,
+            ledger=journal,
+            run_id=run_id,
+            origin=RowOrigin.of(order_sheet, source),
         )
+        result.unavailable = any_unavailable(previewed, created)
         finish([settled[list(OUTCOME_COLUMNS)], previewed[list(OUTCOME_COLUMNS)], created[list(OUTCOME_COLUMNS)]])
         _record_run(journal, run_id, result)
         log.info("run %s finished: %s", run_id, result.counts, extra={"run_id": run_id, "file": source})
-    result.ledger = ledger_path
+        result.ledger = journal.path
     return result
 
 
@@ -398,7 +459,7 @@ def _row_records(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[tuple[int, s
     ]
 
 
-def export_run(ledger: str | Path, path: str | Path, run_id: str | None = None) -> Path:
+def export_run(ledger: str | Path | None, path: str | Path, run_id: str | None = None) -> Path:
     """Write the per-row results of an earlier import (the latest, or the run whose id starts with ``run_id``).
 
     The ledger keeps each row's sheet, Excel row and outcome (status, ids,
@@ -408,11 +469,11 @@ def export_run(ledger: str | Path, path: str | Path, run_id: str | None = None) 
     from .errors import InputError
     from .outcomes import errors_frame
 
-    with Ledger.open(ledger) as journal:
+    with open_existing(Path(ledger) if ledger is not None else None) as journal:
         runs = [r for r in journal.runs() if run_id is None or str(r["run_id"]).startswith(run_id)]
         if not runs or (run_id is not None and len(runs) > 1):
             what = "no import run" if not runs else f"{len(runs)} runs"
-            raise InputError(f"{what} in {ledger} matches '{run_id or 'latest'}'; see `order-importer status`")
+            raise InputError(f"{what} in {journal.path} matches '{run_id or 'latest'}'; see `order-importer status`")
         rows = journal.run_rows(str(runs[-1]["run_id"]))
     frame = pd.DataFrame(
         {
@@ -434,18 +495,24 @@ def check_accounts(settings: Settings) -> dict[str, str]:
     """Try every configured account with an order lookup that buys nothing; '' per account that works.
 
     A lookup needs valid credentials (and, for Shanjing, a token renewal), so
-    it proves the account can be used without creating anything.
+    it proves the account can be used without creating anything. An answer
+    in a shape the adapter does not declare is a problem too: reconciliation
+    could then never find an order there.
     """
     from .errors import ProviderError
     from .providers import provider_class
+    from .providers.base import Unsure
 
     problems: dict[str, str] = {}
     for key, account in sorted(settings.accounts.items()):
         try:
-            provider_class(key)(account).find_order(PROBE_EXTERNAL_ID)
-            problems[key] = ""
+            provider = provider_class(key)(account)
+            answer = provider.find_order(PROBE_EXTERNAL_ID)
         except (ProviderError, ImporterError) as error:
             problems[key] = f"failed: {error}"
-        except NotImplementedError:
-            problems[key] = ""  # configured, but this provider has no lookup to try
+            continue
+        has_lookup = provider.capabilities.lookup.value is not None
+        problems[key] = (
+            f"lookup answer not understood: {answer.reason}" if has_lookup and isinstance(answer, Unsure) else ""
+        )
     return problems

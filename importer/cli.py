@@ -1,9 +1,13 @@
 """The ``order-importer`` command line: a thin shell over :mod:`importer.api`.
 
-Exit codes, for scheduled runs: 0 every row succeeded or was skipped on purpose,
-1 some rows failed, were held or need a look, 2 the input file or the
-configuration is unusable, 3 a provider was unavailable, 4 the results could
-not be written where asked and went to the fallback place the run names.
+Exit codes, for scheduled runs: 0 every row succeeded or was skipped on
+purpose; 1 some rows failed, were held, are UNKNOWN (see ``order-importer
+unknown``) or need a look (an order_ref bought from another file); 2 the
+input file, the configuration or the ledger is unusable (a ledger earlier
+runs used that is missing or unreadable stops the run here, nothing sent);
+3 a provider was unavailable and its rows were not attempted (retry later as
+it is); 4 the results could not be written where asked and went to the
+fallback place the run names.
 Heavy libraries are imported inside the commands so ``--help`` stays fast.
 """
 
@@ -14,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
 
     from .api import RunResult, Stage
     from .config import Settings
+    from .submit.ledger import Ledger, LedgerEntry
     from .submit.orders import Progress
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_INPUT = 0, 1, 2
@@ -99,10 +104,11 @@ class _RunOptions:
     sandbox: bool = False
     ledger: Path | None = None
     max_total: Decimal | None = None
-    mapping: Path | None = None
+    mapping: str | None = None
     summary_json: Path | None = None
     notify: str | None = None
     fix: bool = False
+    new_ledger: bool = False
     include_hidden: bool | None = None
 
 
@@ -110,7 +116,7 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
     from .errors import ImporterError
 
     try:
-        mapping = _load_mapping(options.mapping)
+        mapping = options.mapping
         with _settings(options.config, options.sandbox) as settings, progress_bar() as progress:
             from .api import run
 
@@ -126,12 +132,13 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
                     progress=progress,
                     max_total=options.max_total,
                     mapping=mapping,
+                    new_ledger=options.new_ledger,
                     include_hidden=options.include_hidden,
                 )
 
             notify_url = options.notify or settings.notify_url
             if options.fix and file.is_file():
-                file = _apply_fixes(file, options, mapping, settings.decimal_separator)
+                file = _apply_fixes(file, options, settings)
             if file.is_dir() and stage == "import":
                 _run_inbox(file, settings.output_dir, _notifying(run_file, notify_url), options.summary_json)
             result = _notifying(run_file, notify_url)(file, options.output)
@@ -144,13 +151,13 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
     raise typer.Exit(result.exit_code)
 
 
-def _apply_fixes(file: Path, options: _RunOptions, mapping: dict[str, str] | None, decimal_separator: str) -> Path:
+def _apply_fixes(file: Path, options: _RunOptions, settings: Settings) -> Path:
     """``--fix``: write a fixed copy of the sheet, list every change, and go on with the copy."""
     from .api import load
     from .validate.fixes import apply, suggest
 
-    sheet = load(file, provider=options.provider, sheet=options.sheet, mapping=mapping)
-    fixes = suggest(sheet, decimal_separator)
+    sheet = load(file, provider=options.provider, sheet=options.sheet, mapping=options.mapping, settings=settings)
+    fixes = suggest(sheet, settings.decimal_separator)
     if not fixes:
         _stderr("--fix: nothing to fix")
         return file
@@ -198,35 +205,17 @@ def _run_inbox(
     raise typer.Exit(folder_exit_code(items))
 
 
-def _load_mapping(path: Path | None) -> dict[str, str] | None:
-    """``--mapping FILE``: a TOML ``[headers]`` table of ``"their header" = "canonical column"``."""
-    if path is None:
-        return None
-    import tomllib
-
-    from .errors import ConfigError
-    from .models import CANONICAL_COLUMNS
-
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("headers", {})
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"mapping file {path}: {error}") from None
-    wrong = {header: column for header, column in table.items() if column not in CANONICAL_COLUMNS}
-    if wrong or not isinstance(table, dict):
-        raise ConfigError(
-            f"mapping file {path}: {wrong} map to unknown columns; use one of {', '.join(CANONICAL_COLUMNS)}"
-        )
-    return {str(k): str(v) for k, v in table.items()}
-
-
 def result_summary(result: RunResult) -> dict[str, object]:
     """The JSON written by ``--summary-json``: what a monitor needs to know about one run."""
     return {
         "file": str(result.sheet.source or ""),
         "exit_code": result.exit_code,
         "rows": len(result.outcomes),
-        "orders": len(result.grouping.orders),
+        "orders": result.orders,
         "counts": result.counts,
+        "order_counts": result.order_counts,
+        "warning_rows": result.warning_rows,
+        "mapping_profile": result.sheet.profile,
         "output": str(result.output or ""),
         "ledger": str(result.ledger or ""),
         "notes": result.notes,
@@ -268,22 +257,21 @@ def _print_summary(result: RunResult) -> None:
 
     console = Console()
     for note in result.notes:
-        console.print(f"note: {note}")
-    table = Table(title=f"{len(result.outcomes)} rows, {len(result.grouping.orders)} orders", title_justify="left")
-    table.add_column("status")
-    table.add_column("rows", justify="right")
+        console.print(f"note: {note}", markup=False, highlight=False)
+    title = f"{len(result.outcomes)} rows, {result.orders} orders"
+    table = Table(title=title, title_justify="left")
+    for column in ("status", "rows", "orders"):
+        table.add_column(column, justify="left" if column == "status" else "right")
+    orders = result.order_counts
     for status, count in sorted(result.counts.items()):
-        table.add_row(status, str(count))
+        table.add_row(status, str(count), str(orders.get(status, 0)))
     console.print(table)
+    outcomes = result.outcomes
     _print_skipped(console, result)
-    problems = result.outcomes[(result.outcomes["error"] != "") & (result.outcomes["status"] != "SKIPPED")]
-    if len(problems):
-        frame = result.sheet.frame
-        console.print(f"{len(problems)} rows need attention, for example:")
-        first = problems.head(8)
-        places = frame.loc[first.index, ["_sheet", "_row"]].to_dict("records")
-        for place, error in zip(places, first["error"], strict=True):
-            console.print(f"  {place['_sheet']} row {place['_row']}: {error}", markup=False, highlight=False)
+    attention = outcomes[(outcomes["error"] != "") & (outcomes["status"] != "SKIPPED")]
+    _print_examples(console, result, attention, "error", "rows need attention")
+    if "warning" in outcomes:
+        _print_examples(console, result, outcomes[outcomes["warning"] != ""], "warning", "rows have warnings")
     if result.output:
         where = "NOT where asked; results written instead to" if result.results_elsewhere else "results written to"
         console.print(f"{where} {result.output}", markup=False)
@@ -307,8 +295,28 @@ def _print_skipped(console: Console, result: RunResult) -> None:
         console.print(f"  {place['_sheet']} row {place['_row']}: {error}", markup=False, highlight=False)
 
 
+_EXAMPLES = 8
+
+
+def _print_examples(console: Any, result: RunResult, rows: Any, column: str, what: str) -> None:
+    """The count of rows with an error (or a warning), then the first few with where they are."""
+    if not len(rows):
+        return
+    console.print(f"{len(rows)} {what}, for example:" if len(rows) > _EXAMPLES else f"{len(rows)} {what}:")
+    first = rows.head(_EXAMPLES)
+    places = result.sheet.frame.loc[first.index, ["_sheet", "_row"]].to_dict("records")
+    for place, text in zip(places, first[column], strict=True):
+        console.print(f"  {place['_sheet']} row {place['_row']}: {text}", markup=False, highlight=False)
+
+
 MappingOpt = Annotated[
-    Path | None, typer.Option("--mapping", help='TOML file with a [headers] table: "their header" = "column".')
+    str | None,
+    typer.Option(
+        "--mapping",
+        metavar="FILE|NAME",
+        help='A mapping file ([headers] "their header" = "column", ignore, [values.COLUMN], split, group_by) '
+        "or the name of a built-in or [mappings.NAME] profile (default: picked by the sheet's headers).",
+    ),
 ]
 SummaryOpt = Annotated[Path | None, typer.Option("--summary-json", help="Write a JSON summary of the run here.")]
 FixOpt = Annotated[
@@ -340,7 +348,18 @@ def validate(
 ) -> None:
     """Check the sheet and write the results workbook; nothing is sent."""
     options = _RunOptions(
-        provider, sheet, output, config, False, None, None, mapping, summary_json, notify, fix, include_hidden
+        provider,
+        sheet,
+        output,
+        config,
+        False,
+        None,
+        None,
+        mapping,
+        summary_json,
+        notify,
+        fix,
+        include_hidden=include_hidden,
     )
     _run("validate", file, options)
 
@@ -361,7 +380,18 @@ def preview(
 ) -> None:
     """Validate, then ask each provider to price every order; nothing is bought."""
     options = _RunOptions(
-        provider, sheet, output, config, sandbox, None, None, mapping, summary_json, notify, fix, include_hidden
+        provider,
+        sheet,
+        output,
+        config,
+        sandbox,
+        None,
+        None,
+        mapping,
+        summary_json,
+        notify,
+        fix,
+        include_hidden=include_hidden,
     )
     _run("preview", file, options)
 
@@ -375,8 +405,15 @@ def import_(
     config: ConfigOpt = None,
     sandbox: SandboxOpt = False,
     ledger: Annotated[
-        Path | None, typer.Option("--ledger", help="The ledger (default: [run] ledger, else beside the results).")
+        Path | None,
+        typer.Option("--ledger", help="The ledger (default: [run] ledger, else one per user in the data folder)."),
     ] = None,
+    new_ledger: Annotated[
+        bool,
+        typer.Option(
+            "--new-ledger", help="Start an empty ledger where an earlier one is missing (it may buy orders again)."
+        ),
+    ] = False,
     max_total: Annotated[
         str | None, typer.Option("--max-total", help="Buy nothing if the previewed total is above this amount.")
     ] = None,
@@ -399,8 +436,9 @@ def import_(
         summary_json,
         notify,
         fix,
-        include_hidden,
+        include_hidden=include_hidden,
     )
+    options.new_ledger = new_ledger
     _run("import", file, options)
 
 
@@ -416,42 +454,128 @@ def _amount(text: str | None) -> Decimal | None:
     return value
 
 
-LedgerOpt = Annotated[Path, typer.Option("--ledger", help="The ledger file.")]
+LedgerOpt = Annotated[
+    Path | None,
+    typer.Option("--ledger", help="The ledger (default: [run] ledger, else one per user in the data folder)."),
+]
+
+
+@contextlib.contextmanager
+def _existing_ledger(ledger: Path | None, config: Path | None) -> Iterator[Ledger]:
+    """The ledger a command reads: ``--ledger``, else ``[run] ledger``, else the default; exit 2 when unusable."""
+    from .config import load_settings
+    from .errors import ImporterError
+    from .submit.ledger import open_existing
+
+    try:
+        chosen = ledger if ledger is not None else load_settings(config).ledger
+        with open_existing(chosen) as journal:
+            yield journal
+    except ImporterError as error:
+        _stderr(f"error: {error}")
+        raise typer.Exit(EXIT_INPUT) from None
 
 
 @app.command()
-def status(ledger: LedgerOpt = Path("order-importer.ledger.sqlite")) -> None:
+def status(ledger: LedgerOpt = None, config: ConfigOpt = None) -> None:
     """List the orders in a ledger per state, and the runs recorded in it."""
     from rich.console import Console
     from rich.table import Table
 
-    from .submit.ledger import Ledger
-
-    if not ledger.exists():
-        _stderr(f"error: no ledger at {ledger}")
-        raise typer.Exit(EXIT_INPUT)
     console = Console()
-    with Ledger.open(ledger) as journal:
+    with _existing_ledger(ledger, config) as journal:
         counts = journal.counts()
-        table = Table(title=f"orders in {ledger}", title_justify="left")
+        table = Table(title=f"orders in {journal.path}", title_justify="left")
         for column in ("state", "orders"):
             table.add_column(column)
         for state, count in sorted(counts.items()):
             table.add_row(state, str(count))
         console.print(table)
-        for entry in journal.entries():
-            if entry.state in ("SENDING", "UNKNOWN"):
-                console.print(
-                    f"{entry.state}: {entry.provider} order_ref {entry.order_ref}, external id {entry.key}"
-                    f" {entry.message}",
-                    markup=False,
-                )
+        unsettled = len(journal.unsettled())
+        if unsettled:
+            console.print(f"{unsettled} orders are unsettled; see `order-importer unknown`", markup=False)
         runs = Table(title="runs", title_justify="left")
         for column in ("run_id", "source", "started", "exit"):
             runs.add_column(column)
         for run in journal.runs():
             runs.add_row(run["run_id"], run["source"], run["started_at"], str(run["exit_code"]))
         console.print(runs)
+
+
+@app.command()
+def unknown(ledger: LedgerOpt = None, config: ConfigOpt = None) -> None:
+    """List every unsettled order (SENDING or UNKNOWN): what it is, where it came from, and how to settle it."""
+    with _existing_ledger(ledger, config) as journal:
+        entries = journal.unsettled()
+        if not entries:
+            typer.echo(f"no unsettled orders in {journal.path}")
+            return
+        typer.echo(f"{len(entries)} unsettled orders in {journal.path}:")
+        for entry in entries:
+            typer.echo("")
+            typer.echo(describe_unsettled(entry, journal.path))
+
+
+def describe_unsettled(entry: LedgerEntry, ledger: Path, width: int = 80) -> str:
+    """One unsettled order as a few lines of at most ``width`` characters."""
+    import shlex
+    import textwrap
+
+    from .submit.ledger import default_ledger_path
+
+    where = "" if ledger.absolute() == default_ledger_path().absolute() else f" --ledger {shlex.quote(str(ledger))}"
+    sent = entry.sent_at.replace("T", " ").replace("+00:00", " UTC") if entry.sent_at else "never recorded"
+    fields = [
+        f"{entry.state} {entry.provider} (account {entry.account}) order_ref {entry.order_ref}",
+        f"external id {entry.key}",
+        f"sent {sent}; amount {entry.amount or 'unknown'}",
+        f"from {entry.source or 'an unknown file'}, rows {entry.rows or 'unknown'}",
+    ]
+    if entry.message:
+        fields.append(f"why: {entry.message}")
+    fields.append(f"found it at the provider: order-importer resolve {entry.key} --created ORDER_ID{where}")
+    fields.append(f"it is not there: order-importer resolve {entry.key} --absent{where}")
+    wrap = textwrap.TextWrapper(width=width, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
+    first, *rest = fields
+    return "\n".join([textwrap.shorten(first, width) if len(first) > width else first, *map(wrap.fill, rest)])
+
+
+@app.command()
+def resolve(
+    external_id: Annotated[str, typer.Argument(help="The external id `order-importer unknown` shows.")],
+    created: Annotated[
+        str | None, typer.Option("--created", help="The provider's order id: the order is there (CREATED).")
+    ] = None,
+    absent: Annotated[
+        bool, typer.Option("--absent", help="The provider has no such order: the next run sends it again.")
+    ] = False,
+    note: Annotated[str, typer.Option("--note", help="What you checked, kept in the ledger.")] = "",
+    ledger: LedgerOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Record what you found at the provider for an unsettled order, with the time and a note."""
+    from .errors import LedgerConflict
+    from .submit.ledger import UNSETTLED
+
+    if (created is None) == (not absent):
+        _stderr("error: give exactly one of --created PROVIDER_ORDER_ID or --absent")
+        raise typer.Exit(EXIT_INPUT)
+    with _existing_ledger(ledger, config) as journal:
+        entry = journal.get(external_id)
+        if entry is None or entry.state not in UNSETTLED:
+            state = "not in the ledger" if entry is None else f"{entry.state}, not unsettled"
+            _stderr(f"error: order {external_id} is {state}; nothing was changed")
+            raise typer.Exit(EXIT_INPUT)
+        try:
+            if created is not None:
+                journal.resolve_created(external_id, created.strip(), note)
+            else:
+                journal.resolve_absent(external_id, note)
+        except LedgerConflict as error:
+            _stderr(f"error: {error}")
+            raise typer.Exit(EXIT_INPUT) from None
+    outcome = f"CREATED as {created}" if created is not None else "absent: the next run sends it again"
+    typer.echo(f"order {entry.order_ref} at {entry.provider} (external id {external_id}) recorded {outcome}")
 
 
 @app.command("check-config")
@@ -480,18 +604,17 @@ def export(
     run_id: Annotated[
         str | None, typer.Argument(help="A run id or its first characters (default: the latest).")
     ] = None,
-    ledger: LedgerOpt = Path("order-importer.ledger.sqlite"),
+    ledger: LedgerOpt = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The workbook to write.")] = Path("run.results.xlsx"),
+    config: ConfigOpt = None,
 ) -> None:
     """Re-export the per-row results of an earlier import from its ledger."""
     from .api import export_run
+    from .config import load_settings
     from .errors import ImporterError
 
-    if not ledger.exists():
-        _stderr(f"error: no ledger at {ledger}")
-        raise typer.Exit(EXIT_INPUT)
     try:
-        path = export_run(ledger, output, run_id)
+        path = export_run(ledger if ledger is not None else load_settings(config).ledger, output, run_id)
     except ImporterError as error:
         _stderr(f"error: {error}")
         raise typer.Exit(EXIT_INPUT) from None
@@ -545,11 +668,27 @@ def sandbox(
     ] = None,
     token_lifetime: Annotated[float | None, typer.Option(help="Seconds a Shanjing access token lives.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for repeatable faults.")] = None,
+    create_delay: Annotated[
+        float, typer.Option(help="Seconds a create takes; the order is made, and visible to lookups, only then.")
+    ] = 0.0,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="Folder that keeps created orders across restarts.")
+    ] = None,
+    lookup_answer: Annotated[
+        str, typer.Option(help="Bend lookup answers: as-is, null-data, missing-keys, error-envelope, http-500.")
+    ] = "as-is",
 ) -> None:
     """Run the provider sandbox until interrupted, and print a config that points at it."""
-    from .sandbox import Faults, serve
+    from .sandbox import Faults, LookupAnswer, serve
 
+    try:
+        bent = LookupAnswer(lookup_answer)
+    except ValueError:
+        raise typer.BadParameter(f"--lookup-answer is one of {', '.join(a.value for a in LookupAnswer)}") from None
+    if create_delay < 0:
+        raise typer.BadParameter("--create-delay must not be negative")
     faults = Faults(
+        lookup_answer=bent,
         latency=latency,
         error_rate=error_rate,
         rate_503=rate_503,
@@ -564,7 +703,44 @@ def sandbox(
         endpoint_latency=_endpoint_latency(endpoint_latency or []),
         seed=seed,
     )
-    serve(host, port, faults, token_lifetime=token_lifetime)
+    serve(host, port, faults, token_lifetime=token_lifetime, create_delay=create_delay, state_dir=state)
+
+
+catalogue_app = typer.Typer(
+    help="The product catalogue: your own SKU (商家编码, Lineitem sku) -> a provider's item_id and sku_id.",
+    no_args_is_help=True,
+)
+app.add_typer(catalogue_app, name="catalogue")
+
+
+@catalogue_app.command("add")
+def catalogue_add(
+    sku_code: Annotated[str, typer.Argument(help="Your SKU, as the exports write it (商家编码, Lineitem sku).")],
+    item_id: Annotated[str, typer.Option("--item-id", help="The provider's product id (offerId, item id).")],
+    sku_id: Annotated[str, typer.Option("--sku-id", help="The provider's SKU id (1688: the specId).")] = "",
+    provider: Annotated[str, typer.Option("--provider", "-p", help="The provider key rows of this SKU go to.")] = "",
+    file: Annotated[
+        Path | None, typer.Option("--file", help="The catalogue CSV (default: [run] catalogue in the config).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Add one SKU to the catalogue (a CSV, made with its header when it does not exist yet)."""
+    from .errors import ImporterError
+    from .read.catalogue import Entry, add_entry
+
+    try:
+        target = file
+        if target is None:
+            from .config import load_settings
+
+            target = load_settings(config).catalogue
+        if target is None:
+            raise typer.BadParameter("name the catalogue with --file, or set [run] catalogue in the config")
+        written = add_entry(target, Entry(sku_code.strip(), item_id.strip(), sku_id.strip(), provider.strip()))
+    except ImporterError as error:
+        _stderr(f"error: {error}")
+        raise typer.Exit(EXIT_INPUT) from None
+    typer.echo(f"added {sku_code} -> item_id {item_id}" + (f", sku_id {sku_id}" if sku_id else "") + f" to {written}")
 
 
 def _endpoint_latency(pairs: list[str]) -> dict[str, float]:

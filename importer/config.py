@@ -18,6 +18,8 @@ from typing import Any
 from .errors import ConfigError
 
 CONFIG_ENV = "ORDER_IMPORTER_CONFIG"
+DATA_DIR_ENV = "ORDER_IMPORTER_DATA_DIR"
+"""Moves the importer's per-user data folder (the default ledger and the list of ledgers it made)."""
 
 EXCEL_MAX_ROWS = 1_048_576
 SEVERITIES = ("error", "warning")
@@ -145,6 +147,12 @@ class Settings:
     order_ref_scope: str = "account"
     """Where an order_ref is unique (``[run] order_ref_scope``): "account" (every file sent to the account), or
     "file" (each file numbers its own orders; the external id then includes the file's name)."""
+    mappings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """The ``[mappings.NAME]`` tables, as written: the read stage checks and uses them (see importer.read.mappings)."""
+    mapping: str | None = None
+    """The mapping profile (name or file) every run uses unless told otherwise (``[run] mapping``)."""
+    catalogue: Path | None = None
+    """The product catalogue: the team's SKU -> a provider's item_id and sku_id (``[run] catalogue``)."""
 
     def account(self, provider: str) -> Account:
         try:
@@ -241,6 +249,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
             rate_limit=float(section["rate_limit"]) if "rate_limit" in section else None,
         )
     run = data.get("run", {})
+    _check_mapping_tables(path, data)
     output_dir = Path(run["output_dir"]) if "output_dir" in run else None
     ledger = Path(run["ledger"]) if "ledger" in run else None
     limits = InputLimits.from_config(data.get("limits", {}))
@@ -258,7 +267,40 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         date_order=_choice(data.get("validation", {}), "date_order", ("auto", "dmy", "mdy")),
         include_hidden=_flag(run, "include_hidden"),
         order_ref_scope=_choice(run, "order_ref_scope", ORDER_REF_SCOPES, section="run"),
+        mappings=data.get("mappings", {}),
+        mapping=str(run["mapping"]) if run.get("mapping") else None,
+        catalogue=path.parent / str(run["catalogue"]) if run.get("catalogue") else None,
     )
+
+
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The per-user data folder: ``$ORDER_IMPORTER_DATA_DIR``, else the platform's (platformdirs).
+
+    Linux ``~/.local/share/order-importer``, macOS ``~/Library/Application
+    Support/order-importer``, Windows ``%LOCALAPPDATA%/order-importer``.
+    """
+    import platformdirs
+
+    value = (os.environ if environ is None else environ).get(DATA_DIR_ENV)
+    return Path(value) if value else Path(platformdirs.user_data_dir("order-importer", appauthor=False))
+
+
+_NEAR_MISSES = ("mappings", "catalogue", "mapping")
+
+
+def _check_mapping_tables(path: Path, data: Mapping[str, Any]) -> None:
+    """``[mappings.NAME]`` must be tables; a top-level table named almost like one is a typo, said as such."""
+    import difflib
+
+    for key in data:
+        close = difflib.get_close_matches(key, _NEAR_MISSES, n=1, cutoff=0.75)
+        if close and key not in _NEAR_MISSES:
+            raise ConfigError(f"config file {path}: unknown table [{key}]; did you mean [{close[0]}]?")
+    if "mapping" in data or "catalogue" in data:
+        raise ConfigError(f"config file {path}: mapping and catalogue belong in [run]; profiles in [mappings.NAME]")
+    mappings = data.get("mappings", {})
+    if not isinstance(mappings, Mapping) or not all(isinstance(t, Mapping) for t in mappings.values()):
+        raise ConfigError(f"config file {path}: [mappings] holds one [mappings.NAME] table per profile")
 
 
 ORDER_REF_SCOPES = ("account", "file")

@@ -7,10 +7,18 @@ single sentence they can act on. Callers branch on the type, never on text::
     ├── InputError        a file, sheet, row or cell the user must fix
     ├── ConfigError       a missing or malformed setting or credential
     ├── LedgerBusy        another run holds the ledger
+    ├── LedgerMissing     the ledger an earlier run made is gone (a fresh one needs --new-ledger)
+    ├── LedgerUnreadable  the ledger file cannot be read
+    ├── LedgerConflict    a state change the ledger's transition table forbids
     └── ProviderError     a provider call that did not succeed
         ├── Rejected        the provider said no; retrying will not help
-        ├── Transient       nothing happened at the provider; safe to retry
+        ├── Transient       the call failed in a way worth another try (a preview may be retried)
+        │   └── NotSent         the request certainly never reached the provider: even a create may be sent again
+        │       └── ProviderUnavailable  the run stopped calling this provider; nothing was sent
         └── OutcomeUnknown  the provider may have acted; reconcile, never resend
+
+Whether a failed create may be sent again is decided by ``isinstance(error,
+NotSent)``, never by the words of its message.
 """
 
 from __future__ import annotations
@@ -68,6 +76,23 @@ class LedgerBusy(ImporterError):
     """Another run is using the same ledger; this run sent nothing."""
 
 
+class LedgerMissing(ImporterError):
+    """The ledger an earlier run used is gone; the run stops rather than start an empty one and buy again."""
+
+
+class LedgerUnreadable(ImporterError):
+    """The ledger file exists but cannot be read as a ledger; the run stops and sends nothing."""
+
+
+class LedgerConflict(ImporterError):
+    """A ledger state change that :data:`~importer.submit.ledger.TRANSITIONS` does not allow; nothing changed."""
+
+    def __init__(self, message: str, *, key: str = "", state: str = "") -> None:
+        self.key = key
+        self.state = state
+        super().__init__(message)
+
+
 class ProviderError(ImporterError):
     """A call to a provider did not succeed.
 
@@ -103,7 +128,12 @@ class Rejected(ProviderError):
 
 
 class Transient(ProviderError):
-    """The provider was unreachable, overloaded or rate limiting; nothing was done."""
+    """The provider was unreachable, overloaded or rate limiting; a call without side effects may be retried.
+
+    A Transient that is not a :class:`NotSent` may still have reached the
+    provider (a 503 from a proxy, a busy answer): a create that failed so is
+    treated as OutcomeUnknown.
+    """
 
     retryable = True
 
@@ -112,7 +142,15 @@ class Transient(ProviderError):
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
 
-class ProviderUnavailable(Transient):
+class NotSent(Transient):
+    """The request certainly did not reach the provider: a refused connection, a connect timeout, HTTP 429.
+
+    The only kind of failure after which a create may be sent again without a
+    lookup first.
+    """
+
+
+class ProviderUnavailable(NotSent):
     """Calls to this provider were stopped for the run after repeated transient failures; nothing was sent."""
 
 

@@ -102,6 +102,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "error",
     "warning",
     "order_date_iso",
+    "filled_in",
 )
 # Not shown as a column: which input column an error points at (for the red cell).
 ERROR_COLUMN_COL = "error_column"
@@ -134,6 +135,9 @@ class OrderSheet:
     ``header_rows`` gives, per sheet, the Excel row number of its header row.
     ``issues`` are cell problems found while reading (e.g. a long id that
     Excel stored as a number and rounded); validation reports them.
+    ``profile`` names the mapping profile the sheet was read with ("" for none);
+    ``filled_in`` says, per row id, what the importer filled in for the row
+    (an address split, a catalogue entry, a derived order_ref), shown in the results.
     """
 
     frame: pd.DataFrame
@@ -151,6 +155,8 @@ class OrderSheet:
     """Per sheet, rows a template marked as its examples -> the fingerprint they had when written."""
     source_stamp: tuple[int, int, str] | None = None
     """Size, mtime (ns) and SHA-256 of the workbook when it was read: the writer copies it only while unchanged."""
+    profile: str = ""
+    filled_in: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.frame)

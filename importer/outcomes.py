@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from .columns import paused_gc
-from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, CellError
+from .models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, CellError, Status
 
 OUTCOME_COLUMNS: tuple[str, ...] = (*RESULT_COLUMNS, ERROR_COLUMN_COL)
 ERROR_COLUMNS: tuple[str, ...] = ("row_id", "sheet", "row", "column", "value", "message")
@@ -97,3 +97,42 @@ def attach_column(outcomes: pd.DataFrame, column: str, values: pd.Series) -> pd.
     known = {int(k): str(v) for k, v in zip(values.index.tolist(), values.tolist(), strict=True)}
     result[column] = [known.get(int(i), "") for i in result.index]
     return result
+
+
+STATUS_SEVERITY: tuple[Status, ...] = (
+    Status.UNKNOWN,
+    Status.ALREADY_CREATED_ELSEWHERE,
+    Status.CREATE_FAILED,
+    Status.PRICE_CHANGED,
+    Status.PREVIEW_FAILED,
+    Status.INVALID,
+    Status.HELD,
+    Status.NOT_ATTEMPTED,
+    Status.VALID,
+    Status.PREVIEWED,
+    Status.ALREADY_CREATED,
+    Status.CREATED,
+    Status.SKIPPED,
+)
+"""Statuses from the one that most needs a look to the best; an order has the first of its rows' statuses."""
+
+
+def order_keys(frame: pd.DataFrame) -> pd.Series:
+    """Each row's order: its provider and order_ref (its row number where the sheet has no order_ref)."""
+    provider = frame["provider"] if "provider" in frame else pd.Series("", index=frame.index)
+    ref = frame["order_ref"] if "order_ref" in frame else frame[ROW_COL].astype(str)
+    return provider.astype(str).str.strip() + "\x1f" + ref.astype(str).str.strip()
+
+
+def order_statuses(frame: pd.DataFrame, outcomes: pd.DataFrame) -> pd.Series:
+    """The orders of a run, with the status of each: the worst status among its rows.
+
+    This is what "orders" means wherever a run is counted (the console, the
+    Summary sheet, ``--summary-json``, notifications): every distinct
+    (provider, order_ref) among the sheet's rows, whatever became of them.
+    """
+    rank = {str(s): i for i, s in enumerate(STATUS_SEVERITY)}
+    keys = order_keys(frame).reindex(outcomes.index)
+    ranks = outcomes["status"].astype(str).map(rank).fillna(0)
+    worst = pd.DataFrame({"key": keys, "rank": ranks}).groupby("key")["rank"].min()
+    return worst.map(lambda r: str(STATUS_SEVERITY[int(r)]))

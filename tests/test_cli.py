@@ -83,7 +83,7 @@ def test_validate_a_sheet_with_mistakes_exits_1_and_names_the_rows(workdir):
 
 
 @pytest.mark.parametrize(("sheet", "code", "expected"), [(CLEAN, 0, {"PREVIEWED"}), (ERRORS, 1, None)])
-def test_preview_against_the_sandbox_prices_and_buys_nothing(workdir, sheet, code, expected):
+def test_preview_against_the_sandbox_prices_and_buys_nothing(workdir, data_dir, sheet, code, expected):
     result = cli("preview", sheet, "--sandbox")
     assert result.exit_code == code, result.output
     assert "sandbox running at http://127.0.0.1:" in result.stderr
@@ -92,14 +92,15 @@ def test_preview_against_the_sandbox_prices_and_buys_nothing(workdir, sheet, cod
         assert set(found) == expected
     else:
         assert "PREVIEW_FAILED" in found and "CREATED" not in found
-    assert not (workdir / "order-importer.ledger.sqlite").exists()  # nothing bought, nothing journalled
+    assert not any(data_dir.iterdir())  # nothing bought, nothing journalled
 
 
-def test_import_a_clean_sheet_exits_0_and_a_rerun_buys_nothing_twice(workdir):
+def test_import_a_clean_sheet_exits_0_and_a_rerun_buys_nothing_twice(workdir, data_dir):
     first = cli("import", CLEAN, "--sandbox")
     assert first.exit_code == 0, first.output
     assert statuses(workdir / "orders.results.xlsx") == ["CREATED"] * 8
-    assert (workdir / "order-importer.ledger.sqlite").is_file()  # beside the results
+    assert (data_dir / "ledger.sqlite").is_file()  # one per user, not beside the results
+    assert not (workdir / "order-importer.ledger.sqlite").exists()
     again = cli("import", CLEAN, "--sandbox")
     assert again.exit_code == 0, again.output
     assert statuses(workdir / "orders.results.xlsx") == ["ALREADY_CREATED"] * 8
@@ -356,7 +357,7 @@ def test_an_inbox_exits_with_the_worst_code_of_its_files(workdir):
 
 def test_status_lists_the_orders_and_runs_of_a_ledger(workdir):
     assert cli("import", ERRORS, "--sandbox").exit_code == 1
-    result = cli("status", "--ledger", "order-importer.ledger.sqlite")
+    result = cli("status")
     assert result.exit_code == 0, result.output
     assert re.search(r"CREATED\s+│\s+\d+", result.stdout)
     runs = [line for line in result.stdout.splitlines() if ERRORS in line]
@@ -366,18 +367,18 @@ def test_status_lists_the_orders_and_runs_of_a_ledger(workdir):
 def test_status_without_a_ledger_exits_2(workdir):
     result = cli("status")
     assert result.exit_code == 2
-    assert "error: no ledger at order-importer.ledger.sqlite" in result.stderr
+    assert "error: no ledger at " in result.stderr and "ledger.sqlite" in result.stderr
 
 
 def test_export_writes_the_rows_of_the_last_run(workdir):
     assert cli("import", CLEAN, "--sandbox").exit_code == 0
-    result = cli("export", "--ledger", "order-importer.ledger.sqlite", "-o", "again.xlsx")
+    result = cli("export", "-o", "again.xlsx")
     assert result.exit_code == 0 and "wrote again.xlsx" in result.stdout
     assert (
         statuses(workdir / "again.xlsx", openpyxl.load_workbook(workdir / "again.xlsx").sheetnames[0])
         == ["CREATED"] * 8
     )
-    unknown = cli("export", "ffffffff", "--ledger", "order-importer.ledger.sqlite")
+    unknown = cli("export", "ffffffff")
     assert unknown.exit_code == 2 and "no import run" in unknown.stderr
     assert cli("export", "--ledger", "absent.sqlite").exit_code == 2
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from importer.errors import LedgerBusy
+from importer.errors import LedgerBusy, LedgerConflict
 from importer.models import OrderDraft, OrderLine, Receiver
 from importer.submit.ledger import Fingerprint, Ledger, OrderState
 
@@ -41,9 +41,11 @@ def test_plan_does_not_overwrite_a_created_order(tmp_path):
     with Ledger.open(tmp_path / "l.sqlite") as ledger:
         first = order(quantities=(1,))
         ledger.plan("K", first, "a", Fingerprint.of(first))
+        ledger.mark_sending("K", "run")
         ledger.mark_created("K", "X", {})
         second = order(quantities=(5, 5))
-        ledger.plan("K", second, "a", Fingerprint.of(second))
+        with pytest.raises(LedgerConflict, match="is CREATED"):
+            ledger.plan("K", second, "a", Fingerprint.of(second))
         entry = ledger.get("K")
         assert entry.state is OrderState.CREATED
         assert entry.fingerprint == Fingerprint.of(first)

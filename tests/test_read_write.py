@@ -263,7 +263,7 @@ def test_a_failed_write_leaves_the_previous_results_untouched(tmp_path, sandbox,
 # ----- the command line, in process --------------------------------------------------------------
 
 
-def test_cli_stages_and_exit_codes(tmp_path):
+def test_cli_stages_and_exit_codes(tmp_path, data_dir):
     runner = CliRunner()
     clean = shutil.copy(SAMPLES / "orders.xlsx", tmp_path / "orders.xlsx")
     errors = shutil.copy(SAMPLES / "orders-with-errors.xlsx", tmp_path / "errors.xlsx")
@@ -277,7 +277,7 @@ def test_cli_stages_and_exit_codes(tmp_path):
     assert missing.exit_code == 2 and "nope.xlsx" in missing.output
     no_account = runner.invoke(app, ["import", str(clean), "--config", str(tmp_path / "none.toml")])
     assert no_account.exit_code == 2
-    ledger = tmp_path / "order-importer.ledger.sqlite"
+    ledger = data_dir / "ledger.sqlite"
     status = runner.invoke(app, ["status", "--ledger", str(ledger)])
     assert status.exit_code == 0 and "CREATED" in status.output
     exported = runner.invoke(app, ["export", "--ledger", str(ledger), "-o", str(tmp_path / "export.xlsx")])

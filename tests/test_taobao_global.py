@@ -11,6 +11,7 @@ from importer.errors import Rejected
 from importer.models import LinePreview, OrderDraft, OrderLine, OrderPreview, Receiver
 from importer.providers import provider_class
 from importer.providers.auth import dajisaas_sign
+from importer.providers.base import Absent, Found
 from importer.sandbox import dajisaas as dajisaas_sandbox
 
 DOC_RECEIVER = Receiver(
@@ -252,9 +253,9 @@ def test_find_order_by_external_id(key, fresh_sandbox):
     draft = order(key, [line("1", MP_CUP, MP_CUP_SKU, 1)])
     created = provider.create(draft, provider.preview(draft), "OI-find-me")
     found = provider.find_order("OI-find-me")
-    assert found is not None and found.provider_order_ids == created.provider_order_ids
-    assert found.lines["1"].provider_line_id == created.lines["1"].provider_line_id
-    assert provider.find_order("OI-never-sent") is None
+    assert isinstance(found, Found) and found.creation.provider_order_ids == created.provider_order_ids
+    assert found.creation.lines["1"].provider_line_id == created.lines["1"].provider_line_id
+    assert provider.find_order("OI-never-sent") == Absent()
 
 
 def test_purchase_amount_below_the_real_cost_is_refused(fresh_sandbox):

@@ -10,6 +10,7 @@ from importer.config import Secret
 from importer.errors import Rejected
 from importer.models import LinePreview, OrderDraft, OrderLine, OrderPreview, Receiver
 from importer.providers import provider_class
+from importer.providers.base import Absent, Found
 from importer.providers.xportcn_ka_1688 import XportcnKa1688
 
 RECEIVER = Receiver(
@@ -161,8 +162,8 @@ def test_1688_find_order_lists_every_part_of_a_split_order(fresh_sandbox):
     order = draft("xportcn-ka-1688", [(TOYS, TOYS_SPEC, 1), (SPATULA, SPATULA_SPEC, 1)])
     created = provider.create(order, provider.preview(order), "OI-find")
     found = provider.find_order("OI-find")
-    assert found is not None and set(found.provider_order_ids) == set(created.provider_order_ids)
-    assert provider.find_order("OI-absent") is None
+    assert isinstance(found, Found) and set(found.creation.provider_order_ids) == set(created.provider_order_ids)
+    assert provider.find_order("OI-absent") == Absent()
 
 
 def test_1688_signature_from_a_wrong_secret_is_refused(sandbox):

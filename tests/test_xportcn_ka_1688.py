@@ -22,6 +22,7 @@ from importer.errors import OutcomeUnknown, Rejected
 from importer.models import OrderDraft, OrderLine, OrderPreview, Receiver, Status
 from importer.providers import provider_class
 from importer.providers.auth import XportcnSignedHeaders
+from importer.providers.base import Absent, Found
 from importer.providers.xportcn_ka_1688 import XportcnKa1688
 
 KEY = "xportcn-ka-1688"
@@ -268,7 +269,7 @@ def test_create_buys_nothing_when_one_line_sold_out_after_the_preview(fresh_sand
         provider.create(order, preview, "OI-gone")
     assert fresh_sandbox.state.stock(TOYS, TOYS_SPEC) == 5000  # the other supplier's line was not bought either
     assert fresh_sandbox.state.orders(KEY) == []
-    assert provider.find_order("OI-gone") is None
+    assert provider.find_order("OI-gone") == Absent()
 
 
 def test_create_of_other_cargo_than_was_previewed_is_refused(fresh_sandbox):
@@ -285,7 +286,8 @@ def test_a_created_split_order_is_found_with_both_ids_and_takes_its_stock(fresh_
     created = provider.create(order, provider.preview(order), "OI-both")
     assert created.total == Decimal("91.73") and created.currency == "CNY"
     found = provider.find_order("OI-both")
-    assert found is not None and sorted(found.provider_order_ids) == sorted(created.provider_order_ids)
+    assert isinstance(found, Found)
+    assert sorted(found.creation.provider_order_ids) == sorted(created.provider_order_ids)
     assert fresh_sandbox.state.stock(TOYS, TOYS_SPEC) == 4998
     assert fresh_sandbox.state.stock(SPATULA, SPATULA_SPEC) == 19997
 

@@ -7,8 +7,10 @@ An adapter is a class with four pure hooks, no I/O of its own::
     build_create_request(order, preview, external_id) -> ApiRequest
     parse_create(order, body)                        -> OrderCreation
 
-plus ``check_envelope`` (the provider's success predicate) and, optionally,
-``prepare`` (e.g. item-id mapping) and ``find_order`` (lookup by external id).
+plus ``check_envelope`` (the provider's success predicate), a
+``capabilities`` table (:mod:`.capabilities`) and, optionally, ``prepare``
+(e.g. item-id mapping) and the order lookup by external id
+(``lookup_request`` + ``parse_lookup``, run by ``find_order``).
 The base class owns what is the same everywhere: URL joining, signing through
 the account's auth scheme, timeouts, and turning transport failures into the
 typed errors of :mod:`importer.errors`.
@@ -26,15 +28,39 @@ from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
 import requests
+import urllib3
 
 from .. import money
 from ..config import Account
-from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
+from ..errors import NotSent, OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import make_session, redact, shared_limiter
 from ..logs import log
 from ..models import LinePreview, OrderCreation, OrderDraft, OrderPreview
+from .capabilities import Capabilities
 
 JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A lookup found the order: the provider's ids (several when it was split, or created twice)."""
+
+    creation: OrderCreation
+
+
+@dataclass(frozen=True)
+class Absent:
+    """The lookup answered, in exactly its declared "no such order" shape, that it has no such order."""
+
+
+@dataclass(frozen=True)
+class Unsure:
+    """The lookup proves nothing: an error, an answer of another shape, or no lookup at all."""
+
+    reason: str
+
+
+LookupResult = Found | Absent | Unsure
 
 
 @dataclass(frozen=True)
@@ -94,6 +120,9 @@ class Provider(ABC):
     default_rate_limit: ClassVar[float] = 10.0
     """Calls per second when the account sets no ``rate_limit`` (none is documented; 0 means no limit)."""
 
+    capabilities: ClassVar[Capabilities]
+    """What this provider is known to do, each fact with its basis and source (see :mod:`.capabilities`)."""
+
     mapping_store: MappingStore | None = None
     """Where adapters that map item ids keep mappings across runs (the run's ledger); set by the submitter."""
 
@@ -138,9 +167,33 @@ class Provider(ABC):
         adapter's success predicate lives.
         """
 
-    def find_order(self, external_id: str) -> OrderCreation | None:
-        """Look an order up by the external id sent on create; None if confirmed absent."""
-        raise NotImplementedError(f"{self.key} cannot look orders up yet")
+    def lookup_request(self, external_id: str) -> ApiRequest | None:
+        """The lookup call for one external id, as ``capabilities.lookup`` declares it; None without one."""
+        return None
+
+    def parse_lookup(self, external_id: str, body: JsonDict) -> LookupResult:
+        """Read a lookup answer: Found, Absent only for the exact declared "no such order" shape, else Unsure."""
+        return Unsure(f"{self.title} has no known order lookup")
+
+    def find_order(self, external_id: str) -> LookupResult:
+        """Look an order up by the external id sent on create.
+
+        Raises ProviderError when the call fails (so a caller may retry a
+        Transient); any answer is read by :meth:`parse_lookup`. Use
+        :meth:`look_up` for a result that never raises.
+        """
+        request = self.lookup_request(external_id)
+        if request is None or self.capabilities.lookup.value is None:
+            return Unsure(f"{self.title} has no known order lookup; check the order in the provider's console")
+        body = self.send(request, may_have_side_effects=False)
+        return self.parse_lookup(external_id, body)
+
+    def look_up(self, external_id: str) -> LookupResult:
+        """:meth:`find_order`, with a failed call (HTTP 500, a timeout, an error envelope) read as Unsure."""
+        try:
+            return self.find_order(external_id)
+        except ProviderError as error:
+            return Unsure(f"the lookup failed: {error}")
 
     # ----- owned by the base --------------------------------------------------
     def preview(self, order: OrderDraft) -> OrderPreview:
@@ -185,8 +238,9 @@ class Provider(ABC):
         """Send one request and return its JSON body after the envelope check.
 
         Failures are typed by what they mean for a retry: a connection that was
-        never made is Transient; a timeout or server error after the request was
-        sent is Transient for a preview and OutcomeUnknown for a create.
+        never made (refused, or timed out while connecting) and a 429 are
+        NotSent; a timeout or server error after the request was sent is
+        Transient for a preview and OutcomeUnknown for a create.
         """
         unclear: type[ProviderError] = OutcomeUnknown if may_have_side_effects else Transient
         if self.limiter is not None:
@@ -205,15 +259,15 @@ class Provider(ABC):
                 timeout=(self.account.connect_timeout, self.account.read_timeout),
             )
         except requests.exceptions.ConnectTimeout:
-            raise self._error(Transient, "could not connect (timed out)", request) from None
+            raise self._error(NotSent, "could not connect (timed out)", request) from None
         except requests.exceptions.ReadTimeout:
             raise self._error(unclear, f"no answer within {self.account.read_timeout:g} s", request) from None
         except requests.exceptions.ConnectionError as exc:
             # A refused connection never reached the provider; a reset after
-            # sending might have. requests does not tell these apart reliably,
-            # so only a refusal before connecting counts as safe.
+            # sending might have. Only urllib3's failure to establish the
+            # connection (by its type) counts as safe.
             if _never_connected(exc):
-                raise self._error(Transient, "could not connect", request) from None
+                raise self._error(NotSent, "could not connect", request) from None
             raise self._error(unclear, "connection lost before an answer came back", request) from None
         elapsed = round((time.monotonic() - started) * 1000)
         log.info(
@@ -229,9 +283,10 @@ class Provider(ABC):
     def _decode(self, response: requests.Response, request: ApiRequest, unclear: type[ProviderError]) -> JsonDict:
         status = response.status_code
         if status == 429 or (status == 503 and unclear is Transient):
-            # 429 is always safe to retry; a 503 on a create is treated as
-            # unclear below, because a proxy may answer 503 after forwarding.
-            raise Transient(
+            # 429 is always safe to retry (NotSent); a 503 on a create is treated
+            # as unclear below, because a proxy may answer 503 after forwarding.
+            slow_down: type[Transient] = NotSent if status == 429 else Transient
+            raise slow_down(
                 f"HTTP {status}: the provider asks to slow down",
                 provider=self.key,
                 endpoint=request.describe(),
@@ -253,9 +308,24 @@ class Provider(ABC):
         return body
 
 
-def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
-    text = repr(exc)
-    return any(s in text for s in ("NewConnectionError", "Connection refused", "Failed to establish", "NameResolution"))
+def _never_connected(exc: BaseException) -> bool:
+    """Whether the connection was never made, judged by the types in the exception's chain.
+
+    urllib3 wraps a refused connection, a failed name lookup and a connect
+    timeout as ``NewConnectionError`` (or ``ConnectTimeoutError``) inside a
+    ``MaxRetryError`` inside requests' ``ConnectionError``.
+    """
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        error = todo.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, urllib3.exceptions.ConnectTimeoutError | ConnectionRefusedError):
+            return True
+        todo.extend([*error.args, getattr(error, "reason", None), error.__cause__, error.__context__])
+    return False
 
 
 def _retry_after(response: requests.Response) -> float | None:

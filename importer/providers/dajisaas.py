@@ -24,13 +24,13 @@ from __future__ import annotations
 import requests
 
 from ..config import Account
-from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
+from ..errors import NotSent, OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import redact
-from ..models import OrderCreation
 from .auth import DajisaasAppKey
 from .base import ApiRequest, JsonDict
-from .taobao_global import TaobaoGlobalProvider, found_order
-from .upstream import as_list, as_object, int_or_none
+from .capabilities import Capabilities, Fact
+from .taobao_global import TaobaoGlobalProvider, query_lookup
+from .upstream import as_object, int_or_none
 
 QUERY_PATH = "/taobao/purchase/order/query"
 
@@ -38,7 +38,7 @@ QUERY_PATH = "/taobao/purchase/order/query"
 ERROR_CODES: dict[int, tuple[type[ProviderError], str]] = {
     400: (Rejected, "the provider could not read the request"),
     401: (Rejected, "the provider refused the appKey or its secret/sign"),
-    429: (Transient, "the provider asks to slow down"),
+    429: (NotSent, "the provider asks to slow down"),
     500: (Transient, "the provider had an internal error"),
     1009: (Rejected, "the provider refused the request"),
 }
@@ -55,6 +55,28 @@ class Dajisaas(TaobaoGlobalProvider):
     RENDER_PATH = "/taobao/purchase/order/render"
     CREATE_PATH = "/taobao/purchase/order/create"
     REFERENCE_FIELD = "thirdOrderId"
+    capabilities = Capabilities(
+        caller_id_field=Fact(
+            "thirdOrderId", "documented", "dajisaas-taobao-purchase-order-create.txt, 'Create order' body (required)"
+        ),
+        repeated_id=Fact("not documented", "inferred", "PROVIDERS.md §4 Create: dedupe on thirdOrderId not documented"),
+        lookup=Fact(
+            query_lookup("POST", QUERY_PATH, "{thirdOrderId}"),
+            "inferred",
+            "PROVIDERS.md §4 'Other Taobao endpoints': POST /taobao/purchase/order/query is listed "
+            "('View order details'); its body and answer are not documented",
+        ),
+        money_unit=Fact(
+            "fen", "documented", "dajisaas-taobao-purchase-order-create.txt: purchase_amount 计划购买金额 (单位分)"
+        ),
+        partial_create=Fact(
+            False, "documented", "dajisaas-taobao-purchase-order-create.txt: support_partial_success, sent false"
+        ),
+        splits_by_seller=Fact(
+            True, "documented", "dajisaas-taobao-purchase-order-create.txt answer: orderList[].purchaseId"
+        ),
+        preview=Fact(RENDER_PATH, "inferred", "PROVIDERS.md §4 'Preview': answer nesting from a third-party summary"),
+    )
 
     def make_auth(self, account: Account) -> requests.auth.AuthBase:
         mode = str(account.options.get("auth_mode", "debug"))
@@ -78,16 +100,10 @@ class Dajisaas(TaobaoGlobalProvider):
             kind: type[ProviderError] = OutcomeUnknown if endpoint == f"POST {self.CREATE_PATH}" else Transient
             raise kind(f"the answer is not a Dajisaas envelope: {message}", provider=self.key, endpoint=endpoint)
         kind, hint = ERROR_CODES.get(number, (Rejected, "the provider refused the request"))
-        if kind is Transient and endpoint == f"POST {self.CREATE_PATH}" and number != 429:
+        if kind is Transient and endpoint == f"POST {self.CREATE_PATH}":
             kind = OutcomeUnknown  # an internal error after a create was sent may still have created it
         raise kind(f"{hint}: {message}", provider=self.key, endpoint=endpoint, code=str(code))
 
-    def find_order(self, external_id: str) -> OrderCreation | None:
+    def lookup_request(self, external_id: str) -> ApiRequest:
         """[inferred] ``POST /taobao/purchase/order/query`` with ``{thirdOrderId}`` → ``data.orders``."""
-        body = self.send(
-            ApiRequest("POST", QUERY_PATH, json={"thirdOrderId": external_id}), may_have_side_effects=False
-        )
-        orders = [as_object(o) for o in as_list(as_object(body.get("data")).get("orders"))]
-        if not orders:
-            return None
-        return found_order(orders)
+        return ApiRequest("POST", QUERY_PATH, json={"thirdOrderId": external_id})

@@ -27,11 +27,11 @@ import requests
 from ..config import Account
 from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import redact
-from ..models import OrderCreation
 from .auth import BearerWithRefresh, TokenRefreshFailed
 from .base import ApiRequest, JsonDict
-from .taobao_global import TaobaoGlobalProvider, found_order
-from .upstream import as_list, as_object, int_or_none, text
+from .capabilities import Capabilities, Fact
+from .taobao_global import TaobaoGlobalProvider, query_lookup
+from .upstream import as_object, int_or_none, text
 
 REFRESH_PATH = "/rest/taobao-global/auth/token/refresh"
 QUERY_PATH = "/rest/taobao-global/purchase/order/query"
@@ -50,6 +50,29 @@ class Shanjing(TaobaoGlobalProvider):
     RENDER_PATH = "/rest/taobao-global/purchase/order/render"
     CREATE_PATH = "/rest/taobao-global/purchase/order/create"
     REFERENCE_FIELD = "outer_purchase_id"
+    capabilities = Capabilities(
+        caller_id_field=Fact(
+            "outer_purchase_id", "documented", "shanjing-taobao-global-purchase-order-create.txt, create body"
+        ),
+        repeated_id=Fact(
+            "not documented",
+            "inferred",
+            "PROVIDERS.md §5: upstream calls it idempotent, a reseller of the same upstream saw a second order",
+        ),
+        lookup=Fact(
+            query_lookup("GET", QUERY_PATH, "?outer_purchase_id="),
+            "inferred",
+            "PROVIDERS.md §5 'Cancel and query': Order Query is listed as a GET; path and params not recovered",
+        ),
+        money_unit=Fact("fen", "inferred", "PROVIDERS.md §5: as the upstream (purchase_amount in fen)"),
+        partial_create=Fact(
+            False, "documented", "shanjing-taobao-global-purchase-order-create.txt: support_partial_success, sent false"
+        ),
+        splits_by_seller=Fact(
+            True, "documented", "shanjing-taobao-global-purchase-order-create.txt answer: orderList[].purchaseId"
+        ),
+        preview=Fact(RENDER_PATH, "documented", "PROVIDERS.md §5 'Pre-create (render)'"),
+    )
 
     def make_auth(self, account: Account) -> requests.auth.AuthBase:
         access = account.credentials.get("access_token")
@@ -131,12 +154,9 @@ class Shanjing(TaobaoGlobalProvider):
             f"the provider refused the request: {message}", provider=self.key, endpoint=endpoint, code=code or None
         )
 
-    def find_order(self, external_id: str) -> OrderCreation | None:
+    def lookup_request(self, external_id: str) -> ApiRequest:
         """[inferred] ``GET …/purchase/order/query?outer_purchase_id=…`` → ``data.orders``."""
-        request = ApiRequest("GET", QUERY_PATH, params={"outer_purchase_id": external_id})
-        body = self.send(request, may_have_side_effects=False)
-        orders = [as_object(o) for o in as_list(as_object(body.get("data")).get("orders"))]
-        return found_order(orders) if orders else None
+        return ApiRequest("GET", QUERY_PATH, params={"outer_purchase_id": external_id})
 
 
 def token_expired(response: requests.Response) -> bool:

@@ -22,7 +22,19 @@ from typing import Any, ClassVar
 
 from ..errors import OutcomeUnknown, Rejected
 from ..models import LineCreation, OrderCreation, OrderDraft, OrderLine, OrderPreview, Receiver
-from .base import ApiRequest, JsonDict, Provider, compact_json, fen_to_yuan, yuan_to_fen
+from .base import (
+    Absent,
+    ApiRequest,
+    Found,
+    JsonDict,
+    LookupResult,
+    Provider,
+    Unsure,
+    compact_json,
+    fen_to_yuan,
+    yuan_to_fen,
+)
+from .capabilities import Lookup
 from .upstream import CURRENCY, as_list, as_object, json_id, preview_from_render, text
 
 MP_ID_MIN_DIGITS = 16
@@ -60,6 +72,10 @@ class TaobaoGlobalProvider(Provider):
     CREATE_PATH: ClassVar[str]
     REFERENCE_FIELD: ClassVar[str]
     """The create field that carries the importer's external id (the caller reference)."""
+
+    def parse_lookup(self, external_id: str, body: JsonDict) -> LookupResult:
+        return read_order_query(body)
+
     columns = ("order_source",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -320,6 +336,40 @@ def _sku_problem(line: OrderLine, mapping: ItemMapping) -> str:
     if not line.sku_id:
         return f"item {line.item_id} has several SKUs; put one in sku_id ({known})"
     return f"sku_id {line.sku_id} is not a SKU of item {line.item_id}; its SKUs are {known}"
+
+
+def query_lookup(method: str, path: str, request: str) -> Lookup:
+    """The query lookup both resellers are taken to have, with its example answers ([inferred])."""
+    order = {"success": True, "orderList": [{"purchaseId": "200049919063", "orderLineList": []}]}
+    return Lookup(
+        method,
+        path,
+        request,
+        "OI0123456789ABCDEF0123",
+        found={"data": {"orders": [order]}},
+        absent={"data": {"orders": []}},
+    )
+
+
+def read_order_query(body: JsonDict) -> LookupResult:
+    """A lookup result from the query answer ``data: {orders: [<create data>, ...]}`` ([inferred]).
+
+    Absent only for ``orders: []``; Found when every listed order is a create
+    ``data`` object with an ``orderList`` and at least one ``purchaseId``; any
+    other shape is Unsure.
+    """
+    data = body.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("orders"), list):
+        return Unsure("the order query answer has no data.orders list")
+    orders = data["orders"]
+    if not orders:
+        return Absent()
+    if any(not isinstance(o, dict) or not isinstance(o.get("orderList"), list) for o in orders):
+        return Unsure("the order query lists an order without orderList")
+    found = found_order(orders)
+    if not found.provider_order_ids:
+        return Unsure("the order query lists orders without a purchaseId")
+    return Found(found)
 
 
 def found_order(orders: list[JsonDict]) -> OrderCreation:

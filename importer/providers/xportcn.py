@@ -12,7 +12,7 @@ from typing import ClassVar
 import requests
 
 from ..config import Account
-from ..errors import OutcomeUnknown, ProviderError, Rejected, Transient
+from ..errors import NotSent, OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import redact
 from .auth import XportcnSignedHeaders
 from .base import JsonDict, Provider
@@ -24,7 +24,7 @@ from .upstream import int_or_none
 ERROR_CODES: dict[int, tuple[type[ProviderError], str]] = {
     3005: (Rejected, "the provider could not read the request parameters"),
     401: (Rejected, "the provider refused the signature; check the access key and secret"),  # [inferred]
-    429: (Transient, "the provider asks to slow down"),  # [inferred]
+    429: (NotSent, "the provider asks to slow down"),  # [inferred]
 }
 
 _REFUSED: tuple[type[ProviderError], str] = (Rejected, "the provider refused the request")

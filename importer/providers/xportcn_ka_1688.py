@@ -29,7 +29,8 @@ from typing import Any
 
 from ..errors import OutcomeUnknown
 from ..models import LineCreation, LinePreview, OrderCreation, OrderDraft, OrderLine, OrderPreview
-from .base import ApiRequest, JsonDict, fen_to_yuan
+from .base import Absent, ApiRequest, Found, JsonDict, LookupResult, Unsure, fen_to_yuan
+from .capabilities import Capabilities, Fact, Lookup
 from .upstream import as_list, as_object, match_lines, sum_present, text
 from .xportcn import XportcnProvider
 
@@ -47,6 +48,31 @@ class XportcnKa1688(XportcnProvider):
     PREVIEW_PATH = "/alibaba/ka/order/create/preview"
     CREATE_PATH = "/alibaba/ka/order/create"
     LIST_PATH = "/alibaba/ka/order/list"
+    capabilities = Capabilities(
+        caller_id_field=Fact(
+            "outOrderId", "documented", "xportcn-ka-alibaba-order-create.txt, 'Create an order' body; PROVIDERS.md §2"
+        ),
+        repeated_id=Fact("not documented", "inferred", "PROVIDERS.md §2 'Caller reference': dedupe not documented"),
+        lookup=Fact(
+            Lookup(
+                "POST",
+                LIST_PATH,
+                "{outOrderId, pageNum: 1, pageSize: 50}",
+                "OI0123456789ABCDEF0123",
+                found={
+                    "code": 200,
+                    "data": {"records": [{"orderId": "250001", "outOrderId": "OI0123456789ABCDEF0123"}], "total": 1},
+                },
+                absent={"code": 200, "data": {"records": [], "total": 0}},
+            ),
+            "inferred",
+            "PROVIDERS.md §2 'Payment and details': the order list is a POST whose path was not recovered",
+        ),
+        money_unit=Fact("fen", "inferred", "PROVIDERS.md §2 preview: 2 x 2900 = 5800"),
+        partial_create=Fact(False, "inferred", "PROVIDERS.md §2: failures come back as code != 200 + msg"),
+        splits_by_seller=Fact(True, "inferred", "PROVIDERS.md §2: several orderIds mean 1688 split the order"),
+        preview=Fact(PREVIEW_PATH, "documented", "PROVIDERS.md §2 'Preview' (mandatory before create)"),
+    )
 
     # ----- preview ----------------------------------------------------------------------
     def build_preview_request(self, order: OrderDraft) -> ApiRequest:
@@ -125,20 +151,31 @@ class XportcnKa1688(XportcnProvider):
         return OrderCreation(ok=True, provider_order_ids=ids, lines=lines, total=total, currency=CURRENCY)
 
     # ----- lookup -------------------------------------------------------------------------
-    def find_order(self, external_id: str) -> OrderCreation | None:
-        """[inferred] ``POST /alibaba/ka/order/list`` with ``{outOrderId, pageNum, pageSize}``.
+    def lookup_request(self, external_id: str) -> ApiRequest:
+        return ApiRequest("POST", self.LIST_PATH, json={"outOrderId": external_id, "pageNum": 1, "pageSize": 50})
 
-        Answer ``data: {records: [{orderId, outOrderId, status, createTime, sumPayment}], total}``: one
-        record per 1688 order, so a split order lists several. Absence is confirmed only when the
-        answer was filtered (every record carries the id asked for).
+    def parse_lookup(self, external_id: str, body: JsonDict) -> LookupResult:
+        """[inferred] ``data: {records: [{orderId, outOrderId, status, createTime, sumPayment}], total}``.
+
+        One record per 1688 order, so a split order lists several. Absent only
+        for ``records: []`` with ``total: 0``; Found when every record carries
+        the id asked for and an ``orderId``; any other shape is Unsure.
         """
-        request = ApiRequest("POST", self.LIST_PATH, json={"outOrderId": external_id, "pageNum": 1, "pageSize": 50})
-        data = as_object(self.send(request, may_have_side_effects=False).get("data"))
-        records = [as_object(r) for r in as_list(data.get("records"))]
-        if any(text(r.get("outOrderId")) != external_id for r in records):
-            raise self._error(OutcomeUnknown, "the order list was not filtered by outOrderId; check by hand", request)
-        ids = tuple(text(r.get("orderId")) for r in records if r.get("orderId"))
-        return OrderCreation(ok=True, provider_order_ids=ids) if ids else None
+        data = body.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+            return Unsure("the order list answer has no data.records list")
+        total = data.get("total")
+        if isinstance(total, bool) or not isinstance(total, int):
+            return Unsure("the order list answer has no whole-number data.total")
+        records = data["records"]
+        if not records:
+            return Absent() if total == 0 else Unsure(f"the order list says {total} orders but shows none")
+        if any(not isinstance(r, dict) or text(r.get("outOrderId")) != external_id for r in records):
+            return Unsure("the order list was not filtered by outOrderId")
+        ids = tuple(text(r.get("orderId")) for r in records)
+        if not all(ids):
+            return Unsure("the order list shows an order without orderId")
+        return Found(OrderCreation(ok=True, provider_order_ids=ids))
 
     def _flow(self) -> str:
         return str(self.account.options.get("flow", DEFAULT_FLOW))

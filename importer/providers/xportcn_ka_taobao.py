@@ -22,6 +22,7 @@ from typing import Any
 
 from ..models import OrderDraft, OrderPreview
 from .base import ApiRequest, compact_json
+from .capabilities import Capabilities, Fact
 from .xportcn_open import XportcnOpen, receiver_fields
 
 
@@ -33,6 +34,19 @@ class XportcnKaTaobao(XportcnOpen):
     sandbox_prefix = "/xportcn-ka-taobao/api"
     RENDER_PATH = "/open/ka/order/render"
     CREATE_PATH = "/open/ka/order/create"
+    capabilities = Capabilities(
+        caller_id_field=Fact(
+            "sellerOrderNumber",
+            "documented",
+            "xportcn-ka-taobao-order-create.txt, TaoBaoOrderCreate body; PROVIDERS.md §1 'the only caller reference'",
+        ),
+        repeated_id=Fact("not documented", "inferred", "PROVIDERS.md §1 'Dedupe and idempotency': not documented"),
+        lookup=XportcnOpen.capabilities.lookup,
+        money_unit=Fact("fen", "inferred", "PROVIDERS.md §1: no amount is sent; answers read as the OpenAPI's (fen)"),
+        partial_create=Fact(True, "inferred", "PROVIDERS.md §1: success shape not documented, probably as §3"),
+        splits_by_seller=Fact(False, "inferred", "PROVIDERS.md §1: success shape probably as §3 (one orderNo)"),
+        preview=Fact(RENDER_PATH, "inferred", "PROVIDERS.md §1 'TaoBaoOrderRender': path not recovered"),
+    )
 
     def build_preview_request(self, order: OrderDraft) -> ApiRequest:
         body = {"productOrderLineList": _lines(order), "receiver": compact_json(receiver_fields(order))}

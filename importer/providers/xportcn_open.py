@@ -27,8 +27,9 @@ from typing import Any
 
 from ..errors import OutcomeUnknown, Rejected
 from ..models import LineCreation, LinePreview, OrderCreation, OrderDraft, OrderLine, OrderPreview
-from .base import ApiRequest, JsonDict, compact_json, fen_to_yuan, yuan_to_fen
-from .upstream import CURRENCY, as_list, as_object, int_or_none, match_lines, preview_from_render, text
+from .base import Absent, ApiRequest, Found, JsonDict, LookupResult, Unsure, compact_json, fen_to_yuan, yuan_to_fen
+from .capabilities import Capabilities, Fact, Lookup
+from .upstream import CURRENCY, as_list, as_object, match_lines, preview_from_render, text
 from .xportcn import XportcnProvider
 
 PAGE_PATH = "/open/purchase/page"
@@ -45,6 +46,47 @@ class XportcnOpen(XportcnProvider):
     columns = ("order_source",)
     RENDER_PATH = "/open/order/render"
     CREATE_PATH = "/open/order"
+    capabilities = Capabilities(
+        caller_id_field=Fact(
+            "sellerOrderNumber",
+            "documented",
+            "xportcn-openapi-purchase-order-create.txt, create body; PROVIDERS.md §3 'the only caller reference'",
+        ),
+        repeated_id=Fact(
+            "not documented", "inferred", "PROVIDERS.md §3: dedupe on sellerOrderNumber not documented, assume none"
+        ),
+        lookup=Fact(
+            Lookup(
+                "POST",
+                PAGE_PATH,
+                "{pageNum: 1, pageSize: 50, sellerOrderNumber}",
+                "OI0123456789ABCDEF0123",
+                found={
+                    "code": 200,
+                    "data": {
+                        "records": [
+                            {
+                                "orderNo": "1031992847781331418",
+                                "sellerOrderNumber": "OI0123456789ABCDEF0123",
+                                "subOrderVOS": [],
+                            }
+                        ],
+                        "total": 1,
+                    },
+                },
+                absent={"code": 200, "data": {"records": [], "total": 0}},
+            ),
+            "inferred",
+            "PROVIDERS.md §1 'TaoBaoOrderList': the KA status document names /open/purchase/page; "
+            "its body and answer are not documented",
+        ),
+        money_unit=Fact("fen", "inferred", "PROVIDERS.md §3: purchaseAmount's unit is not stated; upstream uses fen"),
+        partial_create=Fact(
+            True, "documented", "xportcn-openapi-purchase-order-create.txt, create answer subOrderVOS[].errorCode"
+        ),
+        splits_by_seller=Fact(False, "documented", "xportcn-openapi-purchase-order-create.txt: one data.orderNo"),
+        preview=Fact(RENDER_PATH, "inferred", "PROVIDERS.md §3: path from the PandaPon twin document"),
+    )
 
     # ----- preview ---------------------------------------------------------------------
     def build_preview_request(self, order: OrderDraft) -> ApiRequest:
@@ -118,38 +160,46 @@ class XportcnOpen(XportcnProvider):
             )
         return creation_from_data(order.lines, data)
 
-    # ----- envelope and lookup ------------------------------------------------------------
-    def find_order(self, external_id: str) -> OrderCreation | None:
-        """Look an order up by ``sellerOrderNumber`` on the list endpoint; None when none is listed.
+    # ----- lookup -------------------------------------------------------------------------
+    def lookup_request(self, external_id: str) -> ApiRequest:
+        return ApiRequest("POST", PAGE_PATH, json={"pageNum": 1, "pageSize": 50, "sellerOrderNumber": external_id})
 
-        [inferred] request {pageNum, pageSize, sellerOrderNumber}; answer
+    def parse_lookup(self, external_id: str, body: JsonDict) -> LookupResult:
+        """Read the order list, filtered by ``sellerOrderNumber`` ([inferred], see ``capabilities.lookup``).
+
         data: {records: [{id, orderNo, sellerOrderNumber, orderSource, status, createTime, purchaseAmount,
-                          subOrderVOS: [... as on create, plus orderLineNo]}], total, size, current, pages}.
-        Lines are keyed by the ``orderLineNo`` we sent, when the list gives it back.
-        Several records for one external id mean it was created more than once;
-        all their order numbers are returned so the duplicate shows. Absence is
-        confirmed only when the list shows ``sellerOrderNumber`` and was filtered
-        by it; otherwise a Rejected error says the order needs checking by hand.
+                          subOrderVOS: [... as on create, plus orderLineNo]}], total, size, current, pages}
+        Absent only for ``records: []`` with ``total: 0``. Found when every record
+        carries the id asked for and an ``orderNo``; several records for one id
+        mean it was created more than once, and all their order numbers are
+        returned so the duplicate shows. Any other shape is Unsure.
         """
-        request = ApiRequest("POST", PAGE_PATH, json={"pageNum": 1, "pageSize": 50, "sellerOrderNumber": external_id})
-        body = self.send(request, may_have_side_effects=False)
-        data = as_object(body.get("data"))
-        listed = [as_object(r) for r in as_list(data.get("records"))]
-        if any("sellerOrderNumber" not in r for r in listed):
-            raise self._error(Rejected, "the order list does not show sellerOrderNumber; check by hand", request)
-        records = [r for r in listed if text(r.get("sellerOrderNumber")) == external_id]
-        if not records:
-            # Absence is only confirmed when the list was filtered; an unfiltered,
-            # longer list could hold the order on a later page.
-            if (int_or_none(data.get("total")) or 0) > len(listed):
-                raise self._error(Rejected, "the order list was not filtered by sellerOrderNumber", request)
-            return None
-        records.sort(key=lambda r: str(r.get("createTime") or ""))
-        first = creation_from_record(records[0])
-        order_nos = tuple(dict.fromkeys(text(r.get("orderNo")) for r in records if r.get("orderNo")))
-        return OrderCreation(
+        return read_order_page(body, "sellerOrderNumber", external_id)
+
+
+def read_order_page(body: JsonDict, reference_field: str, external_id: str) -> LookupResult:
+    """A lookup result from an Xportcn order page ``data: {records: [...], total}`` filtered by our id."""
+    data = body.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+        return Unsure("the order list answer has no data.records list")
+    total = data.get("total")
+    if isinstance(total, bool) or not isinstance(total, int):
+        return Unsure("the order list answer has no whole-number data.total")
+    listed = data["records"]
+    if not listed:
+        return Absent() if total == 0 else Unsure(f"the order list says {total} orders but shows none")
+    if any(not isinstance(r, dict) or text(r.get(reference_field)) != external_id for r in listed):
+        return Unsure(f"the order list was not filtered by {reference_field}")
+    if any(not text(r.get("orderNo")) for r in listed):
+        return Unsure("the order list shows an order without orderNo")
+    records = sorted(listed, key=lambda r: str(r.get("createTime") or ""))
+    first = creation_from_record(records[0])
+    order_nos = tuple(dict.fromkeys(text(r.get("orderNo")) for r in records))
+    return Found(
+        OrderCreation(
             ok=first.ok, provider_order_ids=order_nos, lines=first.lines, total=first.total, currency=first.currency
         )
+    )
 
 
 # ----- helpers shared by the parse functions ------------------------------------------------

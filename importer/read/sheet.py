@@ -492,7 +492,7 @@ class _SheetReader:
         self.limits = limits
         self.sheet = OrderSheet(frame=pd.DataFrame(), source=path)
         self.parts: list[pd.DataFrame] = []
-        self.best: tuple[str, HeaderMatch] | None = None
+        self.best: tuple[str, HeaderMatch, dict[str, list[str]]] | None = None
         self.current: str | None = None
         self.rows_read = 0
 
@@ -525,8 +525,8 @@ class _SheetReader:
         header_row, match = found
         if match.missing:
             if self.best is None or match.known > self.best[1].known:
-                self.best = (name, match)
-            notes.append(f"sheet '{name}' skipped: {missing_columns_message(match)}")
+                self.best = (name, match, _samples(table, name, match))
+            notes.append(f"sheet '{name}' skipped: {missing_columns_message(match, advice=False)}")
             return
         part, consumed = table.frame(name, match, self.limits.max_rows - self.rows_read + 1)
         self.rows_read += consumed
@@ -563,7 +563,8 @@ class _SheetReader:
     def result(self) -> OrderSheet:
         if not self.parts:
             if self.best is not None:
-                raise InputError(missing_columns_message(self.best[1]), file=self.path, sheet=self.best[0])
+                name, match, samples = self.best
+                raise InputError(missing_columns_message(match, samples), file=self.path, sheet=name)
             raise InputError(
                 "no sheet has a header row with the order columns (order_ref, item_id, quantity)", file=self.path
             )
@@ -573,6 +574,18 @@ class _SheetReader:
             self.sheet.frame = pd.concat(self.parts, ignore_index=True, sort=False).fillna("")
         collect_issues(self.sheet, self.parts)
         return self.sheet
+
+
+def _samples(table: _Table, name: str, match: HeaderMatch) -> dict[str, list[str]]:
+    """The first cells under each header of a sheet that lacks a column, to rank the guesses by content."""
+    part, _ = table.frame(name, match, _SAMPLE_ROWS)
+    if part is None:
+        return {}
+    labels = dict(column_labels(match))
+    return {original: part[labels[p]].astype(str).tolist() for p, original, _ in match.columns if p in labels}
+
+
+_SAMPLE_ROWS = 30
 
 
 def _iter_cells(worksheet: Any) -> Iterator[_Row]:
@@ -946,7 +959,8 @@ def _read_csv(path: Path, mapping: Mapping[str, str] | None) -> OrderSheet:
     header, cells, numbers = table
     match = match_headers(header, extra=mapping)
     if match.missing:
-        raise InputError(missing_columns_message(match), file=path)
+        samples = {original: cells[p][:_SAMPLE_ROWS] for p, original, _ in match.columns}
+        raise InputError(missing_columns_message(match, samples), file=path)
     if not numbers:
         raise InputError("the file has a header row but no order rows", file=path)
     columns = column_labels(match)

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from ..config import Account, Secret, Settings
 from .dajisaas import DajisaasSandbox
-from .faults import FaultAction, Faults
+from .faults import FaultAction, Faults, LookupAnswer
 from .server import ProviderSandbox, Request, Router, SandboxServer, start_thread
 from .shanjing import ShanjingSandbox
 from .state import SandboxState
@@ -35,6 +35,7 @@ __all__ = [
     "SANDBOX_MODULES",
     "FaultAction",
     "Faults",
+    "LookupAnswer",
     "ProviderSandbox",
     "Request",
     "Sandbox",
@@ -53,6 +54,8 @@ SANDBOX_MODULES: tuple[type[ProviderSandbox], ...] = (
 
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 10.0
+SETTLE_MARGIN = 2.0
+"""Seconds, beyond the longest a create can take here, before a lookup's "no such order" is believed."""
 
 
 class Sandbox:
@@ -76,14 +79,23 @@ class Sandbox:
         faults: Faults | None = None,
         verbose: bool = False,
         modules: Sequence[type[ProviderSandbox]] = SANDBOX_MODULES,
+        create_delay: float = 0.0,
+        state_dir: str | Path | None = None,
     ) -> Sandbox:
-        """Bind ``host:port`` (port 0 picks a free one) and serve ``modules`` in a background thread."""
-        state = SandboxState()
+        """Bind ``host:port`` (port 0 picks a free one) and serve ``modules`` in a background thread.
+
+        ``create_delay``: seconds a create takes before the order is made and
+        answered (a slow provider). ``state_dir``: a folder where created
+        orders are kept, so they survive a restart.
+        """
+        if create_delay < 0:
+            raise ValueError("create_delay must not be negative")
+        state = SandboxState(state_dir)
         instances = [module(state) for module in modules]
         router = Router()
         for instance in instances:
             router.mount(instance)
-        server = SandboxServer((host, port), router, state, faults or Faults(), verbose)
+        server = SandboxServer((host, port), router, state, faults or Faults(), verbose, create_delay)
         sandbox = cls(server, instances)
         sandbox._thread = start_thread(server)
         return sandbox
@@ -120,6 +132,18 @@ class Sandbox:
     def faults(self, faults: Faults) -> None:
         self._server.faults = faults
 
+    @property
+    def create_delay(self) -> float:
+        return self._server.create_delay
+
+    @property
+    def settle_seconds(self) -> float:
+        """How long after a send a lookup here may be believed: the longest a create can take, plus a margin."""
+        faults = self.faults
+        longest_delay = faults.latency + max(faults.endpoint_latency.values(), default=0.0)
+        stall = faults.stall if faults.stall_rate > 0 else 0.0
+        return round(self.create_delay + longest_delay + stall + SETTLE_MARGIN, 3)
+
     def reset(self) -> None:
         """Forget orders and counts, restore stock, and clear faults."""
         self._server.faults = Faults()
@@ -151,12 +175,16 @@ class Sandbox:
                     base_url=self.url + module.PREFIX,
                     name="sandbox",
                     credentials={k: Secret(v) for k, v in module.CREDENTIALS.items()},
-                    options=dict(module.OPTIONS),
+                    options={**module.OPTIONS, **self.trust_options()},
                     connect_timeout=CONNECT_TIMEOUT,
                     read_timeout=READ_TIMEOUT,
                     rate_limit=0.0,  # no client-side limit; the sandbox enforces one only when its faults say so
                 )
         raise KeyError(f"the sandbox does not serve provider '{provider}'")
+
+    def trust_options(self) -> dict[str, Any]:
+        """The sandbox's lookups are its own: their "no such order" is true once a create had time to finish."""
+        return {"trust_lookup_absent": True, "settle_seconds": self.settle_seconds}
 
     def settings(self) -> Settings:
         """Settings with one account per sandbox provider."""
@@ -173,7 +201,8 @@ class Sandbox:
                 variable = f"{module.PROVIDER_KEY}_{name}".upper().replace("-", "_")
                 toml.append(f"{name}_env = {json.dumps(variable)}")
                 env.append(f"export {variable}={value}")
-            toml.extend(f"{name} = {_toml_value(value)}" for name, value in module.OPTIONS.items())
+            options = {**module.OPTIONS, **self.trust_options()}
+            toml.extend(f"{name} = {_toml_value(value)}" for name, value in options.items())
             toml.append("rate_limit = 0  # the sandbox only limits when started with --rate-limit")
             toml.append("")
         return "\n".join(["# importer.toml", *toml, "# environment", *env, ""])
@@ -203,15 +232,23 @@ def serve(
     faults: Faults | None = None,
     out: TextIO = sys.stdout,
     token_lifetime: float | None = None,
+    create_delay: float = 0.0,
+    state_dir: str | Path | None = None,
 ) -> None:
     """Run the sandbox until interrupted, after printing where it listens and how to point a run at it."""
-    sandbox = Sandbox.start(host=host, port=port, faults=faults, verbose=True)
+    sandbox = Sandbox.start(
+        host=host, port=port, faults=faults, verbose=True, create_delay=create_delay, state_dir=state_dir
+    )
     if token_lifetime is not None:
         sandbox.set_token_lifetime(token_lifetime)
     try:
         print(f"order-importer sandbox listening on {sandbox.url} (Ctrl+C to stop)", file=out)
         if sandbox.faults.active:
             print(f"faults: {sandbox.faults}", file=out)
+        if create_delay:
+            print(f"creates take {create_delay:g} s", file=out)
+        if state_dir is not None:
+            print(f"orders are kept in {state_dir}", file=out)
         print("", file=out)
         print(sandbox.config_text(), file=out, flush=True)
         threading.Event().wait()

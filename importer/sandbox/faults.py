@@ -21,6 +21,21 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
+class LookupAnswer(Enum):
+    """How the sandbox bends the answer of an order lookup (only lookups), to test that odd shapes prove nothing."""
+
+    AS_IS = "as-is"
+    """The lookup answers as the module does."""
+    NULL_DATA = "null-data"
+    """The envelope says success, with ``data: null``."""
+    MISSING_KEYS = "missing-keys"
+    """The envelope says success; ``data`` lacks the keys the lookup declares (``records``, ``orders``)."""
+    ERROR_ENVELOPE = "error-envelope"
+    """HTTP 200 with the provider's own error envelope."""
+    HTTP_500 = "http-500"
+    """HTTP 500 on the lookup only (the order was still looked up for nobody)."""
+
+
 class FaultAction(Enum):
     """What the server does with one call instead of (or besides) answering it."""
 
@@ -53,8 +68,9 @@ class Faults:
     call, ``endpoint_latency`` to calls whose path ends with a key (e.g.
     ``"/purchase/order/create"``). ``retry_after`` is the seconds sent with a
     429. ``rate_limit`` (calls per second, per provider) is enforced with a
-    token bucket; calls over it get 429 with ``Retry-After``. ``seed`` makes
-    the sequence of injected faults repeatable.
+    token bucket; calls over it get 429 with ``Retry-After``.
+    ``lookup_answer`` bends every order lookup's answer (:class:`LookupAnswer`).
+    ``seed`` makes the sequence of injected faults repeatable.
     """
 
     latency: float = 0.0
@@ -69,6 +85,7 @@ class Faults:
     drop_after_commit: float = 0.0
     error_after_commit: float = 0.0
     rate_limit: float | None = None
+    lookup_answer: LookupAnswer = LookupAnswer.AS_IS
     seed: int | None = None
     _rng: random.Random = field(init=False, repr=False, compare=False)
     _lock: threading.Lock = field(init=False, repr=False, compare=False, default_factory=threading.Lock)
@@ -94,6 +111,7 @@ class Faults:
             or bool(self.endpoint_latency)
             or any(getattr(self, name) > 0 for name in _RATES)
             or self.rate_limit is not None
+            or self.lookup_answer is not LookupAnswer.AS_IS
         )
 
     def _roll(self, rate: float) -> bool:

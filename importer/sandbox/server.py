@@ -5,6 +5,12 @@ A provider module subclasses :class:`ProviderSandbox` and lists its routes as
 module's ``PREFIX``. Handlers see a parsed :class:`Request` and return
 ``(status, json_body)`` or ``(status, json_body, headers)``. Faults are applied
 here, before dispatch, so every provider meets them the same way.
+
+A create waits ``create_delay`` seconds before it is handled, so the order is
+made (and visible to lookups) only then, and its answer comes right after:
+a slow real provider. ``GET /_sandbox/orders`` answers how many orders were
+made under each external id, for a test in another process to count
+duplicates; it is neither counted nor faulted.
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
-from .faults import FaultAction, Faults
+from .faults import FaultAction, Faults, LookupAnswer
 from .state import SandboxState
 
 MAX_BODY = 10 * 1024 * 1024
+ORDERS_PATH = "/_sandbox/orders"
 
 Reply = tuple[int, Any] | tuple[int, Any, Mapping[str, str]]
 Handler = Callable[["Request"], Reply]
@@ -76,6 +83,14 @@ class ProviderSandbox:
         path = getattr(self, "CREATE_PATH", None)
         return [path] if isinstance(path, str) else []
 
+    def lookup_paths(self) -> list[str]:
+        """The paths that look orders up by external id (where the lookup-answer faults apply)."""
+        return []
+
+    def error_envelope(self) -> Any:
+        """This provider's answer body for an internal error, in its own envelope (a lookup-answer fault)."""
+        return {"error": "internal error"}
+
 
 class Router:
     """Maps (method, full path) to a handler; a path may be registered once per method."""
@@ -83,6 +98,7 @@ class Router:
     def __init__(self) -> None:
         self._routes: dict[tuple[str, str], Handler] = {}
         self._creates: set[str] = set()
+        self._lookups: dict[str, ProviderSandbox] = {}
         self._prefixes: list[str] = []
 
     def add(self, method: str, path: str, handler: Handler) -> None:
@@ -98,10 +114,16 @@ class Router:
             self.add(method, prefix + "/" + path.lstrip("/"), handler)
         for path in module.create_paths():
             self._creates.add(prefix + "/" + path.lstrip("/"))
+        for path in module.lookup_paths():
+            self._lookups[prefix + "/" + path.lstrip("/")] = module
 
     def is_create(self, path: str) -> bool:
         """Whether ``path`` creates orders (where commit-then-drop faults apply)."""
         return path in self._creates
+
+    def lookup_module(self, path: str) -> ProviderSandbox | None:
+        """The module whose lookup ``path`` is, or None when it is not a lookup."""
+        return self._lookups.get(path)
 
     def provider_of(self, path: str) -> str:
         """The mount prefix a path belongs to: the unit the sandbox's rate limit counts in."""
@@ -124,13 +146,20 @@ class SandboxServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, address: tuple[str, int], router: Router, state: SandboxState, faults: Faults, verbose: bool = False
+        self,
+        address: tuple[str, int],
+        router: Router,
+        state: SandboxState,
+        faults: Faults,
+        verbose: bool = False,
+        create_delay: float = 0.0,
     ) -> None:
         super().__init__(address, _Handler)
         self.router = router
         self.state = state
         self.faults = faults
         self.verbose = verbose
+        self.create_delay = create_delay
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up (killed, timed out) is normal here; anything else is printed."""
@@ -174,6 +203,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         split = urlsplit(self.path)
         state = self.server.state
+        if split.path == ORDERS_PATH and self.command == "GET":
+            self._send(200, state.order_counts())
+            return
         state.record_call(self.command, split.path)
         faults = self.server.faults
         router = self.server.router
@@ -187,6 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
         action = faults.choose(is_create=router.is_create(split.path))
         if self._refused_by_fault(action):
             return
+        if router.is_create(split.path) and self.server.create_delay > 0:
+            time.sleep(self.server.create_delay)  # a slow provider: the order is made only after this
         handler = self.server.router.match(self.command, split.path)
         if handler is None:
             status = 405 if self.server.router.knows_path(split.path) else 404
@@ -215,7 +249,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(500, {"error": "sandbox fault: HTTP 500 after the order was made"})
             return
         headers: Mapping[str, str] = reply[2] if len(reply) == 3 else {}
-        self._send(reply[0], reply[1], headers=headers)
+        status, payload = reply[0], reply[1]
+        module = router.lookup_module(split.path)
+        if module is not None and faults.lookup_answer is not LookupAnswer.AS_IS:
+            status, payload = _bent_lookup(faults.lookup_answer, status, payload, module)
+        self._send(status, payload, headers=headers)
 
     def _refused_by_fault(self, action: FaultAction) -> bool:
         """Act on a fault that happens before the provider logic; True when the call ends here."""
@@ -256,6 +294,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
+
+
+def _bent_lookup(shape: LookupAnswer, status: int, payload: Any, module: ProviderSandbox) -> tuple[int, Any]:
+    """A lookup's answer turned into a shape the provider's documents never show (a lookup-answer fault)."""
+    if shape is LookupAnswer.HTTP_500:
+        return 500, {"error": "sandbox fault: HTTP 500 on the lookup"}
+    if shape is LookupAnswer.ERROR_ENVELOPE:
+        return 200, module.error_envelope()
+    if not isinstance(payload, dict):
+        return status, payload
+    if shape is LookupAnswer.NULL_DATA:
+        return status, {**payload, "data": None}
+    return status, {**payload, "data": {"unexpected": []}}  # MISSING_KEYS: data without the expected keys
 
 
 def _parse_json(body: bytes) -> Any:

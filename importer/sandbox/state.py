@@ -9,9 +9,12 @@ state (check stock, then take it) hold :attr:`SandboxState.lock` around both.
 from __future__ import annotations
 
 import copy
+import json
+import os
 import threading
 import time
 from collections import Counter, deque
+from pathlib import Path
 from typing import Any
 
 from .catalogue import CATALOGUE
@@ -26,13 +29,49 @@ def _initial_stock() -> dict[StockKey, int]:
     return stock
 
 
-class SandboxState:
-    """Thread-safe memory of one sandbox; :meth:`reset` returns it to the catalogue's start."""
+STATE_FILE = "sandbox-state.json"
 
-    def __init__(self) -> None:
+
+class SandboxState:
+    """Thread-safe memory of one sandbox; :meth:`reset` returns it to the catalogue's start.
+
+    With a ``folder``, created orders, their counts per external id, stock and
+    the id sequence are saved there after every change and read back on
+    start, so they survive a restart of the sandbox (``--state DIR``).
+    """
+
+    def __init__(self, folder: str | Path | None = None) -> None:
         self.lock = threading.RLock()
-        self._sequence = 0  # never reset: ids stay unique for the life of the process
+        self._sequence = 0  # never reset: ids stay unique for the life of the process (and of the folder)
+        self._file = Path(folder) / STATE_FILE if folder is not None else None
         self._reset()
+        self._load()
+
+    def _load(self) -> None:
+        if self._file is None or not self._file.exists():
+            return
+        saved = json.loads(self._file.read_text(encoding="utf-8"))
+        self._sequence = int(saved["sequence"])
+        self._stock.update({(item, sku): int(n) for item, sku, n in saved["stock"]})
+        self._orders.update({str(k): list(v) for k, v in saved["orders"].items()})
+        self._made.update({(p, ext): int(n) for p, ext, n in saved["made"]})
+        self._creates.update({(p, ext): int(n) for p, ext, n in saved["creates"]})
+
+    def _save(self) -> None:
+        """Write what must survive a restart, atomically; the caller holds the lock."""
+        if self._file is None:
+            return
+        saved = {
+            "sequence": self._sequence,
+            "stock": [[item, sku, n] for (item, sku), n in self._stock.items()],
+            "orders": self._orders,
+            "made": [[p, ext, n] for (p, ext), n in self._made.items()],
+            "creates": [[p, ext, n] for (p, ext), n in self._creates.items()],
+        }
+        self._file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self._file.with_suffix(".partial")
+        partial.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, self._file)
 
     def _reset(self) -> None:
         self._stock = _initial_stock()
@@ -48,12 +87,14 @@ class SandboxState:
         """Forget orders and counts, and restore stock and prices."""
         with self.lock:
             self._reset()
+            self._save()
 
     # ----- ids ------------------------------------------------------------------
     def next_id(self, base: int) -> str:
         """A fresh numeric id as text: ``base`` plus a process-wide sequence number."""
         with self.lock:
             self._sequence += 1
+            self._save()
             return str(base + self._sequence)
 
     # ----- stock and prices -------------------------------------------------------
@@ -72,6 +113,7 @@ class SandboxState:
             if quantity > left:
                 return False
             self._stock[(item_id, sku_id)] = left - quantity
+            self._save()
             return True
 
     def price(self, item_id: str, sku_id: str, default: int) -> int:
@@ -88,6 +130,7 @@ class SandboxState:
         """Count one create call that reached a provider's logic."""
         with self.lock:
             self._creates[(provider, external_id)] += 1
+            self._save()
 
     def create_calls(self, external_id: str | None = None, provider: str | None = None) -> int:
         """How many create calls reached the providers, optionally for one external id or provider."""
@@ -104,16 +147,23 @@ class SandboxState:
             self._orders.setdefault(provider, []).append(copy.deepcopy(order))
             if external_id:
                 self._made[(provider, external_id)] += 1
+            self._save()
 
     def count_order(self, provider: str, external_id: str) -> None:
         """Count one order made under ``external_id`` (for providers that store one record per split part)."""
         with self.lock:
             self._made[(provider, external_id)] += 1
+            self._save()
 
     def orders_per_external_id(self, provider: str | None = None) -> dict[str, int]:
         """How many orders were made under each external id: more than 1 is a duplicate purchase."""
         with self.lock:
             return {ext: n for (p, ext), n in self._made.items() if provider is None or p == provider}
+
+    def order_counts(self) -> list[dict[str, Any]]:
+        """``[{provider, external_id, orders}]``: how many orders were made under each external id."""
+        with self.lock:
+            return [{"provider": p, "external_id": ext, "orders": n} for (p, ext), n in sorted(self._made.items())]
 
     def duplicates(self) -> dict[str, int]:
         """External ids under which more than one order was made, at any provider."""

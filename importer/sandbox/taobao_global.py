@@ -101,6 +101,12 @@ class TaobaoGlobalSandbox(ProviderSandbox):
             *self.extra_routes(),
         ]
 
+    def lookup_paths(self) -> list[str]:
+        return [self.QUERY[1]]
+
+    def error_envelope(self) -> Any:
+        return self.failure("SYSTEM_ERROR", "system busy")[1]
+
     def _checked(self, handler: Handler) -> Handler:
         def checked(request: Request) -> Reply:
             refusal = self.authorize(request)

@@ -98,6 +98,12 @@ class XportcnKa1688Sandbox(ProviderSandbox):
         """The stock keys of example lines (for tests that empty a shelf between preview and create)."""
         return [(line["item_id"], line["sku_id"]) for line in lines]
 
+    def lookup_paths(self) -> list[str]:
+        return [self.LIST_PATH]
+
+    def error_envelope(self) -> Any:
+        return envelope(500, "系统繁忙")  # [inferred] a busy answer
+
     # ----- preview ------------------------------------------------------------------------
     def preview(self, request: Request) -> Reply:
         try:

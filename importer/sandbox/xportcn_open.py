@@ -35,12 +35,13 @@ from ..examples import example_lines
 from .server import Handler, ProviderSandbox, Reply, Request
 from .state import SandboxState
 from .upstream import CURRENCY, FREIGHT_FEN, Line, Verdict, check_purchase, render_data, render_verdicts, take
-from .xportcn_common import XportcnGate, bad_params
+from .xportcn_common import XportcnGate, bad_params, envelope
 
 RECEIVER_KEYS = frozenset({"zip", "country", "address", "city", "phone", "mobile_phone", "district", "name", "state"})
 RECEIVER_REQUIRED = ("name", "address", "state", "city")
 STATUS_WAIT_BUYER_PAY = 0  # TAOBAO_ORDER_WAIT_BUYER_PAY in the order status enum
 CHINA = timezone(timedelta(hours=8))
+CODE_SYSTEM_ERROR = 500  # [inferred]: Xportcn's error-code table is not public
 
 # Id ranges shaped like the documented answer's ids.
 ORDER_ID_BASE = 1031992847890000000
@@ -80,6 +81,12 @@ class XportcnOpenSandbox(ProviderSandbox):
             ("POST", self.CREATE_PATH, self.gate.signed(self.create)),
             ("POST", self.PAGE_PATH, self.gate.signed(self.page)),
         ]
+
+    def lookup_paths(self) -> list[str]:
+        return [self.PAGE_PATH]
+
+    def error_envelope(self) -> Any:
+        return envelope(CODE_SYSTEM_ERROR, "系统繁忙")  # [inferred] a busy answer
 
     # ----- render ---------------------------------------------------------------------
     def render(self, request: Request) -> Reply:

@@ -32,14 +32,18 @@ def run_summary(result: RunResult) -> dict[str, Any]:
         if str(status) in counted and is_amount(amount):
             totals[str(currency) or "?"] = totals.get(str(currency) or "?", 0) + to_fen(amount)
     counts = result.counts
-    text = f"order-importer: {len(result.outcomes)} rows, " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    text = f"order-importer: {len(result.outcomes)} rows, {result.orders} orders, " + ", ".join(
+        f"{n} {s}" for s, n in sorted(counts.items())
+    )
     return {
         "text": text,
         "file": str(result.sheet.source or ""),
         "exit_code": result.exit_code,
         "rows": len(result.outcomes),
-        "orders": len(result.grouping.orders),
+        "orders": result.orders,
         "counts": counts,
+        "order_counts": result.order_counts,
+        "warning_rows": result.warning_rows,
         "totals": {currency: fen_text(total) for currency, total in sorted(totals.items())},
         "output": str(result.output or ""),
     }

@@ -5,13 +5,20 @@ Every order the importer sends is recorded under a deterministic key
 create request leaves::
 
     PLANNED ─▶ SENDING ─▶ CREATED    (provider ids stored)
-                      ├─▶ REJECTED   (the provider said no; safe to send again)
-                      └─▶ UNKNOWN    (no clear answer; look it up before anything else)
+       ▲              ├─▶ REJECTED   (the provider said no; safe to send again)
+       │              ├─▶ UNKNOWN    (no clear answer; look it up before anything else)
+       │              └─▶ PLANNED    (certainly not sent: NotSent)
+       └── UNKNOWN / SENDING, when a trusted lookup proves it absent or the user resolves it --absent
+           UNKNOWN / SENDING ─▶ CREATED, when a lookup finds it or the user resolves it --created
 
-A run that dies after SENDING was committed leaves the order SENDING; the
-next run looks it up at the provider (``Provider.find_order``) before it
-would ever send it again. The ledger stores hashes, counts and provider ids,
-never request bodies, receivers' details or credentials.
+:data:`TRANSITIONS` lists every allowed move; each state change is one
+``UPDATE ... WHERE state IN (allowed from-states)`` that must change exactly
+one row, or :class:`~importer.errors.LedgerConflict` is raised and nothing
+changes. A run that dies after SENDING was committed leaves the order
+SENDING; the next run looks it up at the provider (``Provider.find_order``)
+before it would ever send it again. The ledger stores hashes, counts,
+amounts, row numbers and provider ids, never request bodies, receivers'
+details or credentials.
 
 One run at a time: an exclusive lock on ``<ledger>.lock`` is taken on open
 and a second run stops with :class:`~importer.errors.LedgerBusy`.
@@ -23,6 +30,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -32,10 +40,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import LedgerBusy
+from ..config import data_dir
+from ..errors import LedgerBusy, LedgerConflict, LedgerMissing, LedgerUnreadable
 from ..models import OrderDraft
 
-DEFAULT_LEDGER_NAME = "order-importer.ledger.sqlite"
+DEFAULT_LEDGER_NAME = "ledger.sqlite"
+REGISTRY_NAME = "ledgers.txt"
+"""In the data folder: the absolute path of every ledger the importer made or opened, one per line."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -55,7 +66,12 @@ CREATE TABLE IF NOT EXISTS orders (
     run_id         TEXT NOT NULL DEFAULT '',
     created_at     TEXT NOT NULL,
     updated_at     TEXT NOT NULL,
-    source_file    TEXT NOT NULL DEFAULT ''
+    sent_at        TEXT NOT NULL DEFAULT '',
+    amount         TEXT NOT NULL DEFAULT '',
+    source         TEXT NOT NULL DEFAULT '',
+    rows           TEXT NOT NULL DEFAULT '',
+    resolved_at    TEXT NOT NULL DEFAULT '',
+    note           TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS orders_state ON orders(state);
 CREATE TABLE IF NOT EXISTS runs (
@@ -82,8 +98,8 @@ CREATE TABLE IF NOT EXISTS item_map (
     PRIMARY KEY (provider, account, raw_id)
 );
 """
-_ADDED_COLUMNS = {"source_file": "ALTER TABLE orders ADD COLUMN source_file TEXT NOT NULL DEFAULT ''"}
-"""Columns added after the first ledgers were written, with the statement that adds each to an older one."""
+_ADDED_COLUMNS = ("sent_at", "amount", "source", "rows", "resolved_at", "note")
+"""Columns newer than the first ledgers; added (empty) when an older ledger is opened."""
 MAPPING_TTL = timedelta(days=1)
 """How long a provider's item-id mapping (撞库 answer) is reused by later runs."""
 
@@ -96,6 +112,31 @@ class OrderState(StrEnum):
     CREATED = "CREATED"
     REJECTED = "REJECTED"
     UNKNOWN = "UNKNOWN"
+
+
+_S = OrderState
+TRANSITIONS: frozenset[tuple[OrderState, OrderState]] = frozenset(
+    {
+        (_S.PLANNED, _S.PLANNED),  # planned again with the sheet's content
+        (_S.REJECTED, _S.PLANNED),  # refused earlier: may be sent again
+        (_S.PLANNED, _S.SENDING),  # committed before the create leaves
+        (_S.SENDING, _S.CREATED),  # a create answer with ids, or a lookup that found it
+        (_S.SENDING, _S.REJECTED),  # the provider said no
+        (_S.SENDING, _S.UNKNOWN),  # no clear answer, or a lookup that proves nothing
+        (_S.SENDING, _S.PLANNED),  # certainly not sent (NotSent), proven absent, or resolved --absent
+        (_S.UNKNOWN, _S.CREATED),  # a lookup found it, or resolved --created
+        (_S.UNKNOWN, _S.UNKNOWN),  # looked up again, still unsettled
+        (_S.UNKNOWN, _S.PLANNED),  # proven absent, or resolved --absent
+    }
+)
+"""Every allowed (from, to) move; anything else is refused by the ledger itself."""
+UNSETTLED = frozenset({OrderState.SENDING, OrderState.UNKNOWN})
+"""States whose order may or may not exist at the provider."""
+
+
+def allowed_from(target: OrderState) -> frozenset[OrderState]:
+    """The states an order may leave for ``target``."""
+    return frozenset(source for source, to in TRANSITIONS if to is target)
 
 
 @dataclass(frozen=True)
@@ -148,8 +189,17 @@ class LedgerEntry:
     message: str
     created_at: str
     updated_at: str
-    source_file: str = ""
-    """The name of the file the order was last planned from ('' in ledgers older than this column)."""
+    sent_at: str = ""
+    """When the create was last sent (SENDING committed), ISO 8601 UTC; '' if never."""
+    amount: str = ""
+    """The previewed order total when it was sent."""
+    source: str = ""
+    """The file the order was sent from."""
+    rows: str = ""
+    """The sheet and Excel rows it came from, e.g. ``Orders 2-4``."""
+    resolved_at: str = ""
+    note: str = ""
+    """The user's note from ``order-importer resolve``."""
 
 
 def _sha(value: Any) -> str:
@@ -187,12 +237,13 @@ class Ledger:
             raise LedgerBusy(
                 f"another run is using the ledger {path}; wait for it to finish (nothing was sent by this run)"
             ) from None
-        connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            connection.executescript(_SCHEMA)
-            _add_missing_columns(connection)
+            connection = _connect(path)
+        except LedgerUnreadable:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+            lock_file.close()
+            raise
+        try:
             ledger = cls(path, connection, lock_file)
             yield ledger
         finally:
@@ -246,7 +297,7 @@ class Ledger:
             message=values["message"],
             created_at=values["created_at"],
             updated_at=values["updated_at"],
-            source_file=values.get("source_file", ""),
+            **{name: values[name] for name in _ADDED_COLUMNS},
         )
 
     def _columns(self) -> list[tuple[Any, ...]]:
@@ -254,21 +305,25 @@ class Ledger:
             self._column_info = self._db.execute("PRAGMA table_info(orders)").fetchall()
         return self._column_info
 
-    # ----- state changes (each committed on return) ----------------------------
+    # ----- state changes (each committed on return, each guarded by TRANSITIONS) --------
     def plan(self, key: str, order: OrderDraft, account: str, fingerprint: Fingerprint) -> None:
-        """Record an order about to be sent (PLANNED), or refresh a REJECTED/PLANNED one's content."""
+        """Record an order about to be sent (PLANNED), or refresh a PLANNED/REJECTED one's content.
+
+        Raises LedgerConflict when the order is in any other state: it was
+        sent, or may have been, and must not be sent again from here.
+        """
         now = _now()
+        allowed = _in(frozenset({OrderState.PLANNED, OrderState.REJECTED}) & allowed_from(OrderState.PLANNED))
         with self._mutex:
-            self._db.execute(
-                """INSERT INTO orders (key, provider, account, order_ref, content_hash, line_count, total_quantity,
-                                       lines_hash, receiver_hash, state, created_at, updated_at, source_file)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PLANNED', ?, ?, ?)
+            cursor = self._db.execute(
+                f"""INSERT INTO orders (key, provider, account, order_ref, content_hash, line_count, total_quantity,
+                                       lines_hash, receiver_hash, state, created_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PLANNED', ?, ?)
                    ON CONFLICT(key) DO UPDATE SET content_hash = excluded.content_hash,
-                       source_file = excluded.source_file,
                        line_count = excluded.line_count, total_quantity = excluded.total_quantity,
                        lines_hash = excluded.lines_hash, receiver_hash = excluded.receiver_hash,
                        state = 'PLANNED', updated_at = excluded.updated_at
-                   WHERE orders.state IN ('PLANNED', 'REJECTED')""",
+                   WHERE orders.state IN {allowed}""",  # noqa: S608 - the states are ours
                 (
                     key,
                     order.provider,
@@ -281,26 +336,43 @@ class Ledger:
                     fingerprint.receiver_hash,
                     now,
                     now,
-                    order.source,
                 ),
             )
+            if cursor.rowcount != 1:
+                raise self._conflict(key, OrderState.PLANNED)
 
-    def _set(self, key: str, state: OrderState, **fields: str | int) -> None:
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        sql = f"UPDATE orders SET state = ?, updated_at = ?{', ' if fields else ''}{assignments} WHERE key = ?"  # noqa: S608 - names are ours
+    def _move(self, key: str, target: OrderState, **fields: str | int) -> None:
+        """Move one order to ``target`` from a state TRANSITIONS allows; LedgerConflict if none matched."""
+        assignments = "".join(f", {name} = ?" for name in fields)
+        sql = (
+            f"UPDATE orders SET state = ?, updated_at = ?{assignments}"  # noqa: S608 - names and states are ours
+            f" WHERE key = ? AND state IN {_in(allowed_from(target))}"
+        )
         with self._mutex:
-            self._db.execute(sql, (str(state), _now(), *fields.values(), key))
+            cursor = self._db.execute(sql, (str(target), _now(), *fields.values(), key))
+            if cursor.rowcount != 1:
+                raise self._conflict(key, target)
 
-    def mark_sending(self, key: str, run_id: str) -> None:
+    def _conflict(self, key: str, target: OrderState) -> LedgerConflict:
+        row = self._db.execute("SELECT state FROM orders WHERE key = ?", (key,)).fetchone()
+        where = f"is {row[0]}" if row else "is not in the ledger"
+        return LedgerConflict(
+            f"order {key} {where}; it cannot become {target} (allowed from: "
+            f"{', '.join(sorted(allowed_from(target)))}); nothing was changed",
+            key=key,
+            state=str(row[0]) if row else "",
+        )
+
+    def mark_sending(self, key: str, run_id: str, *, amount: str = "", source: str = "", rows: str = "") -> None:
         """Commit SENDING before the create leaves: after a crash the order is reconciled, never resent blindly."""
-        self._set(key, OrderState.SENDING, run_id=run_id)
+        self._move(key, OrderState.SENDING, run_id=run_id, sent_at=_now(), amount=amount, source=source, rows=rows)
 
     def mark_created(self, key: str, provider_ids: str, result: dict[str, Any]) -> None:
-        self._set(key, OrderState.CREATED, provider_ids=provider_ids, result=json.dumps(result), message="")
+        self._move(key, OrderState.CREATED, provider_ids=provider_ids, result=json.dumps(result), message="")
 
-    def mark_planned(self, key: str, fingerprint: Fingerprint) -> None:
-        """Back to PLANNED: the provider confirmed it has no such order, so it may be sent."""
-        self._set(
+    def mark_planned(self, key: str, fingerprint: Fingerprint, message: str = "") -> None:
+        """Back to PLANNED: certainly not sent, or proven absent, so it may be sent."""
+        self._move(
             key,
             OrderState.PLANNED,
             content_hash=fingerprint.content_hash,
@@ -308,13 +380,39 @@ class Ledger:
             receiver_hash=fingerprint.receiver_hash,
             line_count=fingerprint.line_count,
             total_quantity=fingerprint.total_quantity,
+            message=message,
         )
 
     def mark_rejected(self, key: str, message: str) -> None:
-        self._set(key, OrderState.REJECTED, message=message)
+        self._move(key, OrderState.REJECTED, message=message)
 
     def mark_unknown(self, key: str, message: str) -> None:
-        self._set(key, OrderState.UNKNOWN, message=message)
+        self._move(key, OrderState.UNKNOWN, message=message)
+
+    def resolve_created(self, key: str, provider_order_id: str, note: str = "") -> None:
+        """The user found the order at the provider: CREATED under ``provider_order_id``."""
+        result = {"ids": [provider_order_id], "total": "", "lines": {}}
+        self._move(
+            key,
+            OrderState.CREATED,
+            provider_ids=provider_order_id,
+            result=json.dumps(result),
+            message=f"resolved by hand: created as {provider_order_id}",
+            resolved_at=_now(),
+            note=note,
+        )
+
+    def resolve_absent(self, key: str, note: str = "") -> None:
+        """The user checked the provider has no such order: PLANNED, so the next run sends it."""
+        self._move(
+            key, OrderState.PLANNED, message="resolved by hand: absent at the provider", resolved_at=_now(), note=note
+        )
+
+    def unsettled(self) -> list[LedgerEntry]:
+        """Every order whose fate at the provider is not known (SENDING or UNKNOWN), oldest send first."""
+        return sorted(
+            (e for e in self.entries() if e.state in UNSETTLED), key=lambda e: (e.sent_at or e.created_at, e.key)
+        )
 
     # ----- item-id mappings, reused across runs ---------------------------------
     def cached_mapping(self, provider: str, account: str, raw_id: str) -> dict[str, Any] | None:
@@ -373,14 +471,94 @@ class Ledger:
         return [(int(r[0]), str(r[1]), int(r[2]), json.loads(r[3])) for r in rows]
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open the SQLite file and bring its schema up to date; LedgerUnreadable when it is not a usable ledger."""
+    try:
+        connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    except sqlite3.Error as error:
+        raise LedgerUnreadable(f"the ledger {path} cannot be opened ({error}); nothing was sent") from None
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.executescript(_SCHEMA)
+        _add_missing_columns(connection)
+    except sqlite3.Error as error:
+        connection.close()
+        raise LedgerUnreadable(
+            f"the ledger {path} cannot be read ({error}); restore it from a backup, or move it away and run "
+            "with --new-ledger (orders whose fate it held may then be bought again); nothing was sent"
+        ) from None
+    return connection
+
+
+def _in(states: frozenset[OrderState]) -> str:
+    """An SQL ``IN`` list of states (our own enum values, never user text)."""
+    return "(" + ", ".join(f"'{state}'" for state in sorted(states)) + ")"
+
+
 def _add_missing_columns(connection: sqlite3.Connection) -> None:
-    """Bring a ledger written by an older version up to the current columns (additive: nothing is lost)."""
     present = {row[1] for row in connection.execute("PRAGMA table_info(orders)")}
-    for column, statement in _ADDED_COLUMNS.items():
-        if column not in present:
-            connection.execute(statement)
+    for name in _ADDED_COLUMNS:
+        if name not in present:
+            connection.execute(f"ALTER TABLE orders ADD COLUMN {name} TEXT NOT NULL DEFAULT ''")
 
 
-def default_ledger_path(results_path: Path) -> Path:
-    """One ledger per results folder, so re-running any file there sees earlier runs."""
-    return results_path.parent / DEFAULT_LEDGER_NAME
+def default_ledger_path() -> Path:
+    """One ledger per user, in the data folder, wherever the results go."""
+    return data_dir() / DEFAULT_LEDGER_NAME
+
+
+def known_ledgers() -> set[Path]:
+    """Every ledger the importer has made or opened for this user (the registry in the data folder)."""
+    try:
+        text = (data_dir() / REGISTRY_NAME).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return set()
+    return {Path(line) for line in text.splitlines() if line.strip()}
+
+
+def _register(path: Path) -> None:
+    """Add ``path`` to the registry, durably, before the first order is journalled in it."""
+    if path in known_ledgers():
+        return
+    registry = data_dir() / REGISTRY_NAME
+    registry.parent.mkdir(parents=True, exist_ok=True)
+    with open(registry, "a", encoding="utf-8") as handle:
+        handle.write(f"{path}\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@contextlib.contextmanager
+def open_for_run(path: Path | None = None, *, new: bool = False) -> Iterator[Ledger]:
+    """Open the ledger a run journals in (default: :func:`default_ledger_path`).
+
+    A ledger that earlier runs used (it is in the registry) but that is gone
+    stops the run with LedgerMissing: an empty ledger would forget every
+    order already bought. A fresh one is made only on the first run at that
+    path, or when ``new`` is set (``--new-ledger``).
+    """
+    target = (path or default_ledger_path()).absolute()
+    if not target.exists() and target in known_ledgers() and not new:
+        raise LedgerMissing(
+            f"the ledger {target} that earlier runs used is missing, so this run cannot tell which orders were "
+            "already bought; restore it (from a backup, or point --ledger / [run] ledger at where it is now), "
+            "or run with --new-ledger to start an empty one, knowing that orders bought before may be bought "
+            "again; nothing was sent"
+        )
+    with Ledger.open(target) as ledger:
+        _register(target)
+        yield ledger
+
+
+@contextlib.contextmanager
+def open_existing(path: Path | None = None) -> Iterator[Ledger]:
+    """Open a ledger that must exist already (``status``, ``unknown``, ``resolve``, ``export``)."""
+    target = (path or default_ledger_path()).absolute()
+    if not target.exists():
+        earlier = " that earlier runs used" if target in known_ledgers() else ""
+        raise LedgerMissing(
+            f"no ledger at {target}{earlier}; give the ledger with --ledger, or [run] ledger in the config"
+        )
+    with Ledger.open(target) as ledger:
+        yield ledger

@@ -12,35 +12,50 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import shlex
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import PurePath
 from typing import Any, TypeVar
 
 import pandas as pd
 import tenacity
 
 from ..config import Settings
-from ..errors import OutcomeUnknown, ProviderError, ProviderUnavailable, Transient
+from ..errors import (
+    ConfigError,
+    LedgerConflict,
+    NotSent,
+    OutcomeUnknown,
+    ProviderError,
+    ProviderUnavailable,
+    Rejected,
+    Transient,
+)
 from ..killpoints import kill_point
 from ..logs import log
 from ..models import (
+    ROW_COL,
+    SHEET_COL,
     LineCreation,
     LinePreview,
     OrderCreation,
     OrderDraft,
     OrderLine,
     OrderPreview,
+    OrderSheet,
     Status,
 )
 from ..money import to_fen
 from ..outcomes import OUTCOME_COLUMNS
 from ..providers import provider_class
-from ..providers.base import Provider
-from .ledger import Fingerprint, Ledger, LedgerEntry, OrderState
+from ..providers.base import Found, LookupResult, Provider, Unsure
+from .ledger import UNSETTLED, Fingerprint, Ledger, LedgerEntry, OrderState, default_ledger_path
 
 T = TypeVar("T")
 DEFAULT_BREAKER_THRESHOLD = 5
@@ -52,7 +67,9 @@ Progress = Callable[[int, int], None]
 ORDER_KEY_COL = "order_key"
 LINE_NO_COL = "line_no"
 CONTEXT_COL = "preview_context"
-PREVIEW_COLUMNS: tuple[str, ...] = (*OUTCOME_COLUMNS, ORDER_KEY_COL, LINE_NO_COL, CONTEXT_COL)
+UNAVAILABLE_COL = "provider_unavailable"
+"""True on rows not attempted because their provider was unavailable (a ProviderUnavailable, by type)."""
+PREVIEW_COLUMNS: tuple[str, ...] = (*OUTCOME_COLUMNS, ORDER_KEY_COL, LINE_NO_COL, CONTEXT_COL, UNAVAILABLE_COL)
 
 
 @dataclass(frozen=True)
@@ -158,8 +175,46 @@ class CircuitBreaker:
 
 
 def _nothing_reached_provider(error: Transient) -> bool:
-    """A create may be repeated only when the provider certainly did not act on it."""
-    return error.code == "429" or "could not connect" in error.message
+    """A create may be repeated only when the provider certainly did not act on it (by type, never by text)."""
+    return isinstance(error, NotSent)
+
+
+@dataclass(frozen=True)
+class RowOrigin:
+    """Where each order's rows came from (file, sheet and Excel row), for the ledger and ``order-importer unknown``."""
+
+    source: str = ""
+    places: Mapping[int, tuple[str, int]] | None = None
+
+    @classmethod
+    def of(cls, sheet: OrderSheet, source: str) -> RowOrigin:
+        frame = sheet.frame
+        places = dict(zip(frame.index, zip(frame[SHEET_COL], frame[ROW_COL], strict=True), strict=True))
+        return cls(source, places)
+
+    def rows(self, order: OrderDraft) -> str:
+        """``Orders 2-4, 7`` for an order read from rows 2, 3, 4 and 7 of sheet Orders."""
+        if not self.places:
+            return ""
+        by_sheet: dict[str, list[int]] = {}
+        for line in order.lines:
+            if line.row_id in self.places:
+                sheet, row = self.places[line.row_id]
+                by_sheet.setdefault(str(sheet), []).append(int(row))
+        return "; ".join(f"{sheet} {_ranges(sorted(rows))}" for sheet, rows in by_sheet.items())
+
+
+def _ranges(rows: list[int]) -> str:
+    parts: list[str] = []
+    start = previous = rows[0]
+    for row in [*rows[1:], None]:
+        if row is not None and row == previous + 1:
+            previous = row
+            continue
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+        if row is not None:
+            start = previous = row
+    return ", ".join(parts)
 
 
 def external_id(provider: str, account: str, order_ref: str, scope: str = "") -> str:
@@ -183,12 +238,18 @@ class Submitter:
     """Holds one adapter per provider and runs orders through them with bounded concurrency."""
 
     def __init__(
-        self, settings: Settings, policy: RetryPolicy | None = None, ledger: Ledger | None = None, run_id: str = ""
+        self,
+        settings: Settings,
+        policy: RetryPolicy | None = None,
+        ledger: Ledger | None = None,
+        run_id: str = "",
+        origin: RowOrigin | None = None,
     ) -> None:
         self.settings = settings
         self.policy = policy or RetryPolicy()
         self.ledger = ledger
         self.run_id = run_id
+        self.origin = origin or RowOrigin()
         self._providers: dict[str, Provider] = {}
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
@@ -252,8 +313,13 @@ class Submitter:
         if self.breaker(order.provider).is_open:
             return self.breaker(order.provider).refusal()  # nothing journalled: this order was never sent
         if self.ledger is not None:
-            self.ledger.plan(key, order, provider.account.name, Fingerprint.of(order))
-            self.ledger.mark_sending(key, self.run_id)
+            try:
+                self.ledger.plan(key, order, provider.account.name, Fingerprint.of(order))
+                amount = "" if preview.total is None else str(preview.total)
+                rows = self.origin.rows(order)
+                self.ledger.mark_sending(key, self.run_id, amount=amount, source=self.origin.source, rows=rows)
+            except LedgerConflict as error:  # sent, or maybe sent, before: never from here
+                return Rejected(f"not sent: {error}", provider=order.provider, endpoint="ledger")
             kill_point("after-sending")
         result = self._send_create(provider, order, preview, key)
         kill_point("after-create-response")
@@ -280,11 +346,9 @@ class Submitter:
                 self.policy,
                 retry_if=_nothing_reached_provider,
             )
-        except ProviderUnavailable as error:
+        except NotSent as error:  # ProviderUnavailable too: the breaker stopped the call before it left
             return error
         except Transient as error:
-            if _nothing_reached_provider(error):
-                return error
             return OutcomeUnknown(error.message, provider=error.provider, endpoint=error.endpoint, code=error.code)
         except ProviderError as error:
             return error
@@ -293,7 +357,7 @@ class Submitter:
         assert self.ledger is not None
         if isinstance(result, OutcomeUnknown):
             self.ledger.mark_unknown(key, str(result))
-        elif isinstance(result, Transient):
+        elif isinstance(result, NotSent):
             self.ledger.mark_planned(key, Fingerprint.of(order))  # never reached the provider
         elif isinstance(result, ProviderError):
             self.ledger.mark_rejected(key, str(result))
@@ -365,7 +429,7 @@ def _preview_records(
     key = order_key(order)
     if isinstance(result, ProviderUnavailable):
         for line in order.lines:
-            yield _record(line.row_id, key, line.line_no, Status.NOT_ATTEMPTED, error=str(result))
+            yield _record(line.row_id, key, line.line_no, Status.NOT_ATTEMPTED, error=str(result), unavailable=True)
         return
     if isinstance(result, ProviderError):
         for line in order.lines:
@@ -521,15 +585,17 @@ def create_orders(
     policy: RetryPolicy | None = None,
     ledger: Ledger | None = None,
     run_id: str = "",
+    origin: RowOrigin | None = None,
 ) -> pd.DataFrame:
     """Create the orders whose preview passed; one row per line of those orders.
 
     With a ledger, each order is journalled SENDING before its request leaves
-    and CREATED / REJECTED / UNKNOWN after.
+    (with its amount and, from ``origin``, the file and rows it came from) and
+    CREATED / REJECTED / UNKNOWN after.
     """
     previews = previews_from_frame(previewed)
     ready = [o for o in orders if order_key(o) in previews]
-    submitter = Submitter(settings, policy, ledger, run_id)
+    submitter = Submitter(settings, policy, ledger, run_id, origin)
     results = submitter.run_each(ready, lambda o: submitter.create_one(o, previews[order_key(o)]), progress)
     records: list[dict[str, Any]] = []
     for order, result in zip(ready, results, strict=True):
@@ -545,12 +611,14 @@ def _create_records(
         if isinstance(result, ProviderUnavailable):
             status, message = Status.NOT_ATTEMPTED, str(result)
         elif isinstance(result, OutcomeUnknown):
+            provider = submitter.provider(order.provider)
             ext = submitter.external_id(order)
-            status, message = Status.UNKNOWN, f"needs a manual check at {order.provider}, external id {ext}: {result}"
+            status, message = Status.UNKNOWN, unknown_message(provider, ext, str(result), submitter.ledger)
         else:
             status, message = Status.CREATE_FAILED, f"create failed: {result}"
+        unavailable = isinstance(result, ProviderUnavailable)
         for line in order.lines:
-            yield _record(line.row_id, key, line.line_no, status, error=message)
+            yield _record(line.row_id, key, line.line_no, status, error=message, unavailable=unavailable)
         return
     order_id = ", ".join(result.provider_order_ids)
     for position, line in enumerate(order.lines):
@@ -579,6 +647,68 @@ def _create_records(
 # ----- reconcile with the ledger ---------------------------------------------------
 
 
+DEFAULT_SETTLE_SECONDS = 600.0
+"""How long after the last send a lookup's "no such order" may be believed (config: ``settle_seconds`` in the
+provider's section). A slow provider may take minutes to show an order it is still making."""
+
+
+@dataclass(frozen=True)
+class AbsenceRule:
+    """When one provider's lookup may prove an order absent: a trusted lookup, and a settle time since the send."""
+
+    trusted: bool
+    why: str
+    settle_seconds: float
+
+    @classmethod
+    def of(cls, provider: Provider) -> AbsenceRule:
+        """From the adapter's declared capabilities and the account's ``trust_lookup_absent`` / ``settle_seconds``."""
+        options = provider.account.options
+        section = f"[providers.{provider.key}]"
+        turned_on = options.get("trust_lookup_absent", False)
+        if not isinstance(turned_on, bool):
+            raise ConfigError(f"{section} trust_lookup_absent must be true or false; got {turned_on!r}")
+        settle = options.get("settle_seconds", DEFAULT_SETTLE_SECONDS)
+        if isinstance(settle, bool) or not isinstance(settle, int | float) or settle < 0:
+            raise ConfigError(f"{section} settle_seconds must be a number of seconds, 0 or more; got {settle!r}")
+        lookup = provider.capabilities.lookup
+        if provider.capabilities.absence_documented:
+            return cls(True, f"its lookup is documented ({lookup.source})", float(settle))
+        if turned_on:
+            return cls(True, f"trust_lookup_absent is set in {section}", float(settle))
+        what = "has no known lookup" if lookup.value is None else "has a lookup that is only inferred"
+        why = (
+            f"{provider.key} {what}, so finding nothing does not prove the order absent "
+            f"(after checking with {provider.key}, set trust_lookup_absent = true in {section})"
+        )
+        return cls(False, why, float(settle))
+
+    def refusal(self, answer: LookupResult, sent_at: str, now: datetime | None = None) -> str | None:
+        """Why ``answer`` does not let the order be sent again; None when it may be (proven absent)."""
+        if isinstance(answer, Unsure):
+            return f"the lookup proves nothing: {answer.reason}"
+        if isinstance(answer, Found):
+            return "the lookup found it"
+        if not self.trusted:
+            return f"the lookup found nothing, but {self.why}"
+        waited = _seconds_since(sent_at, now)
+        if waited < self.settle_seconds:
+            return (
+                f"the lookup found nothing, but the last send was only {waited:.0f} s ago and the provider may "
+                f"still be making it (settle_seconds = {self.settle_seconds:g}); run again later"
+            )
+        return None
+
+
+def _seconds_since(stamp: str, now: datetime | None = None) -> float:
+    """Seconds from an ISO 8601 time to now; 0 for a missing or unreadable time (never 'long ago')."""
+    try:
+        then = datetime.fromisoformat(stamp)
+    except ValueError:
+        return 0.0
+    return ((now or datetime.now(UTC)) - then).total_seconds()
+
+
 def reconcile(
     orders: Sequence[OrderDraft], settings: Settings, ledger: Ledger, *, policy: RetryPolicy | None = None
 ) -> tuple[list[OrderDraft], pd.DataFrame]:
@@ -586,9 +716,10 @@ def reconcile(
 
     Returns the orders that may be sent, and outcome rows for the others:
     ALREADY_CREATED (same content, created before), INVALID (same order_ref,
-    different content) or UNKNOWN (an earlier send whose fate the provider
-    could not confirm). SENDING/UNKNOWN orders are looked up at the provider
-    first; only a confirmed absence lets them be sent again.
+    different content) or UNKNOWN (an earlier send whose fate is not known).
+    SENDING/UNKNOWN orders are looked up at the provider first: found, they
+    are CREATED; they may be sent again only when :class:`AbsenceRule` says
+    the lookup proved them absent. Anything else keeps them UNKNOWN.
     """
     submitter = Submitter(settings, policy, ledger)
     to_send: list[OrderDraft] = []
@@ -597,10 +728,10 @@ def reconcile(
         key = submitter.external_id(order)
         fingerprint = Fingerprint.of(order)
         entry = ledger.get(key)
-        if entry is not None and entry.state in (OrderState.SENDING, OrderState.UNKNOWN):
+        if entry is not None and entry.state in UNSETTLED:
             entry = _settle(submitter, ledger, order, key, fingerprint, entry)
             if entry is not None and entry.state is not OrderState.CREATED:
-                records.extend(_unknown_records(order, key, entry.message))
+                records.extend(_unknown_records(order, key, entry.message, submitter))
                 continue
         if entry is None or entry.state is not OrderState.CREATED:
             to_send.append(order)
@@ -614,46 +745,76 @@ def reconcile(
 def _settle(
     submitter: Submitter, ledger: Ledger, order: OrderDraft, key: str, fingerprint: Fingerprint, entry: LedgerEntry
 ) -> LedgerEntry | None:
-    """Look an unsettled order up at its provider and record what was found.
+    """Look an unsettled order up at its provider and record what that proves.
 
-    Returns the updated entry, or None when the provider confirmed it has no
-    such order (the order may then be sent).
+    Returns the updated entry, or None when the order was proven absent (it
+    may then be sent again).
     """
     provider = submitter.provider(order.provider)
-    try:
-        found = call_with_retries(lambda: provider.find_order(key), submitter.policy, retry_if=lambda e: True)
-    except (ProviderError, NotImplementedError) as error:
-        ledger.mark_unknown(key, f"could not look the order up: {error}")
+    answer = look_up(provider, key, submitter.policy)
+    if isinstance(answer, Found):
+        ledger.mark_created(key, ", ".join(answer.creation.provider_order_ids), creation_to_json(answer.creation))
         return ledger.get(key)
-    if found is None:
-        ledger.mark_planned(key, fingerprint)
+    refusal = AbsenceRule.of(provider).refusal(answer, entry.sent_at or entry.created_at)
+    if refusal is None:
+        ledger.mark_planned(key, fingerprint, message="proven absent by a lookup; sent again")
         return None
-    ledger.mark_created(key, ", ".join(found.provider_order_ids), creation_to_json(found))
+    ledger.mark_unknown(key, refusal)
     return ledger.get(key)
 
 
-def _unknown_records(order: OrderDraft, key: str, reason: str) -> Iterable[dict[str, Any]]:
-    message = f"needs a manual check at {order.provider}, external id {key}"
-    if reason:
-        message += f" ({reason})"
+def look_up(provider: Provider, key: str, policy: RetryPolicy) -> LookupResult:
+    """The provider's answer for one external id, retrying transient failures; a failed lookup is Unsure."""
+    try:
+        return call_with_retries(lambda: provider.find_order(key), policy, retry_if=lambda e: True)
+    except ProviderError as error:
+        return Unsure(f"the lookup failed: {error}")
+
+
+def unknown_message(provider: Provider, key: str, reason: str, ledger: Ledger | None) -> str:
+    """What an UNKNOWN row says: what to check at the provider, and the exact command that records the answer."""
+    field = provider.capabilities.caller_id_field.value
+    where = (
+        f" --ledger {shlex.quote(str(ledger.path))}"
+        if ledger is not None and ledger.path.absolute() != default_ledger_path().absolute()
+        else ""
+    )
+    message = (
+        f"needs a manual check at {provider.key}: the order may have been bought. Look for an order whose "
+        f"{field} is {key} in the {provider.title} console; if there is one, run "
+        f"`order-importer resolve {key} --created <its order id>{where}`, if there is none, run "
+        f"`order-importer resolve {key} --absent{where}` and the next run sends it"
+    )
+    return f"{message} ({reason})" if reason else message
+
+
+def _unknown_records(order: OrderDraft, key: str, reason: str, submitter: Submitter) -> Iterable[dict[str, Any]]:
+    message = unknown_message(submitter.provider(order.provider), key, reason, submitter.ledger)
     for line in order.lines:
         yield _record(line.row_id, order_key(order), line.line_no, Status.UNKNOWN, error=message)
 
 
+def _sent_from(entry: LedgerEntry) -> str:
+    """The name of the file an order was sent from, as the ledger keeps it ('' when it does not know)."""
+    return "" if not entry.source or entry.source.startswith("<") else PurePath(entry.source).name
+
+
 def _from_another_file(order: OrderDraft, entry: LedgerEntry) -> bool:
     """Whether a created order's order_ref came from another file than this order (unknown files: no)."""
-    return bool(order.source and entry.source_file and order.source != entry.source_file)
+    sent_from = _sent_from(entry)
+    return bool(order.source and sent_from and order.source != sent_from)
 
 
 def _bought_from(entry: LedgerEntry) -> str:
     """When, from which file and under which provider order id an order was bought, in words."""
-    where = f" from {entry.source_file}" if entry.source_file else ""
+    where = f" from {_sent_from(entry)}" if _sent_from(entry) else ""
     ids = f" as provider order {entry.provider_ids}" if entry.provider_ids else ""
-    return f"bought on {entry.updated_at[:16].replace('T', ' ')} UTC{where}{ids}"
+    when = (entry.sent_at or entry.updated_at)[:16].replace("T", " ")
+    return f"bought on {when} UTC{where}{ids}"
 
 
 def _conflict_records(order: OrderDraft, entry: LedgerEntry, fingerprint: Fingerprint) -> Iterable[dict[str, Any]]:
-    where = f" from {entry.source_file}" if _from_another_file(order, entry) else ""
+    where = f" from {_sent_from(entry)}" if _from_another_file(order, entry) else ""
     message = (
         f"order_ref {order.order_ref} was created on {entry.created_at[:10]}{where} "
         f"{fingerprint.difference(entry.fingerprint)}; use a new order_ref for a new order"
@@ -692,8 +853,8 @@ def _already_created_records(order: OrderDraft, entry: LedgerEntry) -> Iterable[
                 ),
                 error_column="order_ref",
             )
-        else:
-            record["warning"] = f"already {_bought_from(entry)}; not sent again"
+        elif not _sent_from(entry):  # a ledger from before files were kept: say what it does know
+            record["warning"] = f"already {_bought_from(entry)} (the ledger does not say from which file)"
         yield record
 
 
@@ -712,15 +873,24 @@ def _money(value: Any) -> Decimal | None:
     return amount if isinstance(amount, Decimal) else None
 
 
-def _record(row_id: int, key: str, line_no: str, status: Status, *, context: str = "", **values: Any) -> dict[str, Any]:
+def _record(
+    row_id: int, key: str, line_no: str, status: Status, *, context: str = "", unavailable: bool = False, **values: Any
+) -> dict[str, Any]:
     record: dict[str, Any] = {"row_id": row_id, "status": str(status), ORDER_KEY_COL: key, LINE_NO_COL: line_no}
     record[CONTEXT_COL] = context
+    record[UNAVAILABLE_COL] = unavailable
     for name, value in values.items():
         record[name] = "" if value is None else value
     return record
 
 
+def any_unavailable(*frames: pd.DataFrame) -> bool:
+    """Whether any row of these preview/create frames was not attempted because its provider was unavailable."""
+    return any(bool(frame[UNAVAILABLE_COL].any()) for frame in frames if UNAVAILABLE_COL in frame)
+
+
 def _frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(list(records), columns=["row_id", *PREVIEW_COLUMNS], dtype=object).fillna("")
     frame["row_id"] = frame["row_id"].astype("int64")
+    frame[UNAVAILABLE_COL] = frame[UNAVAILABLE_COL].astype(bool)
     return frame.set_index("row_id")

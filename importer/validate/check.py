@@ -160,10 +160,13 @@ def validate(
     found = with_severity([*read_problems, *_not_covered(found, read_problems)], severity or {})
     warned = [e for e in found if e.severity == "warning"]
     found = [e for e in found if e.severity != "warning"]
-    errors = _sorted_errors([*sheet.issues, *_not_covered(found, sheet.issues)], frame)
+    issues = [_issue_said(issue, sheet) for issue in sheet.issues]
+    issue_warnings = [e for e in issues if e.severity == "warning"]
+    issues = [e for e in issues if e.severity != "warning"]
+    errors = _sorted_errors([*issues, *_not_covered(found, issues)], frame)
     errors = _with_fix_hints(errors, sheet, decimal_separator)
     valid_cells = checked[~checked.index.isin(_invalid_row_ids(errors, frame.index))]
-    warnings = _sorted_errors(warned, frame)
+    warnings = _sorted_errors([*warned, *issue_warnings], frame)
     return Report(sheet=sheet, errors=errors, valid_cells=valid_cells, warnings=warnings, order_dates=dates)
 
 
@@ -174,6 +177,45 @@ def default_providers() -> tuple[str, ...]:
     except ImportError:
         return KNOWN_PROVIDER_KEYS
     return tuple(REGISTRY)
+
+
+@functools.cache
+def used_columns() -> frozenset[str]:
+    """The columns an order is made of: the canonical ones, the team's SKU and the adapters' own columns."""
+    try:
+        from ..providers import REGISTRY
+    except ImportError:
+        extra: set[str] = set()
+    else:
+        extra = {column for cls in REGISTRY.values() for column in cls.columns}
+    return frozenset({*CANONICAL_COLUMNS, "sku_code", *extra})
+
+
+_ROUNDED = "Excel stored this as a number"
+_RETYPE = "format the column as Text and type the value again"
+
+
+def _issue_said(issue: CellError, sheet: OrderSheet) -> CellError:
+    """A problem found while reading, said the way every row message is: its column first.
+
+    A problem in a column no order uses cannot stop a row: it is a warning. A
+    long id Excel rounded in an export (a sheet read with a mapping profile)
+    cannot be typed again by the user: the message says the digits are lost
+    in the file and where to get them.
+    """
+    message = issue.message
+    if message.startswith(_ROUNDED) and sheet.profile:
+        message = message.replace(
+            _RETYPE,
+            f"the digits are already lost in this export (profile '{sheet.profile}'): export it again as CSV or "
+            "with the column as text, or take the id from the product link",
+        )
+    if not message.startswith(f"{issue.column}:") and not message.startswith(f"{issue.column} "):
+        message = f"{issue.column}: {message}"
+    if issue.column not in used_columns() and issue.severity != "warning":
+        unused = f"{message} (the importer does not use this column)"
+        return dataclasses.replace(issue, message=unused, severity="warning")
+    return dataclasses.replace(issue, message=message)
 
 
 def text(series: pd.Series[Any]) -> pd.Series[str]:

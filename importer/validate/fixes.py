@@ -36,6 +36,7 @@ from ..columns import all_text, distinct_values
 from ..csvsafe import escape
 from ..models import ROW_COL, SHEET_COL, OrderSheet
 from ..read.headers import EARLIER_PREFIX
+from ..read.mappings import sku_id_from_link
 from .schema import item_id_from_link
 
 RULES = Path(__file__).parent / "rules"
@@ -167,6 +168,8 @@ def _currency(value: str) -> tuple[str, str] | None:
 
 
 def _link(value: str) -> tuple[str, str] | None:
+    if sku_id_from_link(value):
+        return None  # the link also names the SKU: kept whole, the reader takes both ids from it
     found = item_id_from_link(value.strip())
     return (found, "the product id from the link") if found else None
 

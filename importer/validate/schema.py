@@ -214,6 +214,8 @@ def build_schema(providers: Collection[str], *, columns_present: Collection[str]
 
 def missing_column_message(column: str) -> str:
     """Say what to do about a required column the sheet does not have at all."""
+    if column == "provider":
+        return "the sheet has no provider column; run with --provider KEY, or add a column headed provider"
     return f"the sheet has no {column} column; add a column headed {column} and fill it on every row"
 
 

@@ -40,7 +40,7 @@ from ..errors import InputError
 from ..killpoints import kill_point
 from ..models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
 from ..money import fen_or_none, fen_to_yuan
-from ..outcomes import OUTCOME_COLUMNS
+from ..outcomes import OUTCOME_COLUMNS, STATUS_SEVERITY, order_statuses
 from ..read.headers import EARLIER_PREFIX
 from ..read.sheet import source_stamp
 from ..read.skips import skip_kind
@@ -62,24 +62,10 @@ FAILURE_STATUSES = frozenset(
     }
 )
 # Worst first: an order's status is the worst status among its rows.
-_SEVERITY = [
-    Status.UNKNOWN,
-    Status.ALREADY_CREATED_ELSEWHERE,
-    Status.CREATE_FAILED,
-    Status.PRICE_CHANGED,
-    Status.PREVIEW_FAILED,
-    Status.INVALID,
-    Status.HELD,
-    Status.NOT_ATTEMPTED,
-    Status.VALID,
-    Status.PREVIEWED,
-    Status.ALREADY_CREATED,
-    Status.CREATED,
-    Status.SKIPPED,
-]
+_SEVERITY = STATUS_SEVERITY
 _RED, _GREEN, _HEADER = "FFC7CE", "C6EFCE", "DDEBF7"
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_WIDTHS = {"status": 16, "error": 60, "warning": 40, "provider_order_id": 22, "provider_line_id": 22}
+_WIDTHS = {"status": 16, "error": 60, "warning": 40, "filled_in": 40, "provider_order_id": 22, "provider_line_id": 22}
 
 
 def default_output_path(source: Path) -> Path:
@@ -202,23 +188,10 @@ def complete_outcomes(sheet: OrderSheet, outcomes: pd.DataFrame) -> pd.DataFrame
     return frame
 
 
-def _order_keys(sheet: OrderSheet) -> pd.Series:
-    frame = sheet.frame
-    provider = frame["provider"] if "provider" in frame else pd.Series("", index=frame.index)
-    ref = frame["order_ref"] if "order_ref" in frame else frame[ROW_COL].astype(str)
-    return provider.astype(str) + "\x1f" + ref.astype(str)
-
-
 def summary_rows(sheet: OrderSheet, outcomes: pd.DataFrame, title: str = "") -> list[list[Any]]:
     """The Summary sheet as rows: counts per status for rows and orders, amounts per currency."""
-    rank = {str(s): i for i, s in enumerate(_SEVERITY)}
     statuses = outcomes["status"].astype(str)
-    order_status = (
-        pd.DataFrame({"key": _order_keys(sheet), "rank": statuses.map(rank).fillna(0)})
-        .groupby("key")["rank"]
-        .min()
-        .map(lambda r: str(_SEVERITY[int(r)]))
-    )
+    order_status = order_statuses(sheet.frame, outcomes)
     rows: list[list[Any]] = [
         [SUMMARY_MARK],
         ["input", str(sheet.source.name) if sheet.source else "(DataFrame)"],
@@ -226,6 +199,8 @@ def summary_rows(sheet: OrderSheet, outcomes: pd.DataFrame, title: str = "") -> 
     ]
     if title:
         rows.append(["run", title])
+    if sheet.profile:
+        rows.append(["mapping profile", sheet.profile])
     rows += [[], list(STATUS_TABLE_HEADER)]
     row_counts = statuses.value_counts()
     order_counts = order_status.value_counts()
@@ -405,10 +380,11 @@ def _result_columns_start(worksheet: Any, header_row: int) -> int:
     """Where the result columns go: over an earlier run's (a results workbook imported again), else after the data."""
     headers = [str(c.value).strip() if c.value is not None else "" for c in worksheet[header_row]]
     span = len(RESULT_COLUMNS)
-    headers += [""]  # a results workbook from before order_date_iso ends one column short
+    headers += ["", ""]  # a results workbook from before order_date_iso or filled_in ends a column or two short
+    earlier = {(*RESULT_COLUMNS[: span - short], *[""] * short) for short in range(3)}
     for start in range(len(headers) - span + 1):
         found = tuple(headers[start : start + span])
-        if found == RESULT_COLUMNS or found == (*RESULT_COLUMNS[:-1], ""):
+        if found in earlier:
             for row in worksheet.iter_rows(min_row=header_row + 1, min_col=start + 1, max_col=start + span):
                 for cell in row:
                     cell.value = None
