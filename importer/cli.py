@@ -217,6 +217,7 @@ def result_summary(result: RunResult) -> dict[str, object]:
         "warning_rows": result.warning_rows,
         "mapping_profile": result.sheet.profile,
         "output": str(result.output or ""),
+        "results_elsewhere": result.results_elsewhere,
         "ledger": str(result.ledger or ""),
         "notes": result.notes,
     }

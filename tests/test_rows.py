@@ -9,6 +9,7 @@ with a status.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -127,6 +128,19 @@ def test_include_hidden_buys_a_hidden_row_but_never_one_whose_status_says_cancel
     written = results(run.folder / "orders.results.xlsx")
     assert [r["status"] for r in written] == ["CREATED", "CREATED", "SKIPPED"]
     assert written[2]["error"] == "skipped, cancelled: the order's 状态 column says '已取消'; not bought"
+
+
+@pytest.mark.parametrize("reader", ["calamine", "fastexcel", "openpyxl"])
+def test_every_reader_knows_the_hidden_rows(tmp_path, monkeypatch, reader):
+    import importer.read.sheet
+
+    rows = [row("PO-1"), row("PO-2"), row("PO-3")]
+    path = workbook(tmp_path / "orders.xlsx", rows, hidden=(3,))
+    if reader == "fastexcel":
+        monkeypatch.setattr(importer.read.sheet, "FASTEXCEL_MIN_BYTES", 0)
+    if reader == "openpyxl":
+        monkeypatch.setattr(importer.read.sheet, "FAST_READERS", ())
+    assert importer.read.sheet.read_sheet(path).hidden_rows == {"Orders": frozenset({3})}
 
 
 def test_the_config_key_include_hidden_reads_hidden_rows(run):
@@ -296,11 +310,13 @@ def fallback_files(run: Importer) -> list[Path]:
 def test_a_results_path_blocked_by_a_folder_sends_the_results_to_the_fallback_and_exits_4(run):
     sheet = workbook(run.folder / "orders.xlsx", [row("PO-1"), row("PO-2")])
     (run.folder / "orders.results.xlsx").mkdir()
-    result = run(sheet)
+    result = run(sheet, "--summary-json", str(run.folder / "summary.json"))
     assert result.exit_code == 4, result.output
     assert len(run.orders()) == 2
     [fallback] = fallback_files(run)
     assert f"NOT where asked; results written instead to {fallback}" in result.output.replace("\n", "")
+    summary = json.loads((run.folder / "summary.json").read_text("utf-8"))
+    assert summary["exit_code"] == 4 and summary["results_elsewhere"] and summary["output"] == str(fallback)
     assert "2 rows, 2 orders" in result.output  # the summary is printed
     assert [r["status"] for r in results(fallback)] == ["CREATED", "CREATED"]
     again = run(sheet, "--output", str(run.folder / "elsewhere.xlsx"))
@@ -349,7 +365,6 @@ def test_an_input_the_results_writer_cannot_reload_still_gets_its_results_from_t
 
 
 def test_the_notification_is_sent_when_the_results_went_to_the_fallback(run, tmp_path):
-    import json
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
