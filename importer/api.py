@@ -36,7 +36,7 @@ from .outcomes import (
 from .read.limits import InputLimits
 from .read.mappings import MappingArg, apply_profile, profile_used, resolve_mapping
 from .read.sheet import read_sheet
-from .read.skips import find_skips
+from .read.skips import find_skips, partly_hidden_orders
 from .submit.ledger import Ledger, open_existing, open_for_run
 from .submit.orders import (
     Progress,
@@ -298,7 +298,11 @@ def run(
     ledger_path: Path | None = None
 
     def finish(extra_layers: list[pd.DataFrame]) -> None:
-        notes = [report.warning_texts, *(layer["warning"] for layer in extra_layers if "warning" in layer)]
+        notes = [
+            report.warning_texts,
+            partly_hidden_orders(order_sheet.frame, skipped),
+            *(layer["warning"] for layer in extra_layers if "warning" in layer),
+        ]
         result.outcomes = attach_warnings(merge_outcomes(*layers, *extra_layers), *notes)
         result.outcomes = attach_column(result.outcomes, "order_date_iso", report.order_dates)
         result.outcomes = attach_column(result.outcomes, "filled_in", pd.Series(order_sheet.filled_in, dtype=object))

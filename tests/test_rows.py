@@ -143,6 +143,19 @@ def test_every_reader_knows_the_hidden_rows(tmp_path, monkeypatch, reader):
     assert importer.read.sheet.read_sheet(path).hidden_rows == {"Orders": frozenset({3})}
 
 
+def test_an_order_with_a_hidden_line_buys_its_visible_lines_and_says_which_were_left_out(run):
+    rows = [row("PO-1"), row("PO-1", item=1), row("PO-2")]
+    result = run(workbook(run.folder / "orders.xlsx", rows, hidden=(3,)))
+    assert result.exit_code == 0, result.output
+    assert len(run.orders()) == 2
+    bought = run.sandbox.state.orders("xportcn-open")
+    assert sorted(len(order["subOrderVOS"]) for order in bought) == [1, 1]  # PO-1's hidden line was not bought
+    written = results(run.folder / "orders.results.xlsx")
+    assert [r["status"] for r in written] == ["CREATED", "SKIPPED", "CREATED"]
+    assert "lines of this order on hidden rows 3 were skipped" in written[0]["warning"]
+    assert not written[2]["warning"]
+
+
 def test_the_config_key_include_hidden_reads_hidden_rows(run):
     run.configure("include_hidden = true")
     sheet = workbook(run.folder / "orders.xlsx", [row("PO-1"), row("PO-2")], hidden=(3,))

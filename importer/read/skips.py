@@ -250,3 +250,31 @@ def _earlier_results(sheet: OrderSheet) -> list[Skip]:
             message = f"{SKIP_PREFIX}{EARLIER}: the run that wrote these results skipped it ({earlier})"
         skips.append(Skip(int(row_id), SETTLED_EARLIER[status], EARLIER, message, order_id))
     return skips
+
+
+def partly_hidden_orders(frame: pd.DataFrame, skipped: pd.DataFrame) -> pd.Series:
+    """A warning for each row read whose order has lines skipped as hidden (row id -> text; others absent).
+
+    The visible lines are bought as the order, as the user sees it; the
+    warning says which of its lines were left out, so a half order is never
+    bought in silence.
+    """
+    hidden = skipped.index[skipped["error"].astype(str).str.startswith(f"{SKIP_PREFIX}{HIDDEN}:")]
+    if not len(hidden) or "order_ref" not in frame:
+        return pd.Series(dtype=object)
+    provider = frame["provider"].astype(str) if "provider" in frame else pd.Series("", index=frame.index)
+    keys = provider.str.strip() + "\x1f" + frame["order_ref"].astype(str).str.strip()
+    left_out: dict[str, list[int]] = {}
+    for row_id in hidden.tolist():
+        if str(frame.at[row_id, "order_ref"]).strip():
+            left_out.setdefault(keys[row_id], []).append(_place(frame, row_id)[1])
+    read = keys[~keys.index.isin(skipped.index) & keys.isin(list(left_out))]
+    return pd.Series(
+        {
+            int(row_id): "lines of this order on hidden rows "
+            + ", ".join(map(str, sorted(left_out[key])))
+            + " were skipped; the visible lines were read as the order (--include-hidden reads them all)"
+            for row_id, key in zip(read.index.tolist(), read.tolist(), strict=True)
+        },
+        dtype=object,
+    )
