@@ -5,10 +5,13 @@ A notebook calls them one at a time; the CLI calls :func:`run`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -20,7 +23,7 @@ from .errors import ImporterError, InputError
 from .group import Grouping
 from .group import group as _group
 from .logs import log
-from .models import SUCCESS_STATUSES, OrderDraft, OrderSheet, Status
+from .models import NOT_FAILURE_STATUSES, OrderDraft, OrderSheet, Status
 from .money import fen_text, fen_to_yuan, sum_fen
 from .outcomes import (
     BOUGHT_STATUSES,
@@ -43,7 +46,8 @@ from .outcomes import (
 from .read.limits import InputLimits
 from .read.mappings import MappingArg, apply_profile, profile_used, resolve_mapping
 from .read.sheet import EXACT_FLOAT_LIMIT, read_sheet
-from .submit.ledger import open_existing, open_for_run
+from .read.skips import find_skips, partly_hidden_orders
+from .submit.ledger import Ledger, open_existing, open_for_run
 from .submit.orders import (
     Progress,
     RetryPolicy,
@@ -202,6 +206,8 @@ def write_results(
     outcomes: Layer | Sequence[Layer],
     path: str | Path | pd.DataFrame | None = None,
     errors: pd.DataFrame | str | Path | None = None,
+    *,
+    notes: list[str] | None = None,
 ) -> Path:
     """Write the results workbook (the user's sheet plus status columns, Summary and Errors) to ``path``.
 
@@ -210,7 +216,8 @@ def write_results(
     laid over the one before: ``[report, orders, previewed, created]``. A
     report's cell errors fill the Errors sheet. Rows no stage decided are
     written as NOT_ATTEMPTED. The older call ``write_results(sheet, outcomes,
-    errors, path)`` still works.
+    errors, path)`` still works. ``notes`` receives what the user should know
+    about how it was written (an input changed since it was read).
     """
     if isinstance(path, pd.DataFrame):  # the older order: (sheet, outcomes, errors, path)
         path, errors = errors, path
@@ -220,7 +227,7 @@ def write_results(
         found_errors = [errors]
     problems = pd.concat(found_errors, ignore_index=True) if found_errors else errors_frame([])
     target = path if isinstance(path, str | Path) else None
-    return _write_results(sheet, exact_frame(merge_outcomes(*frames)), problems, target)
+    return _write_results(sheet, exact_frame(merge_outcomes(*frames)), problems, target, notes=notes)
 
 
 def _layers(layers: Sequence[Layer]) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
@@ -256,6 +263,8 @@ class RunResult:
     run_id: str = ""
     unavailable: bool = False
     """A provider was stopped for the run (a ProviderUnavailable): its rows are NOT_ATTEMPTED."""
+    results_elsewhere: bool = False
+    """The results could not be written where asked; ``output`` is the fallback place they went to."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -302,7 +311,7 @@ class RunResult:
             return ""
         counts = self.counts
         unsettled = {s: n for s, n in counts.items() if s in UNSETTLED_STATUSES}
-        failed = {s: n for s, n in counts.items() if str(s) not in SUCCESS_STATUSES and s not in UNSETTLED_STATUSES}
+        failed = {s: n for s, n in counts.items() if s not in NOT_FAILURE_STATUSES and s not in UNSETTLED_STATUSES}
         parts = []
         if unsettled:
             parts.append(
@@ -321,18 +330,24 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0: every row succeeded; 1: some rows failed or were held; 3: a provider was unavailable.
+        """0: every row succeeded or was skipped; 1: rows failed or need a look; 3: unavailable; 4: results elsewhere.
+
+        1: some rows failed, were held, or need a look (an order_ref bought
+        from another file). 4: the results could not be written where asked;
+        they went to the fallback place in ``output``.
 
         3 means the run stopped calling a provider after repeated transient
         failures (its rows are NOT_ATTEMPTED): worth retrying later as it is.
         """
+        if self.results_elsewhere:
+            return EXIT_RESULTS_ELSEWHERE
         statuses = self.outcomes["status"]
-        if statuses.isin([str(s) for s in SUCCESS_STATUSES]).all():
+        if statuses.isin([str(s) for s in NOT_FAILURE_STATUSES]).all():
             return EXIT_OK
         return EXIT_PROVIDER_UNAVAILABLE if self.unavailable else EXIT_ROWS_FAILED
 
 
-EXIT_OK, EXIT_ROWS_FAILED, EXIT_PROVIDER_UNAVAILABLE = 0, 1, 3
+EXIT_OK, EXIT_ROWS_FAILED, EXIT_PROVIDER_UNAVAILABLE, EXIT_RESULTS_ELSEWHERE = 0, 1, 3, 4
 
 
 def default_output_path(source: Path) -> Path:
@@ -355,6 +370,8 @@ def run(
     max_total: Decimal | None = None,
     mapping: MappingArg = None,
     new_ledger: bool = False,
+    include_hidden: bool | None = None,
+    allow_unpriced: bool = False,
 ) -> RunResult:
     """Read, validate, group and (depending on ``stage``) preview and create; then write results.
 
@@ -364,6 +381,13 @@ def run(
     stops the run (LedgerMissing) unless ``new_ledger`` is set.
     ``result.outcomes`` holds money as float yuan plus exact ``<column>_fen``
     columns, as :func:`preview` and :func:`create` give it.
+    Rows that are not orders to buy (hidden, cancelled, totals, template
+    examples: :mod:`importer.read.skips`) are SKIPPED before validation;
+    ``include_hidden`` (default ``[run] include_hidden``) reads hidden rows.
+    With ``max_total``, an order its provider gives no price for before
+    buying is held, unless ``allow_unpriced`` says the buyer saw that.
+    The results are built from the rows as read; when they cannot be written
+    where asked, they go to a fallback place (:func:`fallback_results_path`).
     """
     result = _run_stages(
         path,
@@ -379,6 +403,8 @@ def run(
         max_total=max_total,
         mapping=mapping,
         new_ledger=new_ledger,
+        include_hidden=include_hidden,
+        allow_unpriced=allow_unpriced,
     )
     result.outcomes = analyst_frame(result.outcomes)
     log_run(result, stage)
@@ -436,36 +462,48 @@ def _run_stages(
     max_total: Decimal | None = None,
     mapping: MappingArg = None,
     new_ledger: bool = False,
+    include_hidden: bool | None = None,
+    allow_unpriced: bool = False,
 ) -> RunResult:
     """The stages of :func:`run`, with money as the stages hand it on (Decimal, or '' where blank)."""
     settings = settings or load_settings()
     order_sheet = load(path, provider=provider, sheet=sheet, mapping=mapping, settings=settings)
+    output_path = Path(output) if output is not None else None
+    if output_path is None and order_sheet.source is not None:
+        output_path = default_output_path(order_sheet.source)
+    _refuse_overwriting_the_input(order_sheet, output_path)
+    hidden = settings.include_hidden if include_hidden is None else include_hidden
+    skipped = find_skips(order_sheet, include_hidden=hidden)
     report = validate(
-        order_sheet,
+        _without(order_sheet, skipped.index),
         severity=settings.severity,
         decimal_separator=settings.decimal_separator,
         date_order=settings.date_order,
     )
     grouping = group(report)
+    grouping.orders = _with_source(grouping.orders, order_sheet, settings)
     valid_rows = [line.row_id for order in grouping.orders for line in order.lines]
     layers = [
+        skipped,
         status_outcomes(valid_rows, str(Status.VALID)),
         report.outcomes,
         grouping.outcomes,
     ]
     errors = pd.concat([report.errors, grouping.errors], ignore_index=True)
-    output_path = Path(output) if output is not None else None
-    if output_path is None and order_sheet.source is not None:
-        output_path = default_output_path(order_sheet.source)
     result = RunResult(order_sheet, report, grouping, outcomes_frame([]), errors, notes=list(order_sheet.notes))
+    ledger_path: Path | None = None
 
     def finish(extra_layers: list[pd.DataFrame]) -> None:
-        notes = [report.warning_texts, *(layer["warning"] for layer in extra_layers if "warning" in layer)]
+        notes = [
+            report.warning_texts,
+            partly_hidden_orders(order_sheet.frame, skipped),
+            *(layer["warning"] for layer in extra_layers if "warning" in layer),
+        ]
         result.outcomes = attach_warnings(merge_outcomes(*layers, *extra_layers), *notes)
         result.outcomes = attach_column(result.outcomes, "order_date_iso", report.order_dates)
         result.outcomes = attach_column(result.outcomes, "filled_in", pd.Series(order_sheet.filled_in, dtype=object))
         if write and output_path is not None:
-            result.output = _write_results(order_sheet, result.outcomes, errors, output_path)
+            _write_somewhere(result, output_path, ledger_path)
 
     if stage == "validate" or not grouping.orders:
         finish([])
@@ -477,6 +515,7 @@ def _run_stages(
         return result
     chosen = Path(ledger) if ledger is not None else settings.ledger
     with open_for_run(chosen, new=new_ledger) as journal:
+        ledger_path = journal.path  # the fallback for the results lies beside it
         run_id = result.run_id = uuid.uuid4().hex
         source = str(order_sheet.source or "<DataFrame>")
         log.debug("run %s: importing %s", run_id, source, extra={"run_id": run_id, "file": source})
@@ -484,7 +523,7 @@ def _run_stages(
         to_send, settled = reconcile(grouping.orders, settings, journal, policy=policy)
         previewed = preview_orders(to_send, settings, progress=progress, policy=policy, ledger=journal)
         if max_total is not None:
-            hold_over_budget(previewed, max_total)
+            hold_over_budget(previewed, max_total, allow_unpriced=allow_unpriced)
         created = create_orders(
             to_send,
             previewed,
@@ -497,20 +536,108 @@ def _run_stages(
         )
         result.unavailable = any_unavailable(previewed, created)
         finish([settled[list(OUTCOME_COLUMNS)], previewed[list(OUTCOME_COLUMNS)], created[list(OUTCOME_COLUMNS)]])
-        journal.finish_run(run_id, result.exit_code, _row_records(order_sheet, result.outcomes))
+        _record_run(journal, run_id, result)
         log.debug("run %s finished: %s", run_id, result.counts, extra={"run_id": run_id, "file": source})
         result.ledger = journal.path
     return result
 
 
-def hold_over_budget(previewed: pd.DataFrame, max_total: Decimal) -> Decimal:
+def _without(sheet: OrderSheet, row_ids: pd.Index) -> OrderSheet:
+    """The sheet without the skipped rows (and the problems the reader found in them), for validation."""
+    if not len(row_ids):
+        return sheet
+    gone = set(row_ids.tolist())
+    return dataclasses.replace(
+        sheet,
+        frame=sheet.frame.drop(index=row_ids),
+        issues=[issue for issue in sheet.issues if issue.row_id not in gone],
+    )
+
+
+def _with_source(orders: list[OrderDraft], sheet: OrderSheet, settings: Settings) -> list[OrderDraft]:
+    """Each order with the name of its file, and that name as its order_ref's scope when refs are per file."""
+    name = sheet.source.name if sheet.source is not None else ""
+    scope = name if settings.order_ref_scope == "file" else ""
+    if not name:
+        return orders
+    return [dataclasses.replace(order, source=name, ref_scope=scope) for order in orders]
+
+
+def _refuse_overwriting_the_input(sheet: OrderSheet, output: Path | None) -> None:
+    """Stop before anything is sent when the results would replace the input file."""
+    from .errors import InputError
+
+    if output is not None and sheet.source is not None and output.resolve() == sheet.source.resolve():
+        raise InputError("the results would overwrite the input file; choose another output path", file=output)
+
+
+def fallback_results_path(source: Path | None, ledger: Path | None) -> Path:
+    """Where results go when they cannot be written where asked: a ``results`` folder beside the ledger.
+
+    The name carries the time, so a fallback never replaces an earlier one.
+    """
+    stem = source.stem if source is not None else "orders"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    folder = ledger.parent / "order-importer-results" if ledger is not None else _temporary_results_folder()
+    return folder / f"{stem}.{stamp}.results.xlsx"
+
+
+def _temporary_results_folder() -> Path:
+    return Path(tempfile.gettempdir()) / "order-importer-results"
+
+
+def _write_somewhere(result: RunResult, target: Path, ledger: Path | None) -> None:
+    """Write the results to ``target``; on any failure, to the fallback place, and say where.
+
+    Orders may have been bought by now: whatever the file system does, the
+    run ends with a record of them, a summary and its notification.
+    """
+    failures: list[str] = []
+    places = [target, fallback_results_path(result.sheet.source, ledger)]
+    if ledger is not None:
+        places.append(_temporary_results_folder() / places[-1].name)
+    for place in places:
+        try:
+            result.output = write_results(result.sheet, result.outcomes, result.errors, place, notes=result.notes)
+        except Exception as error:  # a read-only or full folder, a directory in the way, a workbook that will not save
+            failures.append(f"{place}: {_reason(error)}")
+            continue
+        if place != target:
+            result.results_elsewhere = True
+            result.notes.append(
+                f"the results could not be written to {target} ({failures[0].split(': ', 1)[1]}); "
+                f"they were written to {place} instead"
+            )
+        return
+    result.output = None
+    result.results_elsewhere = True
+    result.notes.append("the results could not be written anywhere: " + "; ".join(failures))
+
+
+def _reason(error: Exception) -> str:
+    return str(error) if isinstance(error, ImporterError) else f"{type(error).__name__}: {error}"
+
+
+def _record_run(journal: Ledger, run_id: str, result: RunResult) -> None:
+    """Keep each row's outcome in the ledger; a failure here is said, never lost in a traceback."""
+    try:
+        journal.finish_run(run_id, result.exit_code, _row_records(result.sheet, result.outcomes))
+    except Exception as error:  # the ledger's disk is full or gone: the orders' own states are already committed
+        result.notes.append(f"the rows of this run could not be kept in the ledger ({_reason(error)})")
+
+
+def hold_over_budget(previewed: pd.DataFrame, max_total: Decimal, *, allow_unpriced: bool = False) -> Decimal:
     """Hold every previewed order when their previewed totals add up to more than ``max_total``.
 
     Returns the previewed total. The totals are added in integer fen
-    (:mod:`importer.money`), so a thousand orders add up to the exact sum. Holding is done on the frame, so the create
-    stage then finds nothing it may buy.
+    (:mod:`importer.money`), so a thousand orders add up to the exact sum.
+    Holding is done on the frame, so the create stage then finds nothing it
+    may buy. An order the provider gave no price for (a provider with no
+    documented preview) cannot be held to a budget: it is held too, unless
+    ``allow_unpriced`` says the buyer saw that it has no price.
     """
     ready = previewed["status"] == str(Status.PREVIEWED)
+    fen: pd.Series = previewed["order_total_fen"] if "order_total_fen" in previewed else previewed["order_total"]
     if "order_total_fen" in previewed:  # an analyst frame (from :func:`preview`): its exact hundredths
         total_fen = sum_fen_column(previewed.loc[ready, "order_total_fen"])
     else:
@@ -521,12 +648,33 @@ def hold_over_budget(previewed: pd.DataFrame, max_total: Decimal) -> Decimal:
         previewed.loc[ready, "error"] = (
             f"held: the previewed total of all orders, {total}, is above --max-total {max_total}; nothing was bought"
         )
+    elif not allow_unpriced:
+        unpriced = ready & unpriced_orders(previewed, fen)
+        previewed.loc[unpriced, "status"] = str(Status.HELD)
+        previewed.loc[unpriced, "error"] = (
+            f"held: the provider gives no price before buying, so --max-total {max_total} cannot be checked for "
+            "this order; import it without --max-total to buy it at the provider's price"
+        )
     return total
+
+
+def unpriced_orders(previewed: pd.DataFrame, fen: pd.Series | None = None) -> pd.Series:
+    """Rows of orders that no row gives a previewed total for (their provider documents no preview)."""
+    if fen is None:
+        fen = previewed["order_total_fen"] if "order_total_fen" in previewed else previewed["order_total"]
+    priced = pd.Series([_is_amount(v) for v in fen.tolist()], index=fen.index, dtype=bool)
+    keys = previewed["order_key"] if "order_key" in previewed else pd.Series(previewed.index, index=previewed.index)
+    return ~priced.groupby(keys).transform("any").astype(bool)
+
+
+def _is_amount(value: object) -> bool:
+    """True for a money cell that holds an amount (not blank, None or a missing value)."""
+    return bool(str(value).strip() not in ("", "None", "<NA>", "nan", "NaN"))
 
 
 def sum_fen_column(values: pd.Series) -> int:
     """The exact sum of a ``<money>_fen`` column, whether it holds integers or their text (a stored frame)."""
-    return sum(int(v) for v in values.tolist() if not pd.isna(v) and str(v).strip() not in ("", "<NA>", "nan"))
+    return sum(int(v) for v in values.tolist() if _is_amount(v))
 
 
 def _row_records(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[tuple[int, str, int, dict[str, str]]]:

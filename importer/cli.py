@@ -1,10 +1,13 @@
 """The ``order-importer`` command line: a thin shell over :mod:`importer.api`.
 
-Exit codes, for scheduled runs: 0 every row succeeded; 1 some rows failed,
-were held or are UNKNOWN (see ``order-importer unknown``); 2 the input file,
-the configuration or the ledger is unusable (a ledger earlier runs used that
-is missing or unreadable stops the run here, nothing sent); 3 a provider was
-unavailable and its rows were not attempted (retry later as it is).
+Exit codes, for scheduled runs: 0 every row succeeded or was skipped on
+purpose; 1 some rows failed, were held, are UNKNOWN (see ``order-importer
+unknown``) or need a look (an order_ref bought from another file); 2 the
+input file, the configuration or the ledger is unusable (a ledger earlier
+runs used that is missing or unreadable stops the run here, nothing sent);
+3 a provider was unavailable and its rows were not attempted (retry later as
+it is); 4 the results could not be written where asked and went to the
+fallback place the run names.
 Heavy libraries are imported inside the commands so ``--help`` stays fast.
 """
 
@@ -21,6 +24,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from .api import RunResult, Stage
     from .config import Account, Settings
     from .submit.ledger import Ledger, LedgerEntry
@@ -111,6 +116,7 @@ class _RunOptions:
     notify: str | None = None
     fix: bool = False
     new_ledger: bool = False
+    include_hidden: bool | None = None
 
 
 def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
@@ -134,6 +140,7 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
                     max_total=options.max_total,
                     mapping=mapping,
                     new_ledger=options.new_ledger,
+                    include_hidden=options.include_hidden,
                 )
 
             notify_url = options.notify or settings.notify_url
@@ -222,6 +229,7 @@ def result_summary(result: RunResult) -> dict[str, object]:
         "warning_rows": result.warning_rows,
         "mapping_profile": result.sheet.profile,
         "output": str(result.output or ""),
+        "results_elsewhere": result.results_elsewhere,
         "ledger": str(result.ledger or ""),
         "notes": result.notes,
     }
@@ -272,11 +280,32 @@ def _print_summary(result: RunResult) -> None:
         table.add_row(status, str(count), str(orders.get(status, 0)))
     console.print(table)
     outcomes = result.outcomes
-    _print_examples(console, result, outcomes[outcomes["error"] != ""], "error", "rows need attention")
+    _print_skipped(console, result)
+    attention = outcomes[(outcomes["error"] != "") & (outcomes["status"] != "SKIPPED")]
+    _print_examples(console, result, attention, "error", "rows need attention")
     if "warning" in outcomes:
         _print_examples(console, result, outcomes[outcomes["warning"] != ""], "warning", "rows have warnings")
     if result.output:
-        console.print(f"results written to {result.output}", markup=False)
+        where = "NOT where asked; results written instead to" if result.results_elsewhere else "results written to"
+        console.print(f"{where} {result.output}", markup=False)
+    elif result.results_elsewhere:
+        console.print("the results could NOT be written: see the notes above; the ledger keeps every order")
+
+
+def _print_skipped(console: Console, result: RunResult) -> None:
+    """How many rows were skipped and why, with a few of them."""
+    from collections import Counter
+
+    from .read.skips import skip_kind
+
+    skipped = result.outcomes[result.outcomes["status"] == "SKIPPED"]
+    if not len(skipped):
+        return
+    kinds = Counter(skip_kind(str(error)) or "other" for error in skipped["error"])
+    console.print(f"{len(skipped)} rows skipped ({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}):")
+    places = result.sheet.frame.loc[skipped.index[:5], ["_sheet", "_row"]].to_dict("records")
+    for place, error in zip(places, skipped["error"].head(5), strict=True):
+        console.print(f"  {place['_sheet']} row {place['_row']}: {error}", markup=False, highlight=False)
 
 
 _EXAMPLES = 8
@@ -307,6 +336,14 @@ FixOpt = Annotated[
     bool, typer.Option("--fix", help="Apply the safe fixes to a copy (FILE.fixed.xlsx), list them, and use it.")
 ]
 NotifyOpt = Annotated[str | None, typer.Option("--notify", help="POST the run summary as JSON to this webhook URL.")]
+HiddenOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--include-hidden/--skip-hidden",
+        help="Read rows hidden by a filter or by hand as orders (default: skipped; [run] include_hidden).",
+        show_default=False,
+    ),
+]
 
 
 @app.command()
@@ -320,9 +357,23 @@ def validate(
     summary_json: SummaryOpt = None,
     notify: NotifyOpt = None,
     fix: FixOpt = False,
+    include_hidden: HiddenOpt = None,
 ) -> None:
     """Check the sheet and write the results workbook; nothing is sent."""
-    options = _RunOptions(provider, sheet, output, config, False, None, None, mapping, summary_json, notify, fix)
+    options = _RunOptions(
+        provider,
+        sheet,
+        output,
+        config,
+        False,
+        None,
+        None,
+        mapping,
+        summary_json,
+        notify,
+        fix,
+        include_hidden=include_hidden,
+    )
     _run("validate", file, options)
 
 
@@ -338,9 +389,23 @@ def preview(
     summary_json: SummaryOpt = None,
     notify: NotifyOpt = None,
     fix: FixOpt = False,
+    include_hidden: HiddenOpt = None,
 ) -> None:
     """Validate, then ask each provider to price every order; nothing is bought."""
-    options = _RunOptions(provider, sheet, output, config, sandbox, None, None, mapping, summary_json, notify, fix)
+    options = _RunOptions(
+        provider,
+        sheet,
+        output,
+        config,
+        sandbox,
+        None,
+        None,
+        mapping,
+        summary_json,
+        notify,
+        fix,
+        include_hidden=include_hidden,
+    )
     _run("preview", file, options)
 
 
@@ -369,10 +434,22 @@ def import_(
     summary_json: SummaryOpt = None,
     notify: NotifyOpt = None,
     fix: FixOpt = False,
+    include_hidden: HiddenOpt = None,
 ) -> None:
     """Validate, preview and create the orders, then write the results workbook."""
     options = _RunOptions(
-        provider, sheet, output, config, sandbox, ledger, _amount(max_total), mapping, summary_json, notify, fix
+        provider,
+        sheet,
+        output,
+        config,
+        sandbox,
+        ledger,
+        _amount(max_total),
+        mapping,
+        summary_json,
+        notify,
+        fix,
+        include_hidden=include_hidden,
     )
     options.new_ledger = new_ledger
     _run("import", file, options)

@@ -142,6 +142,11 @@ class Settings:
     """The decimal mark of number columns: "auto" (decided per column), "." or "," (``[validation]``)."""
     date_order: str = "auto"
     """How ``11/12/2026`` dates read: "auto" (decided per column), "dmy" or "mdy" (``[validation]``)."""
+    include_hidden: bool = False
+    """Read rows hidden by a filter or by hand as orders (``[run] include_hidden``); by default they are skipped."""
+    order_ref_scope: str = "account"
+    """Where an order_ref is unique (``[run] order_ref_scope``): "account" (every file sent to the account), or
+    "file" (each file numbers its own orders; the external id then includes the file's name)."""
     mappings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """The ``[mappings.NAME]`` tables, as written: the read stage checks and uses them (see importer.read.mappings)."""
     mapping: str | None = None
@@ -260,6 +265,8 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         severity=severity_map(data.get("validation", {}).get("severity", {})),
         decimal_separator=_choice(data.get("validation", {}), "decimal_separator", ("auto", ".", ",")),
         date_order=_choice(data.get("validation", {}), "date_order", ("auto", "dmy", "mdy")),
+        include_hidden=_flag(run, "include_hidden"),
+        order_ref_scope=_choice(run, "order_ref_scope", ORDER_REF_SCOPES, section="run"),
         mappings=data.get("mappings", {}),
         mapping=str(run["mapping"]) if run.get("mapping") else None,
         catalogue=path.parent / str(run["catalogue"]) if run.get("catalogue") else None,
@@ -296,13 +303,23 @@ def _check_mapping_tables(path: Path, data: Mapping[str, Any]) -> None:
         raise ConfigError(f"config file {path}: [mappings] holds one [mappings.NAME] table per profile")
 
 
-def _choice(table: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
-    """A ``[validation]`` setting that is one of a few words; "auto" when not given."""
-    value = table.get(key, "auto")
+ORDER_REF_SCOPES = ("account", "file")
+
+
+def _choice(table: Mapping[str, Any], key: str, allowed: tuple[str, ...], section: str = "validation") -> str:
+    """A setting that is one of a few words; the first of them ("auto") when not given."""
+    value = table.get(key, allowed[0])
     if value not in allowed:
         shown = ", ".join(f'"{a}"' for a in allowed)
-        raise ConfigError(f"[validation] {key} must be one of {shown}; got {value!r}")
+        raise ConfigError(f"[{section}] {key} must be one of {shown}; got {value!r}")
     return str(value)
+
+
+def _flag(table: Mapping[str, Any], key: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"[run] {key} must be true or false; got {value!r}")
+    return value
 
 
 def _percent(value: Any) -> Decimal:

@@ -8,6 +8,10 @@ without the sandbox: real code never imports the stand-in.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
+
 _TAOBAO_MIRROR = (  # item ids of the Xportcn Taobao mirror (18 digits)
     {"item_id": "600126245031041190", "sku_id": "5016042822039", "quantity": "2"},
     {"item_id": "600129202197070073", "sku_id": "4860968496626", "quantity": "1"},
@@ -34,3 +38,14 @@ TEMPLATE_LINES: dict[str, tuple[dict[str, str], ...]] = {
 def example_lines(provider: str) -> list[dict[str, str]]:
     """A fresh copy of ``provider``'s example lines."""
     return [dict(line) for line in TEMPLATE_LINES[provider]]
+
+
+def row_fingerprint(cells: Mapping[str, str]) -> str:
+    """A short hash of a row's filled cells (column -> text, outer spaces ignored).
+
+    A template names each example row after this fingerprint; on import, a
+    marked row whose cells still give the same fingerprint is the untouched
+    example and is skipped, while a row the user changed is read as an order.
+    """
+    filled = sorted((str(column), str(value).strip()) for column, value in cells.items() if str(value).strip())
+    return hashlib.sha256(json.dumps(filled, ensure_ascii=False).encode()).hexdigest()[:20]

@@ -76,12 +76,18 @@ class Status(StrEnum):
     PRICE_CHANGED = "PRICE_CHANGED"
     CREATED = "CREATED"
     ALREADY_CREATED = "ALREADY_CREATED"
+    ALREADY_CREATED_ELSEWHERE = "ALREADY_CREATED_ELSEWHERE"
+    """Not bought: an order of the same order_ref and content was bought from another file (a look is needed)."""
     CREATE_FAILED = "CREATE_FAILED"
     UNKNOWN = "UNKNOWN"
     NOT_ATTEMPTED = "NOT_ATTEMPTED"
+    SKIPPED = "SKIPPED"
+    """Not an order to buy: hidden, cancelled, a totals row, a template example or settled by an earlier run."""
 
 
 SUCCESS_STATUSES = frozenset({Status.VALID, Status.PREVIEWED, Status.CREATED, Status.ALREADY_CREATED})
+NOT_FAILURE_STATUSES = SUCCESS_STATUSES | {Status.SKIPPED}
+"""Statuses that let a run exit 0: a skipped row was left out on purpose and the row says why."""
 
 # Columns appended to the user's sheet in the results workbook, in this order.
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -141,6 +147,14 @@ class OrderSheet:
     issues: list[CellError] = field(default_factory=list)
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
+    hidden_rows: dict[str, frozenset[int]] = field(default_factory=dict)
+    """Per sheet, the Excel numbers of data rows hidden by hand or by a filter."""
+    formula_rows: dict[str, dict[int, int]] = field(default_factory=dict)
+    """Per sheet, data rows holding formulas: Excel row number -> how many of its cells are formulas."""
+    example_rows: dict[str, dict[int, str]] = field(default_factory=dict)
+    """Per sheet, rows a template marked as its examples -> the fingerprint they had when written."""
+    source_stamp: tuple[int, int, str] | None = None
+    """Size, mtime (ns) and SHA-256 of the workbook when it was read: the writer copies it only while unchanged."""
     profile: str = ""
     filled_in: dict[int, str] = field(default_factory=dict)
 
@@ -192,6 +206,11 @@ class OrderDraft:
     remark: str = ""
     sheet: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+    """The name of the file the order was read from ('' for a frame built in code); kept in the ledger."""
+    ref_scope: str = ""
+    """What the order_ref is unique within besides the account: '' (the account), or the file's name
+    when ``[run] order_ref_scope = "file"``; part of the external id."""
 
     @property
     def row_ids(self) -> list[int]:

@@ -110,6 +110,7 @@ UNSETTLED_STATUSES = frozenset({"NOT_ATTEMPTED", "UNKNOWN"})
 """Rows a later run may still settle: never sent (a provider was down), or sent with no clear answer."""
 SEVERITY: tuple[str, ...] = (
     "UNKNOWN",
+    "ALREADY_CREATED_ELSEWHERE",
     "CREATE_FAILED",
     "PRICE_CHANGED",
     "PREVIEW_FAILED",
@@ -120,6 +121,7 @@ SEVERITY: tuple[str, ...] = (
     "PREVIEWED",
     "ALREADY_CREATED",
     "CREATED",
+    "SKIPPED",
 )
 """Statuses worst first: an order's status is the worst status among its rows."""
 

@@ -6,7 +6,10 @@ the usual Excel accidents: id, phone and zip columns are formatted as text
 currency are drop-downs, quantity only takes whole numbers, the header row is
 frozen, and every header carries a note saying what goes there. A second sheet
 explains the columns in English and Chinese. The example order uses ids of the
-bundled sandbox, so a template imports cleanly with ``--sandbox`` as shipped.
+bundled sandbox. Each example row carries a defined name,
+``OrderImporter_Example_<fingerprint>`` (see :func:`importer.examples.row_fingerprint`),
+so an import skips it while it is unchanged: an untouched template buys
+nothing, and an example row the user edited is read as an order.
 
 ``order-importer template PROVIDER -o FILE`` writes one; the files in
 ``templates/`` are made by ``order-importer template all -o templates/``.
@@ -125,6 +128,7 @@ def write_template(provider: str, path: str | Path) -> Path:
     sheet.title = "Orders"
     _header(sheet, columns)
     _examples(sheet, columns, example_rows(provider))
+    _mark_examples(workbook, sheet, columns, example_rows(provider))
     _validations(sheet, columns, list(REGISTRY) if provider == ALL else [provider])
     _explanations(workbook, columns)
     target = Path(path)
@@ -167,6 +171,20 @@ def _examples(sheet: Any, columns: Sequence[str], rows: Sequence[Mapping[str, st
                 cell = sheet.cell(row=2 + offset, column=index)
                 cell.value = value
                 cell.data_type = "s"
+
+
+def _mark_examples(workbook: Workbook, sheet: Any, columns: Sequence[str], rows: Sequence[Mapping[str, str]]) -> None:
+    """Name each example row after its fingerprint, so an import knows it for the untouched example."""
+    from openpyxl.workbook.defined_name import DefinedName
+
+    from .examples import row_fingerprint
+    from .read.sheet import EXAMPLE_NAME_PREFIX
+
+    last = get_column_letter(len(columns))
+    for offset, values in enumerate(rows):
+        row = 2 + offset
+        name = EXAMPLE_NAME_PREFIX + row_fingerprint({c: values.get(c, "") for c in columns})
+        workbook.defined_names[name] = DefinedName(name, attr_text=f"'{sheet.title}'!$A${row}:${last}${row}")
 
 
 def _validations(sheet: Any, columns: Sequence[str], providers: Sequence[str]) -> None:

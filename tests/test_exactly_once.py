@@ -30,7 +30,7 @@ from importer.submit.orders import _nothing_reached_provider
 
 MODULES = {m.PROVIDER_KEY: m for m in SANDBOX_MODULES}
 RECEIVER = {"receiver_name": "张三", "receiver_mobile": "13800138000", "province": "浙江省", "city": "杭州市"}
-RECEIVER |= {"district": "余杭区", "address": "文一西路969号"}
+RECEIVER |= {"district": "余杭区", "town": "五常街道", "address": "文一西路969号"}
 BAD_SHAPES = [LookupAnswer.NULL_DATA, LookupAnswer.MISSING_KEYS, LookupAnswer.ERROR_ENVELOPE, LookupAnswer.HTTP_500]
 
 
@@ -256,7 +256,7 @@ def test_a_deleted_or_unreadable_ledger_stops_the_rerun_with_exit_2(fresh_sandbo
     assert "that earlier runs used is missing" in deleted.output and "--new-ledger" in deleted.output
     ledger.write_bytes(b"this is not a ledger " * 200)
     unreadable = import_cli(sheet, env, monkeypatch)
-    assert unreadable.exit_code == 2 and "cannot be read" in unreadable.output
+    assert unreadable.exit_code == 2 and "is damaged or truncated" in unreadable.output
     assert fresh_sandbox.state.create_calls() == 1
     assert_no_duplicates(fresh_sandbox)
 

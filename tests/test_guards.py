@@ -1,5 +1,7 @@
 """Money guards: a price that rose past the sheet's expectation, and a run over its budget, buy nothing."""
 
+from decimal import Decimal
+
 import pandas as pd
 from typer.testing import CliRunner
 
@@ -78,3 +80,21 @@ def test_max_total_on_the_command_line(tmp_path):
     held = runner.invoke(app, ["import", str(path), "--sandbox", "--max-total", "1"])
     assert held.exit_code == 1 and "HELD" in held.output
     assert runner.invoke(app, ["import", str(path), "--sandbox", "--max-total", "lots"]).exit_code == 2
+
+
+def test_max_total_holds_an_order_its_provider_prices_only_when_buying(fresh_sandbox, tmp_path):
+    """xportcn-ka-taobao documents no preview: with a budget, its order cannot be checked, so it is held."""
+    import importer
+
+    result = importer.run(
+        "samples/orders.xlsx",
+        settings=fresh_sandbox.settings(),
+        output=tmp_path / "o.xlsx",
+        ledger=tmp_path / "l.sqlite",
+        max_total=Decimal("100000"),
+    )
+    out = result.outcomes
+    held = out[out["status"] == "HELD"]
+    assert len(held) == 1 and "no price before buying" in held["error"].iloc[0]
+    assert set(out.drop(held.index)["status"]) == {"CREATED"}
+    assert "xportcn-ka-taobao" not in {e["provider"] for e in fresh_sandbox.state.order_counts()}

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from importer.errors import LedgerBusy, LedgerConflict, LedgerMissing, LedgerUnreadable
+from importer.errors import LedgerBusy, LedgerConflict, LedgerError, LedgerMissing
 from importer.models import OrderDraft, OrderLine, Receiver
 from importer.submit.ledger import (
     TRANSITIONS,
@@ -229,7 +229,7 @@ def test_a_ledger_earlier_runs_used_that_is_gone_stops_the_run_unless_asked_for_
 def test_a_ledger_that_cannot_be_read_stops_the_run(tmp_path):
     path = tmp_path / "l.sqlite"
     path.write_bytes(b"not a database at all, just some bytes " * 100)
-    with pytest.raises(LedgerUnreadable, match="cannot be read") as caught, open_for_run(path):
+    with pytest.raises(LedgerError, match="is damaged or truncated") as caught, open_for_run(path):
         pass
     assert caught.value.exit_code == 2
     with pytest.raises(LedgerMissing, match="no ledger at"), open_existing(tmp_path / "never.sqlite"):

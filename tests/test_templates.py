@@ -20,13 +20,49 @@ def shipped(key):
 
 
 @pytest.mark.parametrize("key", KEYS)
-def test_shipped_template_imports_cleanly_against_the_sandbox(key, sandbox, tmp_path):
+def test_a_shipped_template_as_it_stands_buys_nothing_its_example_is_skipped(key, fresh_sandbox, tmp_path):
     result = importer.run(
-        shipped(key), settings=sandbox.settings(), output=tmp_path / "out.xlsx", ledger=tmp_path / "l"
+        shipped(key), settings=fresh_sandbox.settings(), output=tmp_path / "out.xlsx", ledger=tmp_path / "l"
+    )
+    assert result.outcomes["status"].tolist() == [Status.SKIPPED, Status.SKIPPED]  # the example order of two lines
+    assert all("the template's example row, unchanged" in e for e in result.outcomes["error"])
+    assert result.exit_code == 0
+    assert fresh_sandbox.state.create_calls() == 0 and fresh_sandbox.state.orders_per_external_id() == {}
+    assert any("说明 Help" in note for note in result.sheet.notes)  # the help sheet is skipped and said so
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_an_edited_example_order_of_a_shipped_template_is_bought_against_the_sandbox(key, fresh_sandbox, tmp_path):
+    edited = tmp_path / "mine.xlsx"
+    book = openpyxl.load_workbook(shipped(key))
+    headers = [cell.value for cell in book["Orders"][1]]
+    for row in (2, 3):  # the user types an order reference of their own over the example's
+        book["Orders"].cell(row=row, column=headers.index("order_ref") + 1).value = "MY-PO-7"
+    book.save(edited)
+    result = importer.run(
+        edited, settings=fresh_sandbox.settings(), output=tmp_path / "out.xlsx", ledger=tmp_path / "l"
     )
     assert set(result.outcomes["status"]) == {Status.CREATED}, result.outcomes["error"].tolist()
-    assert len(result.outcomes) == 2  # the example order of two lines
-    assert any("说明 Help" in note for note in result.sheet.notes)  # the help sheet is skipped and said so
+    assert len(result.outcomes) == 2
+    made = fresh_sandbox.state.orders_per_external_id()
+    assert len(made) == 1 and set(made.values()) == {1}
+
+
+def test_the_template_command_then_an_untouched_import_buys_nothing(tmp_path, monkeypatch, fresh_sandbox):
+    from typer.testing import CliRunner
+
+    monkeypatch.chdir(tmp_path)
+    for name, value in fresh_sandbox.write_config(tmp_path / "importer.toml").items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    assert runner.invoke(app, ["template", "xportcn-open", "-o", "t.xlsx"]).exit_code == 0
+    imported = runner.invoke(app, ["import", "t.xlsx", "--config", "importer.toml", "--ledger", "l.sqlite"])
+    assert imported.exit_code == 0, imported.output
+    assert "2 rows skipped (2 example)" in imported.output
+    rows = list(openpyxl.load_workbook("t.results.xlsx")["Orders"].iter_rows(values_only=True))
+    status = rows[0].index("status")
+    assert [row[status] for row in rows[1:3]] == ["SKIPPED", "SKIPPED"]
+    assert fresh_sandbox.state.calls() == 0
 
 
 @pytest.mark.parametrize("key", KEYS)

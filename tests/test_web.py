@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import stat
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -134,7 +135,13 @@ def test_buyer_buys_and_every_purchase_names_who_confirmed(client, fresh_sandbox
         assert {journal.confirmed_by(e.key) for e in journal.entries()} == {"bob"}
         assert [(r["confirmed_by"], r["source"]) for r in journal.runs()] == [("bob", "orders.xlsx")]
     history = client.get("/history")
-    assert "orders.xlsx" in history.text and "bob" in history.text and f"¥{total}" in history.text
+    # the bought amount: the previewed total plus the order its provider prices only when buying (KA Taobao)
+    order_totals = [
+        r[header.index("order_total")] for r in rows[1:] if r[header.index("order_total")] not in (None, "")
+    ]
+    bought = sum(Decimal(str(v)) for v in order_totals)
+    assert bought > Decimal(total) and "1 order of these has no price before buying" in page.text
+    assert "orders.xlsx" in history.text and "bob" in history.text and f"¥{bought:.2f}" in history.text
 
 
 def test_buying_at_a_total_nobody_saw_is_refused(client, fresh_sandbox):

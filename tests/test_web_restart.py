@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -80,6 +81,7 @@ def test_an_interrupted_purchase_finishes_without_buying_twice(fresh_sandbox, tm
     sent_before = fresh_sandbox.state.orders_per_external_id()
     assert 1 <= len(sent_before) < 5, "the kill point should stop the run part-way"
 
+    time.sleep(fresh_sandbox.settle_seconds + 0.5)  # an order in flight is proven absent only after its settle time
     app = create_app(load_settings(config, {**os.environ, **env}), load_server_config(config))
     with TestClient(app) as client:
         sign_in(client, "bob")

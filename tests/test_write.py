@@ -535,17 +535,49 @@ def test_a_failed_rename_leaves_the_previous_results_untouched(tmp_path, kind, m
     assert temporaries(tmp_path) == []
 
 
-def test_a_writer_that_fails_midway_leaves_the_previous_results_untouched(tmp_path):
+def test_a_writer_that_fails_midway_leaves_the_previous_results_untouched(tmp_path, monkeypatch):
     sheet = order_sheet(tmp_path, "xlsx")
     target = write(sheet, outcomes(MIXED[0]), tmp_path / "out.xlsx")
     before = target.read_bytes()
-    book = openpyxl.load_workbook(tmp_path / "orders.xlsx")
-    book["Orders"].title = "Renamed"  # the input changed after it was read: the writer cannot find its sheet
-    book.save(tmp_path / "orders.xlsx")
-    with pytest.raises(KeyError, match="Orders"):
+
+    def fail(*args: object) -> None:
+        Path(args[-1]).write_bytes(b"half a workbook")
+        raise RuntimeError("the writer broke")
+
+    monkeypatch.setattr(importer.write.workbook, "_write_into_user_workbook", fail)
+    monkeypatch.setattr(importer.write.workbook, "_write_new_workbook", fail)
+    with pytest.raises(RuntimeError, match="the writer broke"):
         write(sheet, outcomes(*MIXED), target)
     assert target.read_bytes() == before
     assert temporaries(tmp_path) == []
+
+
+def test_an_input_changed_since_it_was_read_gets_a_new_workbook_of_the_rows_as_read(tmp_path):
+    sheet = order_sheet(tmp_path, "xlsx")
+    book = openpyxl.load_workbook(tmp_path / "orders.xlsx")
+    book["Orders"].insert_rows(2)  # a row typed in above the data while the run went on
+    book["Orders"]["A2"] = "a row nobody imported"
+    book.save(tmp_path / "orders.xlsx")
+    notes: list[str] = []
+    target = write_results(sheet, outcomes(*MIXED), errors_frame([]), tmp_path / "out.xlsx", notes=notes)
+    assert any("orders.xlsx changed" in note for note in notes)
+    rows = rows_of(target, "Orders")
+    assert rows[0] == (*HEADER, *RESULT_COLUMNS)
+    assert [as_read(list(row[: len(HEADER)])) for row in rows[1:]] == [as_read(row) for row in ROWS]
+    assert [row[len(HEADER)] for row in rows[1:]] == ["VALID", "INVALID", "HELD"]
+
+
+def test_a_user_workbook_that_will_not_save_again_gets_a_new_workbook(tmp_path, monkeypatch):
+    sheet = order_sheet(tmp_path, "xlsx")
+
+    def refuse(*args: object) -> None:
+        raise ValueError("cannot be saved again")
+
+    monkeypatch.setattr(importer.write.workbook, "_write_into_user_workbook", refuse)
+    notes: list[str] = []
+    target = write_results(sheet, outcomes(*MIXED), errors_frame([]), tmp_path / "out.xlsx", notes=notes)
+    assert any("ValueError" in note and "new workbook" in note for note in notes)
+    assert [row[len(HEADER)] for row in rows_of(target, "Orders")[1:]] == ["VALID", "INVALID", "HELD"]
 
 
 def fail_streaming_write(sheet: OrderSheet, target: Path) -> list[str]:

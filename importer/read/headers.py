@@ -305,6 +305,12 @@ ALIASES: dict[str, str] = {
 
 IGNORED_HEADERS: frozenset[str] = frozenset(normalize_header(c) for c in (*RESULT_COLUMNS, ERROR_COLUMN_COL))
 """Columns the importer writes into results; ignored on input so a results workbook can be imported again."""
+EARLIER_PREFIX = "_earlier_"
+EARLIER_COLUMNS: dict[str, str] = {
+    normalize_header(name): EARLIER_PREFIX + name for name in ("status", "provider_order_id", "error")
+}
+"""Ignored result columns that are still read, under these internal labels: a results workbook imported
+again must not buy what its status says was bought, and a user's own ``Status`` column may say cancelled."""
 
 
 @dataclass
@@ -320,6 +326,8 @@ class HeaderMatch:
     columns: list[tuple[int, str, str | None]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    earlier: list[tuple[int, str]] = field(default_factory=list)
+    """(position, internal label) of the ignored columns still read (:data:`EARLIER_COLUMNS`)."""
     duplicates: list[str] = field(default_factory=list)
     switched_off: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
@@ -381,6 +389,8 @@ def match_headers(
         seen.add(key)
         if key in IGNORED_HEADERS and key not in user:
             match.ignored.append(original)
+            if key in EARLIER_COLUMNS and EARLIER_COLUMNS[key] not in dict(match.earlier).values():
+                match.earlier.append((position, EARLIER_COLUMNS[key]))
             continue
         canonical = (user[key] or None) if key in user else ALIASES.get(key)
         if key in user and canonical is None:

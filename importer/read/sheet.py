@@ -11,11 +11,14 @@ Excel shows, so every later message can point at the cell.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import os
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import partial
@@ -68,7 +71,10 @@ def read_sheet(
     check_file(limits, path)
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
+        stamp = source_stamp(path)
         result = _read_workbook(path, sheet, mapping, limits)
+        result.source_stamp = stamp
+        result.example_rows = _example_marks(path)
     elif suffix in (".csv", ".tsv", ".txt"):
         result = _read_csv(path, mapping)
         check_rows(limits, path, len(result.frame))
@@ -78,6 +84,44 @@ def read_sheet(
         raise InputError(f"cannot read '{suffix or 'no extension'}' files; use .xlsx, .xlsm or .csv", file=path)
     _apply_default_provider(result.frame, provider)
     return result
+
+
+def source_stamp(path: Path) -> tuple[int, int, str]:
+    """Size, modification time and SHA-256 of a file: whether it is still the file that was read.
+
+    The results writer copies the user's workbook only while this still
+    holds; a file changed during the run gets its results as a new workbook.
+    """
+    with path.open("rb") as handle:
+        status = os.fstat(handle.fileno())
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    return status.st_size, status.st_mtime_ns, digest
+
+
+EXAMPLE_NAME_PREFIX = "OrderImporter_Example_"
+"""Defined names the templates give their example rows: the prefix, then the row's fingerprint
+(:func:`importer.examples.row_fingerprint`); the name refers to the example row itself."""
+_NAME_REFERENCE = re.compile(r"^=?'?(?P<sheet>.+?)'?!\$?[A-Z]{0,3}\$?(?P<row>[0-9]+)(?::|$)")
+
+
+def _example_marks(path: Path) -> dict[str, dict[int, str]]:
+    """Per sheet, the rows a template marked as its examples, with the fingerprint each had when written."""
+    from defusedxml import ElementTree
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = archive.read("xl/workbook.xml")
+    except Exception:
+        return {}
+    if EXAMPLE_NAME_PREFIX.encode() not in book:
+        return {}
+    marks: dict[str, dict[int, str]] = {}
+    for name in ElementTree.fromstring(book).iter(f"{_MAIN_NS}definedName"):
+        label, found = name.get("name", ""), _NAME_REFERENCE.match((name.text or "").strip())
+        if label.startswith(EXAMPLE_NAME_PREFIX) and found:
+            sheet = found.group("sheet").replace("''", "'")
+            marks.setdefault(sheet, {})[int(found.group("row"))] = label[len(EXAMPLE_NAME_PREFIX) :]
+    return marks
 
 
 def _apply_default_provider(frame: pd.DataFrame, provider: str | None) -> None:
@@ -213,32 +257,50 @@ def _damaged(path: Path, error: Exception, sheet: str | None = None) -> InputErr
 
 
 _FORMULA_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"[^>]*>\s*<f[ >/]')
+_HIDDEN_ROW = re.compile(rb'<row\b[^>]*\bhidden="(?:1|true)"[^>]*>')
+_ROW_NUMBER_ATTR = re.compile(rb'\br="([0-9]+)"')
 
 
-def _formula_cells(path: Path, member: str) -> list[tuple[str, int]]:
-    """(column letters, row number) of every cell that holds a formula (readers give only cached values).
+class _SheetScan(NamedTuple):
+    """What the worksheet's XML says that the cell readers do not: formula cells and hidden rows."""
+
+    formulas: list[tuple[str, int]]
+    """(column letters, row number) of every cell that holds a formula."""
+    hidden: frozenset[int]
+    """Excel numbers of the rows hidden by hand or by a filter."""
+
+
+_NO_SCAN = _SheetScan([], frozenset())
+
+
+def _scan_sheet(path: Path, member: str) -> _SheetScan:
+    """Formula cells and hidden rows of one worksheet (the readers give only cached values, and no row state).
 
     The worksheet's XML is scanned directly: cheap, and sizes are already
-    bounded by the zip limits.
+    bounded by the zip limits. Most sheets hold no formula and hide no row:
+    a substring test each skips the pattern searches.
     """
     if not member:
-        return []
+        return _NO_SCAN
     with zipfile.ZipFile(path) as archive:
         try:
             xml = archive.read(member.lstrip("/"))
         except KeyError:
-            return []
-    if b"<f" not in xml:  # most sheets hold no formula: skip the pattern search
-        return []
-    return [(col.decode(), int(row)) for col, row in _FORMULA_CELL.findall(xml)]
+            return _NO_SCAN
+    formulas = [(col.decode(), int(row)) for col, row in _FORMULA_CELL.findall(xml)] if b"<f" in xml else []
+    hidden: frozenset[int] = frozenset()
+    if b'hidden="' in xml:  # one pass for hidden="1" and hidden="true" (and hidden columns, rarely)
+        numbers = (_ROW_NUMBER_ATTR.search(tag) for tag in _HIDDEN_ROW.findall(xml))
+        hidden = frozenset(int(found.group(1)) for found in numbers if found)
+    return _SheetScan(formulas, hidden)
+
+
+def _given(scan: _SheetScan) -> _SheetScan:
+    return scan
 
 
 def _cells_below(cells: list[tuple[str, int]], header_row: int) -> list[str]:
     return [f"{col}{row}" for col, row in cells if row > header_row]
-
-
-def _scanned_below(scan: Future[list[tuple[str, int]]], header_row: int) -> list[str]:
-    return _cells_below(scan.result(), header_row)
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -264,12 +326,12 @@ def _read_workbook(path: Path, only: str | None, mapping: Mapping[str, str] | No
         _check_sheet_name(path, only, names)
         for name in [only] if only else names:
             worksheet = workbook[name]
-            formulas = _formula_cells(path, getattr(worksheet, "_worksheet_path", ""))
+            scan = _scan_sheet(path, getattr(worksheet, "_worksheet_path", ""))
             reading.read(
                 name,
                 _RowTable(_iter_cells(worksheet)),
                 hidden=worksheet.sheet_state != "visible" and only is None,
-                formulas_below=partial(_cells_below, formulas),
+                scan=partial(_given, scan),
             )
     except InputError:
         raise
@@ -315,7 +377,7 @@ def _read_calamine(
     # The formula scan unpacks each sheet's XML again; it runs beside calamine's parse, which frees the GIL.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="formula-scan")
     try:
-        scans = {name: pool.submit(_formula_cells, path, members.get(name, "")) for name in wanted}
+        scans = {name: pool.submit(_scan_sheet, path, members.get(name, "")) for name in wanted}
         for name in wanted:
             numbers: set[tuple[int, int]] = set()
             rows = _calamine_rows(workbook.get_sheet_by_name(name), numbers)
@@ -323,7 +385,7 @@ def _read_calamine(
                 name,
                 _RowTable(rows),
                 hidden=not visible.get(name, True) and only is None,
-                formulas_below=partial(_scanned_below, scans[name]),
+                scan=scans[name].result,
                 numbers_at=partial(_below, numbers),
             )
         return reading.result()
@@ -386,6 +448,9 @@ class _SheetPart(NamedTuple):
     """The unpacked size of that XML, as the zip states it (0 when the zip has no such member)."""
 
 
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
 def _workbook_sheets(path: Path) -> list[_SheetPart]:
     """The workbook's sheets in order, from its own XML; empty when that cannot be read."""
     from defusedxml import ElementTree
@@ -400,7 +465,7 @@ def _workbook_sheets(path: Path) -> list[_SheetPart]:
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
     rel_key = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
     parts = []
-    for sheet in book.iter("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"):
+    for sheet in book.iter(f"{_MAIN_NS}sheet"):
         target = targets.get(sheet.get(rel_key), "")
         member = (target.lstrip("/") if target.startswith("/") else "xl/" + target) if target else ""
         hidden = sheet.get("state", "visible") != "visible"
@@ -437,13 +502,14 @@ class _SheetReader:
         table: _Table,
         *,
         hidden: bool,
-        formulas_below: Callable[[int], list[str]],
+        scan: Callable[[], _SheetScan],
         numbers_at: Callable[[int], set[int]] | None = None,
     ) -> None:
         """Read one sheet.
 
-        ``formulas_below(header_row)`` gives the cells under the header that
-        hold formulas. ``numbers_at(header_row)`` (fast reader only) gives the positions of
+        ``scan()`` gives the sheet's formula cells and hidden rows (the rows
+        under the header are kept on the sheet, for the skip rules).
+        ``numbers_at(header_row)`` (fast reader only) gives the positions of
         number cells below the header, where the exact reader is needed to
         recover the text shown.
         """
@@ -472,7 +538,9 @@ class _SheetReader:
             labels = dict(column_labels(match))
             if any(labels.get(p) not in NUMBER_COLUMNS for p in numbers_at(header_row)):
                 raise _NeedsCellFormats
-        formulas = formulas_below(header_row)
+        found_in_xml = scan()
+        formulas = _cells_below(found_in_xml.formulas, header_row)
+        self._keep_row_marks(name, header_row, found_in_xml)
         if formulas:
             shown = ", ".join(formulas[:5]) + (", …" if len(formulas) > 5 else "")
             notes.append(
@@ -482,6 +550,15 @@ class _SheetReader:
         self.sheet.header_rows[name] = header_row
         self.sheet.header_map.update({orig: canon for _, orig, canon in match.columns if canon})
         self.parts.append(part)
+
+    def _keep_row_marks(self, name: str, header_row: int, scan: _SheetScan) -> None:
+        """Hidden rows and formula cells per row, under the header, for :mod:`importer.read.skips`."""
+        hidden = frozenset(row for row in scan.hidden if row > header_row)
+        if hidden:
+            self.sheet.hidden_rows[name] = hidden
+        per_row = Counter(row for _, row in scan.formulas if row > header_row)
+        if per_row:
+            self.sheet.formula_rows[name] = dict(per_row)
 
     def result(self) -> OrderSheet:
         if not self.parts:
@@ -533,7 +610,8 @@ def column_labels(match: HeaderMatch) -> list[tuple[int, str]]:
 
     A second column for the same canonical field, or two columns with the same
     header, keep their data under ``header (2)``, ``header (3)``… rather than
-    one overwriting the other.
+    one overwriting the other. The result columns of an earlier run come
+    last, under their internal labels (``_earlier_status``...).
     """
     labels: list[tuple[int, str]] = []
     used: set[str] = set()
@@ -545,7 +623,7 @@ def column_labels(match: HeaderMatch) -> list[tuple[int, str]]:
             n += 1
         used.add(label)
         labels.append((position, label))
-    return labels
+    return labels + match.earlier
 
 
 class _Table(Protocol):
@@ -722,13 +800,13 @@ def _read_fastexcel(
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="formula-scan")
     try:
         workbook = fastexcel.read_excel(str(path))
-        scans = {part.name: pool.submit(_formula_cells, path, part.member) for part in wanted}
+        scans = {part.name: pool.submit(_scan_sheet, path, part.member) for part in wanted}
         for part in wanted:
             reading.read(
                 part.name,
                 _ColumnTable(partial(_load_text_sheet, workbook, part.name)),
                 hidden=part.hidden and only is None,
-                formulas_below=partial(_scanned_below, scans[part.name]),
+                scan=scans[part.name].result,
             )
         return reading.result()
     except InputError:

@@ -39,7 +39,7 @@ from ..outcomes import totals_text
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 EXIT_RETRY = 3
 """A sheet stayed in the inbox with rows a later run can settle: run again later."""
-EXIT_PRIORITY = (2, 3, 1, 0)
+EXIT_PRIORITY = (4, 2, 3, 1, 0)
 """Worst first: the folder's exit code is the worst of its files'."""
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
@@ -130,7 +130,7 @@ def process_inbox(
         if not result.settled:
             items.append(InboxItem(sheet, sheet, EXIT_RETRY, result=result))
             continue
-        items.append(InboxItem(sheet, _move(sheet, done), result.exit_code, result=result))
+        items.append(_filed(sheet, done, result))
     return items
 
 
@@ -140,6 +140,18 @@ def _refuse(sheet: Path, failed: Path, reason: str) -> InboxItem:
     note = target.with_name(target.name + ".error.txt")
     note.write_text(f"{reason}\nSee the details with: order-importer validate {target}\n", encoding="utf-8")
     return InboxItem(sheet, target, InputError.exit_code, error=reason)
+
+
+def _filed(sheet: Path, done: Path, result: RunResult) -> InboxItem:
+    """Move an imported sheet to ``done/``; one that cannot be moved stays in the inbox, and the item says why.
+
+    Its orders are in the ledger, so the next run that finds it again buys nothing twice.
+    """
+    try:
+        return InboxItem(sheet, _move(sheet, done), result.exit_code, result=result)
+    except OSError as error:
+        reason = f"imported, but not moved to {done} ({error.strerror or error}); it stays in the inbox"
+        return InboxItem(sheet, sheet, result.exit_code, result=result, error=reason)
 
 
 def folder_exit_code(items: list[InboxItem]) -> int:

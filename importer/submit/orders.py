@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import PurePath
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -217,9 +218,15 @@ def _ranges(rows: list[int]) -> str:
     return ", ".join(parts)
 
 
-def external_id(provider: str, account: str, order_ref: str) -> str:
-    """The deterministic caller reference sent with a create, so a provider can be searched by it."""
-    digest = hashlib.sha256(f"{provider}\x1f{account}\x1f{order_ref}".encode()).hexdigest()
+def external_id(provider: str, account: str, order_ref: str, scope: str = "") -> str:
+    """The deterministic caller reference sent with a create, so a provider can be searched by it.
+
+    ``scope`` is the file an order_ref is unique within, when order_refs are
+    scoped to their file (``[run] order_ref_scope = "file"``); '' keeps the
+    account-wide id.
+    """
+    key = f"{provider}\x1f{account}\x1f{order_ref}" + (f"\x1f{scope}" if scope else "")
+    digest = hashlib.sha256(key.encode()).hexdigest()
     return "OI" + digest[:20].upper()
 
 
@@ -298,7 +305,7 @@ class Submitter:
             return error
 
     def external_id(self, order: OrderDraft) -> str:
-        return external_id(order.provider, self.provider(order.provider).account.name, order.order_ref)
+        return external_id(order.provider, self.provider(order.provider).account.name, order.order_ref, order.ref_scope)
 
     def create_one(self, order: OrderDraft, preview: OrderPreview) -> OrderCreation | ProviderError:
         """Create one order, journalling it in the ledger around the call."""
@@ -606,7 +613,7 @@ def _create_records(
             status, message = Status.NOT_ATTEMPTED, str(result)
         elif isinstance(result, OutcomeUnknown):
             provider = submitter.provider(order.provider)
-            ext = external_id(order.provider, provider.account.name, order.order_ref)
+            ext = submitter.external_id(order)
             status, message = Status.UNKNOWN, unknown_message(provider, ext, str(result), submitter.ledger)
         else:
             status, message = Status.CREATE_FAILED, f"create failed: {result}"
@@ -788,10 +795,31 @@ def _unknown_records(order: OrderDraft, key: str, reason: str, submitter: Submit
         yield _record(line.row_id, order_key(order), line.line_no, Status.UNKNOWN, error=message)
 
 
+def _sent_from(entry: LedgerEntry) -> str:
+    """The name of the file an order was sent from, as the ledger keeps it ('' when it does not know)."""
+    return "" if not entry.source or entry.source.startswith("<") else PurePath(entry.source).name
+
+
+def _from_another_file(order: OrderDraft, entry: LedgerEntry) -> bool:
+    """Whether a created order's order_ref came from another file than this order (unknown files: no)."""
+    sent_from = _sent_from(entry)
+    return bool(order.source and sent_from and order.source != sent_from)
+
+
+def _bought_from(entry: LedgerEntry) -> str:
+    """When, from which file and under which provider order id an order was bought, in words."""
+    where = f" from {_sent_from(entry)}" if _sent_from(entry) else ""
+    ids = f" as provider order {entry.provider_ids}" if entry.provider_ids else ""
+    when = (entry.sent_at or entry.updated_at)[:16].replace("T", " ")
+    return f"bought on {when} UTC{where}{ids}"
+
+
 def _conflict_records(order: OrderDraft, entry: LedgerEntry, fingerprint: Fingerprint) -> Iterable[dict[str, Any]]:
+    where = f" from {_sent_from(entry)}" if _from_another_file(order, entry) else ""
     message = (
-        f"order_ref {order.order_ref} was created on {entry.created_at[:10]} "
+        f"order_ref {order.order_ref} was created on {entry.created_at[:10]}{where} "
         f"{fingerprint.difference(entry.fingerprint)}; use a new order_ref for a new order"
+        + (', or set order_ref_scope = "file" in [run] if each file numbers its own orders' if where else "")
     )
     for line in order.lines:
         yield _record(
@@ -817,6 +845,17 @@ def _already_created_records(order: OrderDraft, entry: LedgerEntry) -> Iterable[
             record["order_total"] = _dec(creation.total)
         if stored.error:
             record.update(status=Status.CREATE_FAILED, error=f"create failed earlier: {stored.error}")
+        elif _from_another_file(order, entry):
+            record.update(
+                status=Status.ALREADY_CREATED_ELSEWHERE,
+                error=(
+                    f"not bought: order_ref {order.order_ref} was {_bought_from(entry)}; if this is another order, "
+                    'give it a new order_ref, or set order_ref_scope = "file" in [run] if each file numbers its own'
+                ),
+                error_column="order_ref",
+            )
+        elif not _sent_from(entry):  # a ledger from before files were kept: say what it does know
+            record["warning"] = f"already {_bought_from(entry)} (the ledger does not say from which file)"
         yield record
 
 

@@ -35,6 +35,7 @@ import pandas as pd
 from ..columns import all_text, distinct_values
 from ..csvsafe import escape
 from ..models import ROW_COL, SHEET_COL, OrderSheet
+from ..read.headers import EARLIER_PREFIX
 from ..read.mappings import sku_id_from_link
 from .schema import item_id_from_link
 
@@ -264,7 +265,7 @@ def _apply_to_csv(sheet: OrderSheet, fixes: list[Fix], target: Path) -> None:
     for fix in fixes:
         frame.at[fix.row_id, fix.column] = fix.new
     original = {canonical: header for header, canonical in sheet.header_map.items()}
-    columns = [c for c in frame.columns if c not in (SHEET_COL, ROW_COL)]
+    columns = [c for c in frame.columns if c not in (SHEET_COL, ROW_COL) and not str(c).startswith(EARLIER_PREFIX)]
     cells = frame[columns].map(lambda v: escape(v) if isinstance(v, str) else v)
     # CRLF line ends make the writer quote every cell holding a CR or an LF, so no cell can split a row.
     cells.rename(columns=original).to_csv(target, index=False, encoding="utf-8-sig", lineterminator="\r\n")

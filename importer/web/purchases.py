@@ -47,6 +47,8 @@ class Quote:
     failed: int
     over_budget: bool
     budget: Decimal | None
+    unpriced: int = 0
+    """Orders to buy that the provider gives no price for before buying: not in ``total``."""
 
 
 def preview_work(
@@ -84,7 +86,8 @@ def quote(previewed: pd.DataFrame, budget: Decimal | None) -> Quote:
         return Quote(0, Decimal(0), [], 0, 0, False, budget)
     ready_keys = previewed.groupby("order_key")["status"].agg(lambda s: bool((s == str(Status.PREVIEWED)).all()))
     ready = previewed[previewed["order_key"].map(ready_keys)]
-    total = api.hold_over_budget(ready.copy(), Decimal("Infinity"))
+    total = api.hold_over_budget(ready.copy(), Decimal("Infinity"), allow_unpriced=True)
+    unpriced = int(ready.loc[api.unpriced_orders(ready), "order_key"].nunique())
     per_provider = []
     for (provider, currency), lines in ready.groupby(["provider", "currency_charged"], sort=True):
         fen = api.sum_fen_column(lines["order_total_fen"])  # preview's frames carry exact hundredths
@@ -97,6 +100,7 @@ def quote(previewed: pd.DataFrame, budget: Decimal | None) -> Quote:
         failed=int((~previewed["order_key"].map(ready_keys)).groupby(previewed["order_key"]).any().sum()),
         over_budget=budget is not None and total > budget,
         budget=budget,
+        unpriced=unpriced,
     )
 
 
@@ -129,6 +133,7 @@ def buy_work(
             ledger=ledger,
             progress=progress,
             max_total=Decimal(job.params["confirmed_total"]),
+            allow_unpriced=True,  # the confirmation named the orders the provider prices only when buying
         )
         if (folder / "results.xlsx").exists():
             (folder / "results.xlsx").chmod(0o600)

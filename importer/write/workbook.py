@@ -41,6 +41,9 @@ from ..killpoints import kill_point
 from ..models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
 from ..money import fen_or_none, fen_to_yuan
 from ..outcomes import OUTCOME_COLUMNS, SEVERITY, order_statuses
+from ..read.headers import EARLIER_PREFIX
+from ..read.sheet import source_stamp
+from ..read.skips import skip_kind
 
 FAST_WRITER_THRESHOLD = 5_000
 MONEY_COLUMNS = frozenset({"estimated_unit_price", "estimated_amount", "freight", "order_total"})
@@ -55,6 +58,7 @@ FAILURE_STATUSES = frozenset(
         Status.CREATE_FAILED,
         Status.UNKNOWN,
         Status.NOT_ATTEMPTED,
+        Status.ALREADY_CREATED_ELSEWHERE,
     }
 )
 _SEVERITY = [Status(status) for status in SEVERITY]  # worst first: an order's status is its worst row's
@@ -76,23 +80,65 @@ def write_results(
     path: str | Path | None = None,
     *,
     title: str = "",
+    notes: list[str] | None = None,
 ) -> Path:
     """Write the results workbook and return its path.
 
     Every input row appears exactly once; a row with no outcome is reported as
-    NOT_ATTEMPTED rather than dropped.
+    NOT_ATTEMPTED rather than dropped. Rows hidden in the input are shown.
+    What the user should know about how it was written (a changed input, a
+    workbook that would not load again) is appended to ``notes``.
     """
     target = _target(sheet, path)
     complete = complete_outcomes(sheet, outcomes)
     summary = summary_rows(sheet, complete, title)
     problems = error_rows(sheet, complete, errors)
-    source = sheet.source
+    said = notes if notes is not None else []
     with _atomic(target) as temporary:
-        if source is not None and _is_workbook(source) and len(sheet.frame) <= FAST_WRITER_THRESHOLD:
-            _write_into_user_workbook(sheet, complete, summary, problems, temporary)
+        if _keeps_user_workbook(sheet, said):
+            try:
+                _write_into_user_workbook(sheet, complete, summary, problems, temporary)
+            except Exception as error:  # the user's workbook will not load or save again: the rows as read will
+                said.append(
+                    f"the results could not be written into a copy of {sheet.source} ({type(error).__name__}); "
+                    "they were written as a new workbook from the rows as read, without its formatting"
+                )
+                _write_new_workbook(sheet, complete, summary, problems, temporary)
         else:
             _write_new_workbook(sheet, complete, summary, problems, temporary)
     return target
+
+
+def _keeps_user_workbook(sheet: OrderSheet, notes: list[str]) -> bool:
+    """Whether the results go into a copy of the user's workbook (keeping its formatting and other sheets).
+
+    Only a workbook of ordinary size that is still the file that was read:
+    a copy of a file changed during the run would put the results beside
+    rows that are not the ones imported. Otherwise the results are a new
+    workbook built from the rows as read at the start.
+    """
+    source = sheet.source
+    if source is None or not _is_workbook(source) or len(sheet.frame) > FAST_WRITER_THRESHOLD:
+        return False
+    if sheet.source_stamp is None or _stamp_now(source) == sheet.source_stamp:
+        return True  # no stamp: a sheet built in code around a file, which it vouches for
+    notes.append(
+        f"{source.name} changed (or could not be checked) since it was read; the results are a new workbook "
+        "built from the rows as they were read at the start, without the file's formatting"
+    )
+    return False
+
+
+def _stamp_now(path: Path) -> tuple[int, int, str] | None:
+    try:
+        return source_stamp(path)
+    except OSError:
+        return None
+
+
+def _earlier(column: object) -> bool:
+    """A result column of an earlier run, read for the skip rules; the new result columns replace it."""
+    return str(column).startswith(EARLIER_PREFIX)
 
 
 def _is_workbook(path: Path) -> bool:
@@ -177,6 +223,9 @@ def summary_rows(sheet: OrderSheet, outcomes: pd.DataFrame, title: str = "") -> 
     rows.append(["total", len(statuses), len(order_status)])
     if "warning" in outcomes:
         rows.append(["rows with warnings", int((outcomes["warning"].astype(str) != "").sum()), ""])
+    skipped = Counter(skip_kind(str(e)) or "other" for e in outcomes.loc[statuses == str(Status.SKIPPED), "error"])
+    if skipped:
+        rows += [[], ["skipped, because", "rows"], *([kind, count] for kind, count in sorted(skipped.items()))]
     rows += [[], ["currency", "estimated amount", "rows"]]
     for currency, (amount, count) in sorted(_amounts_per_currency(outcomes).items()):
         rows.append([currency, amount, count])
@@ -280,17 +329,29 @@ def _write_into_user_workbook(
     from openpyxl import load_workbook
 
     assert sheet.source is not None
-    workbook = load_workbook(sheet.source, keep_vba=False)
+    with sheet.source.open("rb") as handle:  # closed even when the workbook will not load
+        workbook = load_workbook(handle, keep_vba=False)
     styles = _OpenpyxlStyles()
     frame = sheet.frame
     for sheet_name, rows in frame.groupby(SHEET_COL, sort=False).groups.items():
         worksheet = workbook[str(sheet_name)]
         header_row = sheet.header_rows.get(str(sheet_name), 1)
+        _show_hidden_rows(worksheet, sheet.hidden_rows.get(str(sheet_name), frozenset()))
         _append_result_columns(worksheet, header_row, sheet, outcomes.loc[rows], styles)
     summary_sheet = _replace_sheet(workbook, "Summary", SUMMARY_MARK, summary, styles, widths=[24, 18, 10])
     _add_status_chart_openpyxl(summary_sheet, summary)
     _replace_sheet(workbook, "Errors", ERRORS_MARK, problems, styles, widths=[16, 8, 18, 80, 30])
     workbook.save(target)
+
+
+def _show_hidden_rows(worksheet: Any, hidden: frozenset[int]) -> None:
+    """Show the rows the input hid (their status says what became of them) and clear the filter that hid them."""
+    if not hidden:
+        return
+    for row in hidden:
+        worksheet.row_dimensions[row].hidden = False
+    worksheet.auto_filter.filterColumn = []
+    worksheet.auto_filter.sortState = None
 
 
 class _OpenpyxlStyles:
@@ -474,7 +535,7 @@ def _write_new_workbook(
             "money": workbook.add_format({"num_format": "0.00"}),
         }
         original = {canonical: header for header, canonical in sheet.header_map.items()}
-        columns = [c for c in sheet.frame.columns if c not in (SHEET_COL, ROW_COL)]
+        columns = [c for c in sheet.frame.columns if c not in (SHEET_COL, ROW_COL) and not _earlier(c)]
         headers = [original.get(c, c) for c in columns] + list(RESULT_COLUMNS)
         taken: set[str] = set()
         default_name = sheet.source.stem if sheet.source is not None else "Orders"
