@@ -318,7 +318,7 @@ class _OpenpyxlStyles:
 
 def _set_text(cell: Any, value: str) -> None:
     """Store text as text: openpyxl would otherwise turn '=...' into a formula."""
-    cell.value = xml_safe(value).replace("\r", "_x000D_")  # XML readers turn a raw CR into LF; Excel decodes this
+    cell.value = xml_safe(excel_text(value)).replace("\r", "_x000D_")  # XML readers turn a raw CR into LF
     cell.data_type = "s"
 
 
@@ -672,8 +672,7 @@ def inline_string(text: str) -> str:
     escaped in turn, and leading or trailing spaces are kept. The two
     non-characters XML forbids become U+FFFD; text beyond Excel's cell limit is cut.
     """
-    if len(text) > _MAX_CELL_UTF16 // 2:
-        text = text.encode("utf-16-le", "surrogatepass")[: 2 * _MAX_CELL_UTF16].decode("utf-16-le", "ignore")
+    text = excel_text(text)
     if _XML_SPECIAL.search(text):
         text = _EXCEL_ESCAPE.sub(r"_x005F\1", text)
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -682,6 +681,20 @@ def inline_string(text: str) -> str:
     if text[:1].isspace() or text[-1:].isspace():
         return f'<is><t xml:space="preserve">{text}</t></is>'
     return f"<is><t>{text}</t></is>"
+
+
+CUT_NOTE = " […cut here: an Excel cell holds 32,767 characters]"
+
+
+def excel_text(text: str) -> str:
+    """Text an Excel cell can hold: past 32,767 characters (UTF-16 units) it is cut and ends with :data:`CUT_NOTE`."""
+    if len(text) <= _MAX_CELL_UTF16 // 2:
+        return text
+    units = text.encode("utf-16-le", "surrogatepass")
+    if len(units) <= 2 * _MAX_CELL_UTF16:
+        return text
+    keep = 2 * (_MAX_CELL_UTF16 - len(CUT_NOTE))
+    return units[:keep].decode("utf-16-le", "ignore") + CUT_NOTE
 
 
 def _number(value: Decimal | float) -> str:
