@@ -276,12 +276,23 @@ def _print_summary(result: RunResult) -> None:
     console = Console()
     for note in result.notes:
         console.print(f"note: {note}")
-    table = Table(title=f"{len(result.outcomes)} rows, {len(result.grouping.orders)} orders", title_justify="left")
+    orders = result.orders
+    table = Table(title=f"{len(result.outcomes)} rows, {len(orders)} orders", title_justify="left")
     table.add_column("status")
     table.add_column("rows", justify="right")
     for status, count in sorted(result.counts.items()):
         table.add_row(status, str(count))
     console.print(table)
+    per_order = orders["status"].value_counts()
+    console.print(
+        "orders by their worst row: " + ", ".join(f"{n} {status}" for status, n in sorted(per_order.items())),
+        markup=False,
+        highlight=False,
+    )
+    if result.bought:
+        from .outcomes import totals_text
+
+        console.print(f"bought: {totals_text(result.bought)}", markup=False, highlight=False)
     problems = result.outcomes[result.outcomes["error"] != ""]
     if len(problems):
         frame = result.sheet.frame
