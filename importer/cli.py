@@ -1,7 +1,8 @@
 """The ``order-importer`` command line: a thin shell over :mod:`importer.api`.
 
 Exit codes, for scheduled runs: 0 every row succeeded, 1 some rows failed or
-were held, 2 the input file or the configuration is unusable.
+were held, 2 the input file, the configuration or the ledger is unusable, 3 run
+again later (a provider was unavailable; an inbox also keeps sheets with UNKNOWN rows).
 Heavy libraries are imported inside the commands so ``--help`` stays fast.
 """
 
