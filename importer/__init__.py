@@ -4,11 +4,11 @@ The public API is small and stable (a test pins ``__all__``)::
 
     import importer
     sheet = importer.load("orders.xlsx")        # every cell as text, rows keep their Excel row numbers
-    report = importer.validate.check(sheet)           # report.errors: DataFrame of sheet/row/column/message
+    report = importer.validate(sheet)           # report.errors: DataFrame of sheet/row/column/message
     orders = importer.group(report)             # orders.orders: list of OrderDraft
     previewed = importer.preview(orders, settings)
     created = importer.create(orders, previewed, settings)
-    importer.write_results(sheet, created, report.errors, "orders.results.xlsx")
+    importer.write_results(sheet, [report, orders, previewed, created], "orders.results.xlsx")
 
 or all at once with :func:`run`. Heavy libraries load on first use, so the
 command line starts fast.

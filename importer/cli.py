@@ -7,7 +7,8 @@ input file, the configuration or the ledger is unusable (a ledger earlier
 runs used that is missing or unreadable stops the run here, nothing sent);
 3 a provider was unavailable and its rows were not attempted (retry later as
 it is); 4 the results could not be written where asked and went to the
-fallback place the run names.
+fallback place the run names. An inbox keeps a sheet with rows left to
+settle (NOT_ATTEMPTED or UNKNOWN) and exits 3: run again later.
 Heavy libraries are imported inside the commands so ``--help`` stays fast.
 """
 
@@ -280,6 +281,10 @@ def _print_summary(result: RunResult) -> None:
         table.add_row(status, str(count), str(orders.get(status, 0)))
     console.print(table)
     outcomes = result.outcomes
+    if result.bought:
+        from .outcomes import totals_text
+
+        console.print(f"bought: {totals_text(result.bought)}", markup=False, highlight=False)
     _print_skipped(console, result)
     attention = outcomes[(outcomes["error"] != "") & (outcomes["status"] != "SKIPPED")]
     _print_examples(console, result, attention, "error", "rows need attention")

@@ -39,6 +39,8 @@ class InputLimits:
     """Uncompressed / compressed size of any one member; real sheets stay well under 100."""
     max_zip_members: int = 10_000
     """Members in an .xlsx archive."""
+    max_cells: int = 30_000_000
+    """Cells in the used range of one sheet, from its first to its last cell (one far stray cell makes it huge)."""
 
     @classmethod
     def from_config(cls, table: Mapping[str, Any]) -> InputLimits:
@@ -51,7 +53,7 @@ class InputLimits:
         for name, value in table.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ConfigError(f"[limits] {name} must be a number above 0; got {value!r}")
-            values[name] = int(value) if name in ("max_rows", "max_zip_members") else float(value)
+            values[name] = int(value) if name in ("max_rows", "max_zip_members", "max_cells") else float(value)
         return cls(**values)
 
 

@@ -25,7 +25,7 @@ import importer
 from importer.config import load_settings
 from importer.errors import ConfigError, InputError
 from importer.models import OrderSheet, Status
-from importer.read.limits import InputLimits
+from importer.read.limits import InputLimits, check_archive
 from importer.write.workbook import write_results
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -385,3 +385,141 @@ def test_credentials_from_a_private_secrets_file(tmp_path):
     with pytest.raises(ConfigError, match="chmod 600") as caught:
         load_settings(config, {})
     assert "fileSECRET789" not in str(caught.value)
+
+
+# ----- a far cell, a shared-string bomb inside the limits, a CR in the --fix copy, over-long cells ---------------
+
+PEAK_MB = 400
+"""A generous bound on a refused file's peak memory: the interpreter, pandas and the readers take about 150 MB."""
+
+
+def run_measured(args, cwd, timeout=120):
+    """``order-importer ARGS`` in a child process that reports its own peak RSS (MB) when it exits."""
+    code = (
+        "import atexit, resource, runpy, sys\n"
+        "atexit.register(lambda: print(f'PEAK {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}',"
+        " file=sys.stderr))\n"
+        f"sys.argv = ['order-importer', *{[str(a) for a in args]!r}]\n"
+        "runpy.run_module('importer', run_name='__main__')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    peak = re.search(r"^PEAK (\d+)$", run.stderr, re.M)
+    return run, int(peak.group(1)) if peak else None
+
+
+def far_cell_workbook(tmp_path, ref="XFD1048576"):
+    """A few-KB order sheet with one more cell at ``ref``; a dense reader would allocate the whole range."""
+    clean = sheet_file(tmp_path / "orders.xlsx", [HEADER, ROW])
+    with zipfile.ZipFile(clean) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    row = int(re.sub(r"[A-Z]", "", ref))
+    far = f'<row r="{row}"><c r="{ref}" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{ref}"/>', xml).replace("</sheetData>", far)
+    return rewrite_member(clean, "xl/worksheets/sheet1.xml", xml.encode())
+
+
+def test_one_far_cell_is_refused_with_a_message_and_bounded_memory(tmp_path):
+    hostile = far_cell_workbook(tmp_path)
+    assert hostile.stat().st_size < 10_000
+    run, peak = run_measured(["validate", hostile], tmp_path)
+    assert run.returncode == 2, run.stderr  # SIGABRT (-6) before: calamine asked for 512 GB
+    assert "cells up to XFD1048576" in run.stderr and "max_cells" in run.stderr and "Ctrl+End" in run.stderr
+    assert peak is not None and peak < PEAK_MB
+
+
+def test_a_stray_cell_within_the_limit_is_read(tmp_path):
+    sheet = importer.load(far_cell_workbook(tmp_path, "AD3000"))
+    assert sheet.frame["order_ref"].tolist()[0] == ROW[HEADER.index("order_ref")]
+    with pytest.raises(InputError, match=r"cells up to AD3000 \(3,000 rows by 30 columns, 90,000 cells\)"):
+        importer.load(far_cell_workbook(tmp_path, "AD3000"), limits=InputLimits(max_cells=50_000))
+
+
+def test_an_inbox_files_away_the_far_cell_and_imports_the_rest(tmp_path, sandbox):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    far_cell_workbook(tmp_path).rename(inbox / "far.xlsx")
+    shutil.copy(SAMPLES / "orders.xlsx", inbox / "good.xlsx")
+    run, _ = run_measured(["import", inbox, "--sandbox"], tmp_path, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert (inbox / "done" / "good.xlsx").is_file() and (inbox / "failed" / "far.xlsx").is_file()
+    assert "XFD1048576" in (inbox / "failed" / "far.xlsx.error.txt").read_text(encoding="utf-8")
+
+
+def shared_string_bomb(tmp_path, megabytes=400):
+    """An order sheet whose shared string table unpacks to ``megabytes`` MB, compressed about 50:1 (under the
+    ratio limit), so it passes every zip limit; the sheet itself has a dozen cells."""
+    rnd = __import__("random").Random(7)
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    block = "".join(rnd.choice(alphabet) for _ in range(200))
+    piece = "".join(
+        f"<si><t>{''.join(rnd.choice(alphabet) for _ in range(10))}{block * 4}</t></si>" for _ in range(2000)
+    ).encode()
+    clean = sheet_file(tmp_path / "orders.xlsx", [HEADER, ROW])
+    target = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(clean) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        for item in source.infolist():
+            if item.filename != "xl/sharedStrings.xml":
+                out.writestr(item, source.read(item.filename))
+        with out.open("xl/sharedStrings.xml", "w", force_zip64=True) as member:
+            member.write(b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/')
+            member.write(b'spreadsheetml/2006/main">')
+            for _ in range(megabytes * 2**20 // len(piece)):
+                member.write(piece)
+            member.write(b"</sst>")
+    return target
+
+
+def test_a_shared_string_bomb_inside_the_zip_limits_is_refused_with_bounded_memory(tmp_path):
+    bomb = shared_string_bomb(tmp_path)
+    with zipfile.ZipFile(bomb) as archive:
+        declared = sum(i.file_size for i in archive.infolist())
+        check_archive(InputLimits(), bomb, archive)  # every zip limit passes
+    assert declared > 390 * 2**20 and bomb.stat().st_size < 12 * 2**20
+    run, peak = run_measured(["validate", bomb], tmp_path)
+    assert run.returncode == 2, run.stderr
+    assert re.search(r"shared strings unpack to 39\d MB, more than its 20 cells can hold", run.stderr)
+    assert peak is not None and peak < PEAK_MB
+
+
+def test_the_fixed_csv_copy_quotes_a_carriage_return_and_escapes_formulas(tmp_path):
+    path = tmp_path / "o.csv"
+    row = {"provider": "xportcn-open", "order_ref": "C", "item_id": "600126245031041190", "sku_id": "5016042822039"}
+    row |= {"quantity": "２", "receiver_name": "张三", "receiver_mobile": "13800138000", "province": "浙江省"}
+    row |= {"city": "杭州市", "address": "文一西路969号", "order_remark": "first line\r=1+1", "title": "=2+2"}
+    pd.DataFrame([row]).to_csv(path, index=False, lineterminator="\r\n")  # the CR cell quoted, as Excel writes it
+    assert importer.load(path).frame.loc[0, "order_remark"] == "first line\r=1+1"
+    run = subprocess.run(
+        [sys.executable, "-m", "importer", "validate", str(path), "--fix"],
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    copy = (tmp_path / "o.fixed.csv").read_bytes().decode("utf-8-sig")
+    assert '"first line\r=1+1"' in copy and "'=2+2" in copy  # one quoted cell; the formula is text
+    assert not [line for line in re.split(r"\r\n", copy) if line.startswith("=")]
+    again = importer.load(tmp_path / "o.fixed.csv").frame
+    assert len(again) == 1 and again.loc[0, "order_remark"] == "first line\r=1+1" and again.loc[0, "title"] == "=2+2"
+    assert again.loc[0, "quantity"] == "2"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_result_cells_past_excels_limit_are_cut_with_a_note(tmp_path, suffix):
+    long_text = "长" * 40_000
+    frame = pd.DataFrame([[*ROW, long_text]], columns=[*HEADER, "packing list"])
+    source = tmp_path / f"long{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(source, index=False)
+    else:
+        sheet_file(source, [[*HEADER, "packing list"], [*ROW, "short"]])
+    sheet = OrderSheet(frame=frame.assign(_sheet="Orders", _row=2), source=source)
+    outcomes = pd.DataFrame({"status": ["CREATE_FAILED"], "error": ["e" * 40_000]}, index=frame.index)
+    errors = pd.DataFrame(columns=["row_id", "sheet", "row", "column", "value", "message"])
+    path = write_results(sheet, outcomes, errors, tmp_path / "out.xlsx")
+    worksheet = openpyxl.load_workbook(path)["Orders"]
+    header = [c.value for c in worksheet[1]]
+    error = worksheet.cell(row=2, column=header.index("error") + 1).value
+    assert len(error) == 32_767 and error.endswith("[…cut here: an Excel cell holds 32,767 characters]")
+    if suffix == ".csv":
+        packing = worksheet.cell(row=2, column=header.index("packing list") + 1).value
+        assert len(packing) == 32_767 and packing.startswith("长" * 100) and packing.endswith("32,767 characters]")

@@ -92,8 +92,8 @@ def test_the_summary_totals_per_currency_add_exactly():
         for n in range(rows)
     )
     summary = summary_rows(OrderSheet(frame=frame), outcomes, "")
-    assert ["CNY", Decimal("100.00"), rows] in summary
-    assert ["dajisaas", "CREATED", rows, Decimal("100.00"), "CNY"] in summary
+    assert ["CNY", Decimal("100.00"), rows, Decimal("0.00")] in summary
+    assert ["dajisaas", rows, rows, rows, 0, "CNY", Decimal("100.00"), Decimal("0.00")] in summary
 
 
 def test_the_price_guard_compares_in_fen_and_holds_what_it_cannot_compare_exactly():

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from defusedxml import ElementTree
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 import importer
 import importer.write.workbook
@@ -128,6 +129,12 @@ def cells_xml(path: Path, name: str) -> dict[str, object]:
     return {cell.get("r"): cell for cell in root.iter(f"{MAIN}c")}
 
 
+def opens_at(worksheet) -> tuple[int, int, str]:
+    """Frozen columns, frozen rows, and the first cell shown right of and below them."""
+    pane = worksheet.sheet_view.pane
+    return int(pane.xSplit or 0), int(pane.ySplit or 0), str(pane.topLeftCell)
+
+
 def temporaries(folder: Path) -> list[str]:
     return [p.name for p in folder.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".")]
 
@@ -151,7 +158,7 @@ def test_the_users_formatting_and_sheets_survive_and_result_columns_are_appended
     assert [row[status] for row in rows[1:]] == ["VALID", "INVALID", "HELD"]
     assert rows[2][status + RESULT_COLUMNS.index("error")] == MIXED[1]["error"]
     assert orders.auto_filter.ref == f"A1:{LAST_COLUMN}{len(ROWS) + 1}"
-    assert orders.freeze_panes == "A2"
+    assert opens_at(orders) == (1, 1, f"{get_column_letter(len(HEADER) + 1)}2")  # frozen, scrolled to the status
     assert book["Summary"]["A1"].value == SUMMARY_MARK and book["Errors"]["A1"].value == ERRORS_MARK
 
 
@@ -165,7 +172,7 @@ def test_results_land_on_the_rows_under_a_header_below_title_rows(tmp_path):
     assert [orders.cell(row=r, column=status).value for r in (4, 5, 6)] == ["VALID", "INVALID", "HELD"]
     assert orders.cell(row=1, column=1).value == "Purchase orders 1"
     assert orders.cell(row=1, column=status).value is None
-    assert orders.freeze_panes == "A4"
+    assert opens_at(orders) == (1, 3, f"{get_column_letter(status)}4")
 
 
 def test_a_second_write_replaces_summary_and_errors_rather_than_adding_more(tmp_path):
@@ -223,7 +230,8 @@ def test_the_new_workbook_has_the_same_columns_and_rows(tmp_path, kind):
     assert [row[: len(HEADER)] for row in rows[1:]] == [tuple(r) for r in ROWS]
     assert [row[len(HEADER)] for row in rows[1:]] == ["VALID", "INVALID", "HELD"]
     worksheet = openpyxl.load_workbook(output)[name]
-    assert worksheet.freeze_panes == "A2" and worksheet.auto_filter.ref == f"A1:{LAST_COLUMN}{len(ROWS) + 1}"
+    assert opens_at(worksheet) == (1, 1, f"{get_column_letter(len(HEADER) + 1)}2")
+    assert worksheet.auto_filter.ref == f"A1:{LAST_COLUMN}{len(ROWS) + 1}"
 
 
 def test_headers_keep_the_users_spelling_in_the_new_workbook(tmp_path):
@@ -309,13 +317,36 @@ def test_summary_counts_rows_and_orders_and_sums_amounts_exactly(tmp_path, kind)
     summary = [row for row in rows_of(output, "Summary") if any(v is not None for v in row)]
     assert summary[0][0] == SUMMARY_MARK
     assert summary[1][:2] == ("input", {"xlsx": "orders.xlsx", "csv": "orders.csv", "frame": "(DataFrame)"}[kind])
-    table = {row[0]: row[1:3] for row in summary if row[0] in ("PREVIEW_FAILED", "CREATED", "total", "CNY")}
-    assert table["PREVIEW_FAILED"] == (1, 1)
-    assert table["CREATED"] == (2, 1)
-    assert table["total"] == (3, 2)
-    assert table["CNY"] == (pytest.approx(25.30), 2)
-    per_provider = [row[:4] for row in summary if row[0] in ("xportcn-open", "dajisaas")]
-    assert per_provider == [("dajisaas", "PREVIEW_FAILED", 1, 0), ("xportcn-open", "CREATED", 2, pytest.approx(25.30))]
+    rows_table, orders_table = summary_table(summary, "status"), summary_table(summary, "order status")
+    assert rows_table == {"PREVIEW_FAILED": 1, "CREATED": 2, "total": 3}
+    assert orders_table == {"PREVIEW_FAILED": 1, "CREATED": 1, "total": 2}  # each order once, as the console counts
+    currency = next(row for row in summary if row[0] == "CNY")
+    assert currency[1:3] == (pytest.approx(25.30), 2)
+    per_provider = [row[:7] for row in summary if row[0] in ("xportcn-open", "dajisaas")]
+    assert per_provider == [
+        ("dajisaas", 1, 1, 0, 1, None, 0),
+        ("xportcn-open", 2, 1, 2, 0, "CNY", pytest.approx(25.30)),
+    ]
+
+
+def summary_table(summary, header):
+    """A two-column block of the Summary, from its header row to its 'total' row, as a dict."""
+    start = next(n for n, row in enumerate(summary) if row[0] == header) + 1
+    block = {}
+    for row in summary[start:]:
+        block[row[0]] = row[1]
+        if row[0] == "total":
+            return block
+    raise AssertionError(f"no total under {header}")
+
+
+def test_the_summary_counts_an_order_with_a_bad_row_once_with_its_held_rows(tmp_path):
+    output = write(order_sheet(tmp_path, "xlsx"), outcomes(*MIXED), tmp_path / "out.xlsx")
+    summary = [row for row in rows_of(output, "Summary") if any(v is not None for v in row)]
+    assert summary_table(summary, "status") == {"INVALID": 1, "HELD": 1, "VALID": 1, "total": 3}
+    assert summary_table(summary, "order status") == {"INVALID": 1, "HELD": 1, "total": 2}  # PO-1 is INVALID whole
+    providers = [row[0] for row in summary[[r[0] for r in summary].index("provider") + 1 :]]
+    assert len(providers) == len(set(providers))  # no provider named twice
 
 
 @pytest.mark.parametrize("kind", INPUTS)
@@ -340,11 +371,10 @@ def test_an_amount_that_is_not_a_number_does_not_break_the_summary(tmp_path, kin
         {"row_id": 2, "status": "CREATED", "estimated_amount": Decimal("3.50"), "currency_charged": "CNY"},
     )
     output = write(order_sheet(tmp_path, kind), results, tmp_path / "out.xlsx")
-    per_provider = [row[:4] for row in rows_of(output, "Summary") if row[0] in ("xportcn-open", "dajisaas")]
+    per_provider = [row[:7] for row in rows_of(output, "Summary") if row[0] in ("xportcn-open", "dajisaas")]
     assert per_provider == [
-        ("dajisaas", "CREATED", 1, pytest.approx(3.5)),
-        ("xportcn-open", "CREATE_FAILED", 1, 0),
-        ("xportcn-open", "NOT_ATTEMPTED", 1, 0),
+        ("dajisaas", 1, 1, 1, 0, "CNY", pytest.approx(3.5)),
+        ("xportcn-open", 2, 1, 0, 2, None, 0),  # the garbled amount is skipped, not a crash
     ]
 
 
@@ -442,7 +472,11 @@ def test_the_failing_cell_of_an_invalid_row_is_red_with_the_message(tmp_path, ki
     bad = worksheet.cell(row=3, column=quantity)
     assert fill(bad) == "FFC7CE"
     assert bad.comment is not None and bad.comment.text.startswith(str(MIXED[1]["error"]))
-    assert [fill(worksheet.cell(row=r, column=status)) for r in (2, 3, 4)] == ["C6EFCE", "FFC7CE", "FFC7CE"]
+    assert [fill(worksheet.cell(row=r, column=status)) for r in (2, 3, 4)] == [
+        "C6EFCE",
+        "FFC7CE",
+        "FFEB9C",
+    ]  # done, refused by the sheet, held
     # only the failing cell is marked: not its neighbours, not the same column on other rows
     assert fill(worksheet.cell(row=3, column=quantity - 1)) is None
     assert fill(worksheet.cell(row=2, column=quantity)) is None
@@ -686,14 +720,14 @@ def test_the_streamed_sheet_has_the_cells_of_the_workbook_writer_above_the_thres
     for name in ("Summary", "Errors"):
         streamed_rows, kept_rows = rows_of(large, name)[3:], rows_of(small, name)[3:]  # all but the time written
         assert [as_read(list(r)) for r in streamed_rows] == [as_read(list(r)) for r in kept_rows]
-    assert streamed.auto_filter.ref == f"A1:{LAST_COLUMN}{len(rows) + 1}" and streamed.freeze_panes == "A2"
+    assert streamed.auto_filter.ref == f"A1:{LAST_COLUMN}{len(rows) + 1}" and opens_at(streamed)[:2] == (1, 1)
 
 
 @pytest.mark.parametrize("kind", INPUTS)
 def test_the_summary_charts_rows_per_status_from_its_own_cells(tmp_path, kind):
     output = write(order_sheet(tmp_path, kind), outcomes(*MIXED), tmp_path / "out.xlsx")
     summary = rows_of(output, "Summary")
-    first = summary.index(("status", "rows", "orders", *([None] * (len(summary[0]) - 3)))) + 2
+    first = [row[:2] for row in summary].index(("status", "rows")) + 2
     last = next(n for n, row in enumerate(summary, start=1) if row[0] == "total") - 1
     with zipfile.ZipFile(output) as archive:
         charts = [archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart")]
@@ -713,10 +747,10 @@ def test_per_provider_totals_are_split_by_currency(tmp_path, kind):
     )
     output = write(order_sheet(tmp_path, kind), results, tmp_path / "out.xlsx")
     summary = rows_of(output, "Summary")
-    start = [row[:5] for row in summary].index(("provider", "status", "rows", "estimated amount", "currency"))
-    block = [row[:5] for row in summary[start + 1 :] if row[0]]
+    start = [row[0] for row in summary].index("provider")
+    block = [row[:7] for row in summary[start + 1 :] if row[5]]
     assert block == [
-        ("dajisaas", "CREATED", 1, pytest.approx(1.25), "CNY"),
-        ("xportcn-open", "CREATED", 1, pytest.approx(10.0), "CNY"),
-        ("xportcn-open", "CREATED", 1, pytest.approx(2.5), "USD"),
+        ("dajisaas", 1, 1, 1, 0, "CNY", pytest.approx(1.25)),
+        ("xportcn-open", 2, 1, 2, 0, "CNY", pytest.approx(10.0)),
+        (None, None, None, None, None, "USD", pytest.approx(2.5)),  # a second currency: no second provider line
     ]

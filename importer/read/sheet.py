@@ -35,7 +35,7 @@ from ..csvsafe import TEXT_MARK, unescape
 from ..errors import InputError
 from ..models import ROW_COL, SHEET_COL, CellError, OrderSheet
 from .headers import HeaderMatch, match_headers, missing_columns_message
-from .limits import InputLimits, check_archive, check_file, check_rows
+from .limits import InputLimits, check_archive, check_extent, check_file, check_rows
 
 HEADER_SEARCH_ROWS = 20
 MIN_KNOWN_HEADERS = 2
@@ -315,6 +315,7 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 
 def _read_workbook(path: Path, only: str | None, mapping: Mapping[str, str] | None, limits: InputLimits) -> OrderSheet:
     _check_workbook_file(path, limits)
+    check_extent(limits, path, [(part.name, part.member) for part in _workbook_sheets(path)])
     for fast_reader in FAST_READERS:
         fast = fast_reader(path, only, mapping, limits)
         if fast is not None:

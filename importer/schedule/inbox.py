@@ -64,7 +64,9 @@ class InboxItem:
         where = "kept in the inbox for the next run" if self.kept else f"-> {self.moved_to}"
         what = self.result.describe() if self.result is not None else self.source.name
         why = self.error or (self.result.reason() if self.result is not None else "")
-        return f"{what} {where} (exit {self.exit_code}{': ' + why if why else ''})"
+        output = self.result.output if self.result is not None else None
+        results = f"; results -> {output}" if output is not None and self.kept else ""
+        return f"{what} {where}{results} (exit {self.exit_code}{': ' + why if why else ''})"
 
 
 def new_sheets(folder: Path) -> list[Path]:

@@ -40,7 +40,7 @@ from ..errors import InputError
 from ..killpoints import kill_point
 from ..models import ERROR_COLUMN_COL, RESULT_COLUMNS, ROW_COL, SHEET_COL, SUCCESS_STATUSES, OrderSheet, Status
 from ..money import fen_or_none, fen_to_yuan
-from ..outcomes import OUTCOME_COLUMNS, SEVERITY, order_statuses
+from ..outcomes import BOUGHT_STATUSES, OUTCOME_COLUMNS, SEVERITY, order_statuses, totals_fen
 from ..read.headers import EARLIER_PREFIX
 from ..read.sheet import source_stamp
 from ..read.skips import skip_kind
@@ -63,8 +63,22 @@ FAILURE_STATUSES = frozenset(
 )
 _SEVERITY = [Status(status) for status in SEVERITY]  # worst first: an order's status is its worst row's
 _RED, _GREEN, _HEADER = "FFC7CE", "C6EFCE", "DDEBF7"
+OUTCOME_KINDS: dict[str, tuple[str, frozenset[Status]]] = {
+    "done": ("C6EFCE", frozenset({Status.VALID, Status.PREVIEWED, Status.CREATED, Status.ALREADY_CREATED})),
+    "held": ("FFEB9C", frozenset({Status.HELD, Status.NOT_ATTEMPTED, Status.ALREADY_CREATED_ELSEWHERE})),
+    "skipped": ("D9D9D9", frozenset({Status.SKIPPED})),
+    "refused by the sheet": ("FFC7CE", frozenset({Status.INVALID})),
+    "refused by the provider": (
+        "F4B183",
+        frozenset({Status.PREVIEW_FAILED, Status.PRICE_CHANGED, Status.CREATE_FAILED}),
+    ),
+    "unknown": ("CDB4E6", frozenset({Status.UNKNOWN})),
+}
+"""One fill per kind of outcome for the status cell: green, yellow, grey, pink, orange, lilac."""
+_KIND_OF = {str(status): kind for kind, (_, statuses) in OUTCOME_KINDS.items() for status in statuses}
+_WRAPPED = frozenset({"error", "warning"})
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_WIDTHS = {"status": 16, "error": 60, "warning": 40, "filled_in": 40, "provider_order_id": 22, "provider_line_id": 22}
+_WIDTHS = {"status": 17, "error": 60, "warning": 40, "filled_in": 40, "provider_order_id": 22, "provider_line_id": 22}
 
 
 def default_output_path(source: Path) -> Path:
@@ -202,9 +216,14 @@ def complete_outcomes(sheet: OrderSheet, outcomes: pd.DataFrame) -> pd.DataFrame
 
 
 def summary_rows(sheet: OrderSheet, outcomes: pd.DataFrame, title: str = "") -> list[list[Any]]:
-    """The Summary sheet as rows: counts per status for rows and orders, amounts per currency."""
+    """The Summary sheet as rows: rows per status, orders per status, amounts per currency, one line per provider.
+
+    Orders are counted as the console counts them (:func:`importer.outcomes.order_statuses`):
+    every order of the sheet once, under the worst status of its rows, so
+    an order with one INVALID row is an INVALID order and its other rows are HELD rows.
+    """
     statuses = outcomes["status"].astype(str)
-    order_status = order_statuses(sheet.frame, outcomes)["status"]
+    orders = order_statuses(sheet.frame, outcomes, SEVERITY)
     rows: list[list[Any]] = [
         [SUMMARY_MARK],
         ["input", str(sheet.source.name) if sheet.source else "(DataFrame)"],
@@ -216,26 +235,38 @@ def summary_rows(sheet: OrderSheet, outcomes: pd.DataFrame, title: str = "") -> 
         rows.append(["mapping profile", sheet.profile])
     rows += [[], list(STATUS_TABLE_HEADER)]
     row_counts = statuses.value_counts()
-    order_counts = order_status.value_counts()
-    for status in _SEVERITY:
-        if status in row_counts or status in order_counts:
-            rows.append([str(status), int(row_counts.get(status, 0)), int(order_counts.get(status, 0))])
-    rows.append(["total", len(statuses), len(order_status)])
+    rows += [[str(status), int(row_counts[status])] for status in _SEVERITY if status in row_counts]
+    rows.append(["total", len(statuses)])
     if "warning" in outcomes:
-        rows.append(["rows with warnings", int((outcomes["warning"].astype(str) != "").sum()), ""])
+        rows.append(["rows with warnings", int((outcomes["warning"].astype(str) != "").sum())])
     skipped = Counter(skip_kind(str(e)) or "other" for e in outcomes.loc[statuses == str(Status.SKIPPED), "error"])
     if skipped:
         rows += [[], ["skipped, because", "rows"], *([kind, count] for kind, count in sorted(skipped.items()))]
-    rows += [[], ["currency", "estimated amount", "rows"]]
+    rows += [[], list(ORDER_TABLE_HEADER)]
+    order_counts = orders["status"].value_counts()
+    rows += [[str(status), int(order_counts[status])] for status in _SEVERITY if status in order_counts]
+    rows.append(["total", len(orders)])
+    rows += [[], ["currency", "estimated amount", "rows", "bought"]]
+    bought = totals_fen(outcomes, BOUGHT_STATUSES)
     for currency, (amount, count) in sorted(_amounts_per_currency(outcomes).items()):
-        rows.append([currency, amount, count])
+        rows.append([currency, amount, count, fen_to_yuan(bought.get(currency, 0))])
     rows += [[], list(PROVIDER_TABLE_HEADER)]
-    rows += _per_provider(sheet, outcomes)
+    rows += _per_provider(sheet, outcomes, orders)
     return rows
 
 
-PROVIDER_TABLE_HEADER = ("provider", "status", "rows", "estimated amount", "currency")
-STATUS_TABLE_HEADER = ("status", "rows", "orders")
+PROVIDER_TABLE_HEADER = (
+    "provider",
+    "rows",
+    "orders",
+    "done",
+    "need attention",
+    "currency",
+    "estimated amount",
+    "bought",
+)
+STATUS_TABLE_HEADER = ("status", "rows")
+ORDER_TABLE_HEADER = ("order status", "orders")
 
 
 def status_table_rows(summary: list[list[Any]]) -> tuple[int, int]:
@@ -247,28 +278,43 @@ def status_table_rows(summary: list[list[Any]]) -> tuple[int, int]:
     return first, last - 1
 
 
-def _per_provider(sheet: OrderSheet, outcomes: pd.DataFrame) -> list[list[Any]]:
-    """Rows and estimated amounts per provider, status and currency (added in fen, shown in yuan)."""
+def _per_provider(sheet: OrderSheet, outcomes: pd.DataFrame, orders: pd.DataFrame) -> list[list[Any]]:
+    """One line per provider (counts), and its amounts per currency (added in fen, shown in yuan).
+
+    A provider with amounts in a second currency gets a further line with
+    only the currency and its amounts, so no provider is named twice.
+    """
     frame = sheet.frame
     providers = frame["provider"].astype(str) if "provider" in frame else pd.Series("", index=frame.index)
+    providers = providers.reindex(outcomes.index).fillna("").replace("", "(none)")
     currencies = outcomes["currency_charged"] if "currency_charged" in outcomes else pd.Series("", index=outcomes.index)
-    table: dict[tuple[str, str, str], tuple[int, int]] = {}
-    for provider, status, amount, currency in zip(  # lists: iterating a pandas column costs ten times more
-        providers.reindex(outcomes.index).fillna("").tolist(),
-        outcomes["status"].tolist(),
+    counted = {str(Status.PREVIEWED), str(Status.CREATED), str(Status.ALREADY_CREATED)}
+    counts: dict[str, list[int]] = {}
+    money: dict[str, dict[str, list[int]]] = {}
+    for provider, status, amount, total, currency in zip(  # lists: iterating a pandas column costs ten times more
+        providers.tolist(),
+        outcomes["status"].astype(str).tolist(),
         outcomes["estimated_amount"].tolist(),
-        currencies.fillna("").tolist(),
+        outcomes["order_total"].tolist() if "order_total" in outcomes else [None] * len(outcomes),
+        currencies.fillna("").astype(str).tolist(),
         strict=True,
     ):
-        key = (str(provider) or "(none)", str(status), str(currency))
-        count, total = table.get(key, (0, 0))
-        table[key] = (count + 1, total + (fen_or_none(amount) or 0))
-    rank = {str(s): i for i, s in enumerate(_SEVERITY)}
-    ordered = sorted(table.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], 99), kv[0][2]))
-    return [
-        [provider, status, count, fen_to_yuan(total), currency]
-        for (provider, status, currency), (count, total) in ordered
-    ]
+        tally = counts.setdefault(provider, [0, 0, 0])
+        tally[0] += 1
+        tally[1 if status in SUCCESS_STATUSES else 2] += 1
+        if currency:
+            sums = money.setdefault(provider, {}).setdefault(currency, [0, 0])
+            sums[0] += (fen_or_none(amount) or 0) if status in counted else 0
+            sums[1] += (fen_or_none(total) or 0) if status in BOUGHT_STATUSES else 0
+    order_counts = orders.assign(provider=orders["provider"].replace("", "(none)"))["provider"].value_counts()
+    lines: list[list[Any]] = []
+    for provider, (total_rows, done, other) in sorted(counts.items()):
+        head: list[Any] = [provider, total_rows, int(order_counts.get(provider, 0)), done, other]
+        amounts = sorted(money.get(provider, {}).items()) or [("", [0, 0])]
+        for n, (currency, (estimated, bought)) in enumerate(amounts):
+            shown = [*(head if n == 0 else [None] * 5), currency or None, fen_to_yuan(estimated), fen_to_yuan(bought)]
+            lines.append(shown)
+    return lines
 
 
 def _amounts_per_currency(outcomes: pd.DataFrame) -> dict[str, tuple[Decimal, int]]:
@@ -338,7 +384,9 @@ def _write_into_user_workbook(
         header_row = sheet.header_rows.get(str(sheet_name), 1)
         _show_hidden_rows(worksheet, sheet.hidden_rows.get(str(sheet_name), frozenset()))
         _append_result_columns(worksheet, header_row, sheet, outcomes.loc[rows], styles)
-    summary_sheet = _replace_sheet(workbook, "Summary", SUMMARY_MARK, summary, styles, widths=[24, 18, 10])
+    summary_sheet = _replace_sheet(
+        workbook, "Summary", SUMMARY_MARK, summary, styles, widths=[24, 10, 10, 10, 16, 10, 18, 12]
+    )
     _add_status_chart_openpyxl(summary_sheet, summary)
     _replace_sheet(workbook, "Errors", ERRORS_MARK, problems, styles, widths=[16, 8, 18, 80, 30])
     workbook.save(target)
@@ -358,17 +406,19 @@ class _OpenpyxlStyles:
     """Style objects created once and shared: per-cell style objects are the known slow path."""
 
     def __init__(self) -> None:
-        from openpyxl.styles import Font, PatternFill
+        from openpyxl.styles import Alignment, Font, PatternFill
 
         self.red = PatternFill("solid", fgColor=_RED)
         self.green = PatternFill("solid", fgColor=_GREEN)
+        self.kinds = {kind: PatternFill("solid", fgColor=colour) for kind, (colour, _) in OUTCOME_KINDS.items()}
         self.header_fill = PatternFill("solid", fgColor=_HEADER)
         self.bold = Font(bold=True)
+        self.wrap = Alignment(wrap_text=True, vertical="top")
 
 
 def _set_text(cell: Any, value: str) -> None:
     """Store text as text: openpyxl would otherwise turn '=...' into a formula."""
-    cell.value = xml_safe(value).replace("\r", "_x000D_")  # XML readers turn a raw CR into LF; Excel decodes this
+    cell.value = xml_safe(excel_text(value)).replace("\r", "_x000D_")  # XML readers turn a raw CR into LF
     cell.data_type = "s"
 
 
@@ -417,27 +467,75 @@ def _append_result_columns(
         cell = worksheet.cell(row=header_row, column=first + offset)
         _set_text(cell, name)
         cell.font, cell.fill = styles.bold, styles.header_fill
-        worksheet.column_dimensions[get_column_letter(first + offset)].width = _WIDTHS.get(name, 14)
+        worksheet.column_dimensions[get_column_letter(first + offset)].width = _WIDTHS.get(name, _header_width(name))
     rows = sheet.frame.loc[outcomes.index, ROW_COL]
     for excel_row, values in zip(rows, outcomes.to_dict("records"), strict=True):
         for offset, name in enumerate(RESULT_COLUMNS):
             _set_value(worksheet.cell(row=int(excel_row), column=first + offset), name, values[name])
         status_cell = worksheet.cell(row=int(excel_row), column=first)
         status = str(values["status"])
+        if status in _KIND_OF:
+            status_cell.fill = styles.kinds[_KIND_OF[status]]
+        for name in _WRAPPED:
+            if values.get(name):
+                worksheet.cell(row=int(excel_row), column=first + RESULT_COLUMNS.index(name)).alignment = styles.wrap
         if _is_failure(status):
-            status_cell.fill = styles.red
             position = input_columns.get(str(values[ERROR_COLUMN_COL]))
             if position is not None and values["error"]:
                 bad = worksheet.cell(row=int(excel_row), column=position)
                 bad.fill = styles.red
                 bad.comment = Comment(xml_safe(str(values["error"])[:2000]), "order-importer")
-        elif _is_success(status):
-            status_cell.fill = styles.green
     last_row = max(int(rows.max()), header_row) if len(rows) else header_row
     last_col = get_column_letter(first + len(RESULT_COLUMNS) - 1)
     worksheet.auto_filter.ref = f"A{header_row}:{last_col}{last_row}"
-    if worksheet.freeze_panes is None:
-        worksheet.freeze_panes = f"A{header_row + 1}"
+    _fit_header_widths(worksheet, header_row, first)
+    pane = worksheet.sheet_view.pane
+    if pane is None or not pane.xSplit:  # the user's own frozen columns are kept; frozen rows only are extended
+        _open_at_the_status(worksheet, int(pane.ySplit or header_row) if pane is not None else header_row, first)
+    _print_landscape(worksheet, header_row)
+
+
+def _fit_header_widths(worksheet: Any, header_row: int, first_result: int) -> None:
+    """Widen the user's columns that have no width of their own so that their header shows whole."""
+    from openpyxl.utils import get_column_letter
+
+    for cell in worksheet[header_row]:
+        if cell.value is None or cell.column >= first_result:
+            continue
+        dimension = worksheet.column_dimensions[get_column_letter(cell.column)]
+        if not dimension.customWidth:
+            dimension.width = _header_width(str(cell.value))
+
+
+def _header_width(header: str) -> float:
+    """A column width (in characters) that shows ``header``: wide characters count double."""
+    shown = sum(2 if ord(ch) > 0x2E7F else 1 for ch in header)
+    return float(min(max(shown + 3, 9), 40))
+
+
+def _open_at_the_status(worksheet: Any, header_row: int, first_result: int) -> None:
+    """Freeze the header row and the first column, and open the sheet scrolled to the status and error columns.
+
+    The user's own columns stay where they are (their formulas and
+    formatting refer to them); the view starts at the result columns, with
+    the first column (usually the provider or order reference) kept beside
+    them, so the status and the error show without scrolling.
+    """
+    from openpyxl.utils import get_column_letter
+
+    worksheet.freeze_panes = f"B{header_row + 1}"
+    if first_result > 2:
+        worksheet.sheet_view.pane.topLeftCell = f"{get_column_letter(first_result)}{header_row + 1}"
+
+
+def _print_landscape(worksheet: Any, header_row: int = 1) -> None:
+    """Print in landscape, every column on the page width, the header row on every page."""
+    worksheet.page_setup.orientation = "landscape"
+    worksheet.page_setup.paperSize = worksheet.PAPERSIZE_A4
+    worksheet.page_setup.fitToWidth = 1
+    worksheet.page_setup.fitToHeight = 0
+    worksheet.sheet_properties.pageSetUpPr.fitToPage = True
+    worksheet.print_title_rows = f"{header_row}:{header_row}"
 
 
 def _input_column_positions(worksheet: Any, header_row: int, sheet: OrderSheet) -> dict[str, int]:
@@ -479,10 +577,13 @@ def _replace_sheet(
                 cell.value = value
                 if isinstance(value, Decimal):
                     cell.number_format = "0.00"
-            if row_number == 1 or (len(row) > 1 and row[0] in ("status", "currency", "sheet")):
+            if row_number == 1 or (
+                len(row) > 1 and row[0] in ("status", "order status", "currency", "provider", "sheet")
+            ):
                 cell.font = styles.bold
     for number, width in enumerate(widths, start=1):
         worksheet.column_dimensions[get_column_letter(number)].width = width
+    _print_landscape(worksheet)
     return worksheet
 
 
@@ -532,6 +633,8 @@ def _write_new_workbook(
             "bold": workbook.add_format({"bold": True}),
             "red": workbook.add_format({"bg_color": "#" + _RED}),
             "green": workbook.add_format({"bg_color": "#" + _GREEN}),
+            "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
+            **{kind: workbook.add_format({"bg_color": "#" + colour}) for kind, (colour, _) in OUTCOME_KINDS.items()},
             "money": workbook.add_format({"num_format": "0.00"}),
         }
         original = {canonical: header for header, canonical in sheet.header_map.items()}
@@ -547,7 +650,10 @@ def _write_new_workbook(
             worksheet = workbook.add_worksheet(name)
             _put_rows(worksheet, _table_xml(rows, formats), len(rows) - 1, max(map(len, rows)) - 1)
             worksheet.set_column(0, 0, 24)
-            worksheet.set_column(3, 3, 80 if name == "Errors" else 12)
+            worksheet.set_column(1, 2, 12)
+            worksheet.set_column(3, 3, 80 if name == "Errors" else 16)
+            worksheet.set_column(4, 6, 16)
+            _print_landscape_xlsxwriter(worksheet, 0)
             if name == "Summary":
                 _add_status_chart_xlsxwriter(workbook, worksheet, summary)
     except BaseException:
@@ -652,9 +758,19 @@ def _stream_rows(
     last_row = max(len(inputs), 1)
     _put_rows(worksheet, blocks, last_row, len(headers) - 1)
     worksheet.autofilter(0, 0, last_row, len(headers) - 1)
-    worksheet.freeze_panes(1, 0)
-    worksheet.set_column(len(columns), len(columns), 16)
-    worksheet.set_column(len(headers) - 1, len(headers) - 1, 60)
+    worksheet.freeze_panes(1, 1, 1, len(columns))  # header row and first column kept; opens at the status
+    for c, header in enumerate(headers):
+        name = header if c >= len(columns) else ""
+        worksheet.set_column(c, c, _WIDTHS.get(name, _header_width(header)))
+    _print_landscape_xlsxwriter(worksheet, 0)
+
+
+def _print_landscape_xlsxwriter(worksheet: Any, header_row: int) -> None:
+    """As :func:`_print_landscape`, for the streamed workbook."""
+    worksheet.set_landscape()
+    worksheet.set_paper(9)  # A4
+    worksheet.fit_to_pages(1, 0)
+    worksheet.repeat_rows(header_row)
 
 
 def _put_rows(worksheet: Any, xml: Iterable[str], last_row: int, last_col: int) -> None:
@@ -686,6 +802,8 @@ def _table_xml(rows: list[list[Any]], formats: dict[str, Any]) -> Iterator[str]:
             continue
         cells = []
         for letter, value in zip(letters, row, strict=False):
+            if value is None:
+                continue
             if isinstance(value, str):
                 style = f' s="{bold}"' if r == 1 else ""
                 cells.append(f'<c r="{letter}{r}"{style} t="inlineStr">{inline_string(value)}</c>')
@@ -723,8 +841,7 @@ def inline_string(text: str) -> str:
     escaped in turn, and leading or trailing spaces are kept. The two
     non-characters XML forbids become U+FFFD; text beyond Excel's cell limit is cut.
     """
-    if len(text) > _MAX_CELL_UTF16 // 2:
-        text = text.encode("utf-16-le", "surrogatepass")[: 2 * _MAX_CELL_UTF16].decode("utf-16-le", "ignore")
+    text = excel_text(text)
     if _XML_SPECIAL.search(text):
         text = _EXCEL_ESCAPE.sub(r"_x005F\1", text)
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -733,6 +850,20 @@ def inline_string(text: str) -> str:
     if text[:1].isspace() or text[-1:].isspace():
         return f'<is><t xml:space="preserve">{text}</t></is>'
     return f"<is><t>{text}</t></is>"
+
+
+CUT_NOTE = " […cut here: an Excel cell holds 32,767 characters]"
+
+
+def excel_text(text: str) -> str:
+    """Text an Excel cell can hold: past 32,767 characters (UTF-16 units) it is cut and ends with :data:`CUT_NOTE`."""
+    if len(text) <= _MAX_CELL_UTF16 // 2:
+        return text
+    units = text.encode("utf-16-le", "surrogatepass")
+    if len(units) <= 2 * _MAX_CELL_UTF16:
+        return text
+    keep = 2 * (_MAX_CELL_UTF16 - len(CUT_NOTE))
+    return units[:keep].decode("utf-16-le", "ignore") + CUT_NOTE
 
 
 def _number(value: Decimal | float) -> str:
@@ -770,6 +901,8 @@ class _RowsXml:
         self.letters = [xl_col_to_name(c) for c in range(len(names))]
         self.red = f' s="{formats["red"]._get_xf_index()}"'
         self.green = f' s="{formats["green"]._get_xf_index()}"'
+        self.wrap = f' s="{formats["wrap"]._get_xf_index()}"'
+        self.kinds = {kind: f' s="{formats[kind]._get_xf_index()}"' for kind in OUTCOME_KINDS}
         self.money = f' s="{formats["money"]._get_xf_index()}"'
         self.strings = strings  # xlsxwriter's SharedStringTable of the workbook
 
@@ -794,7 +927,8 @@ class _RowsXml:
         columns.append(self._status_cells(self.letters[width], statuses))
         for offset, name in enumerate(RESULT_COLUMNS[1:], start=1):
             values = outcomes[name].tolist()
-            columns.append(self._cells(self.letters[width + offset], values, money=name in MONEY_COLUMNS))
+            style = self.wrap if name in _WRAPPED else ""
+            columns.append(self._cells(self.letters[width + offset], values, money=name in MONEY_COLUMNS, style=style))
         numbers = map(str, range(first + 1, first + 1 + count))
         start = f'<row r="{_ROW_NUMBER}">'
         return "".join(
@@ -802,10 +936,12 @@ class _RowsXml:
             for number, cells in zip(numbers, zip(*columns, strict=True), strict=False)
         )
 
-    def _cells(self, letter: str, values: list[Any], *, money: bool = False, keep_empty: bool = False) -> list[str]:
+    def _cells(
+        self, letter: str, values: list[Any], *, money: bool = False, keep_empty: bool = False, style: str = ""
+    ) -> list[str]:
         """The column's cells, each distinct value's XML made once (values repeat a lot)."""
         made = {
-            value: self._cell(letter, value, money=money, keep_empty=keep_empty, uses=uses)
+            value: self._cell(letter, value, style, money=money, keep_empty=keep_empty, uses=uses)
             for value, uses in Counter(values).items()
         }
         return list(map(made.__getitem__, values))
@@ -838,6 +974,5 @@ class _RowsXml:
         return list(map(made.__getitem__, statuses))
 
     def _status_style(self, status: str) -> str:
-        if _is_failure(status):
-            return self.red
-        return self.green if _is_success(status) else ""
+        kind = _KIND_OF.get(status)
+        return self.kinds[kind] if kind else ""
