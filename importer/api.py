@@ -31,7 +31,15 @@ from .outcomes import (
     status_outcomes,
 )
 from .read.limits import InputLimits
-from .read.mappings import MappingArg, apply_profile, profile_used, resolve_mapping
+from .read.mappings import (
+    MappingArg,
+    Profile,
+    apply_profile,
+    builtin_profiles,
+    configured_profiles,
+    profile_used,
+    resolve_mapping,
+)
 from .read.sheet import read_sheet
 from .submit.ledger import Ledger, default_ledger_path
 from .submit.orders import Progress, RetryPolicy, create_orders, preview_orders, reconcile
@@ -72,6 +80,11 @@ def load(
         )
     apply_profile(order_sheet, profile_used(rules), settings.catalogue)
     return order_sheet
+
+
+def mapping_profiles(settings: Settings | None = None) -> dict[str, Profile]:
+    """Every mapping profile a run can use by name: the built-in ones, then the config's ``[mappings.NAME]``."""
+    return {**builtin_profiles(), **configured_profiles((settings or Settings()).mappings)}
 
 
 def _sheet_from_frame(frame: pd.DataFrame, provider: str | None) -> OrderSheet:

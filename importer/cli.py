@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from .submit.orders import Progress
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_INPUT = 0, 1, 2
+INBOX_MAPPING = "mapping.toml"
+"""A mapping file (or profile) in an inbox folder applies to every sheet imported from it."""
 
 app = typer.Typer(
     name="order-importer",
@@ -106,6 +108,8 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
 
     try:
         mapping = options.mapping
+        if mapping is None and file.is_dir() and (file / INBOX_MAPPING).is_file():
+            mapping = str(file / INBOX_MAPPING)  # an inbox names the profile of the sheets dropped into it
         with _settings(options.config, options.sandbox) as settings, progress_bar() as progress:
             from .api import run
 

@@ -390,6 +390,7 @@ def test_ids_phones_and_chinese_text_reach_valid_unchanged():
         "sku_id": "0012345678901234567",
         "receiver_mobile": "013800138000",
         "receiver_phone": "+86 (0571) 8888-1234",
+        "province": "浙江省",  # the address names it too; a provider still wants it in its own column
         "address": "浙江省杭州市西湖区文三路 1 号（近学院路）",
         "zip": "010000",
         "my notes": "  keep me  ",

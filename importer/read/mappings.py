@@ -18,6 +18,7 @@ less than its author meant without a word.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import re
 import tomllib
@@ -155,6 +156,11 @@ def _string_list(where: str, key: str, value: Any) -> list[str]:
 
 def builtin_profiles() -> dict[str, Profile]:
     """The profiles shipped with the importer, one file each, by name."""
+    return dict(_builtin_profiles())
+
+
+@functools.cache
+def _builtin_profiles() -> dict[str, Profile]:
     profiles = {}
     for path in sorted(PROFILE_DIR.glob("*.toml")):
         table = tomllib.loads(path.read_text(encoding="utf-8"))
