@@ -536,3 +536,51 @@ def test_the_python_api_lists_and_takes_profiles(tmp_path):
     rows = [{"单号": "A-1", "商品ID": CUP, "数量": "1"}]
     sheet = importer.load(write_csv(tmp_path / "s.csv", list(rows[0]), rows), mapping=profiles["mine"])
     assert sheet.profile == "mine" and sheet.frame.loc[0, "order_ref"] == "A-1"
+
+
+# ----- hand-made sheets: product links typed by hand, a monthly sheet with title rows and merged cells ---------
+
+
+def test_a_hand_typed_sheet_of_links_imports_with_the_mapping_the_error_printed(tmp_path, fresh_sandbox):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["11月采购单"])  # a title row above the header
+    sheet.append([])
+    sheet.append(["序号", "商品链接", "数量（件）", "收货人", "联系手机", "省", "市", "区", "详细地址"])
+    cup = f"https://item.taobao.com/item.htm?id={RAW_CUP}&skuId={RAW_CUP_BLACK}"
+    sheet.append([1, cup, 2, "张三", "13800138000", "浙江省", "杭州市", "西湖区", "文三路100号"])
+    sheet.append([2, "https://detail.tmall.com/item.htm?id=652734409921&skuId=4420517730011", 1, None, None, None,
+                  None, None, None])  # fmt: skip
+    sheet.merge_cells("D4:D5")  # the receiver written once for both of their rows
+    for column in "EFGHI":
+        sheet.merge_cells(f"{column}4:{column}5")
+    sheet.auto_filter.ref = "A3:I5"
+    path = tmp_path / "11月.xlsx"
+    book.save(path)
+    with pytest.raises(InputError) as failed:
+        importer.load(path)
+    message = str(failed.value)
+    block = message[message.index("group_by") :]
+    assert block.startswith('group_by = "receiver"') and "[headers]" in block
+    mapping = tmp_path / "monthly.toml"
+    mapping.write_text(block, encoding="utf-8")
+    result = run(path, fresh_sandbox, tmp_path, provider="dajisaas", mapping=str(mapping))
+    assert by_row(result, "status") == ["CREATED", "CREATED"], result.outcomes["error"].tolist()
+    assert result.orders == 1 and len(fresh_sandbox.state.orders("dajisaas")) == 1
+
+
+def test_an_error_on_a_merged_cell_is_written_without_a_comment_on_it(tmp_path, sandbox):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["order_ref", "provider", "item_id", "sku_id", "quantity", "receiver_name", "receiver_mobile",
+                  "province", "city", "district", "address"])  # fmt: skip
+    sheet.append(
+        ["PO-1", "xportcn-open", CUP, CUP_BLACK, 1, "张三", "13800138000", "浙江省", "杭州市", "西湖区", "文三路1号"]
+    )
+    sheet.append(["PO-2", "xportcn-open", TOTE, TOTE_KHAKI, 1])
+    sheet.merge_cells("F2:F3")  # PO-2's receiver is the merged cell's second row: it has none of its own
+    book.save(tmp_path / "merged.xlsx")
+    result = run(tmp_path / "merged.xlsx", sandbox, tmp_path, stage="validate")
+    assert by_row(result, "status") == ["VALID", "INVALID"]
+    written = openpyxl.load_workbook(result.output).active
+    assert written["F3"].comment is None and "receiver_name" in by_row(result, "error")[1]

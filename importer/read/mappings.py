@@ -451,7 +451,9 @@ def _derive_order_refs(sheet: OrderSheet, group_by: str, filled: dict[int, list[
     """Give rows without an order number one made from the file name and their content, the same every run.
 
     ``row``: each row is an order (identical rows are told apart by how many
-    came before). ``receiver``: rows with the same receiver and address are one order.
+    came before). ``receiver``: rows with the same receiver and address are
+    one order; a row whose receiver cells are all blank (merged with the row
+    above, or left for it) belongs to the order above.
     """
     frame = sheet.frame
     if "order_ref" not in frame:
@@ -465,12 +467,18 @@ def _derive_order_refs(sheet: OrderSheet, group_by: str, filled: dict[int, list[
         columns = [c for c in frame.columns if c in TARGETS and c != "order_ref"]
         prefix = "ROW"
     seen: dict[str, int] = {}
+    previous = ""
     for row_id in frame.index[empty]:
-        content = "\x1f".join(str(frame.at[row_id, c]).strip() for c in columns)
+        cells = [str(frame.at[row_id, c]).strip() for c in columns]
+        if group_by == "receiver" and previous and not any(cells):
+            frame.at[row_id, "order_ref"] = previous  # receiver cells merged or left blank: the order above
+            filled.setdefault(int(row_id), []).append(f"order_ref {previous} (the receiver of the row above)")
+            continue
+        content = "\x1f".join(cells)
         if group_by == "row":
             seen[content] = seen.get(content, 0) + 1
             content += f"\x1f{seen[content]}"
         digest = hashlib.sha256(f"{source}\x1e{content}".encode()).hexdigest()[:12].upper()
-        frame.at[row_id, "order_ref"] = f"{prefix}-{digest}"
+        frame.at[row_id, "order_ref"] = previous = f"{prefix}-{digest}"
         how = "one order per row" if group_by == "row" else "one order per receiver"
         filled.setdefault(int(row_id), []).append(f"order_ref {prefix}-{digest} ({how})")
