@@ -584,3 +584,19 @@ def test_an_error_on_a_merged_cell_is_written_without_a_comment_on_it(tmp_path, 
     assert by_row(result, "status") == ["VALID", "INVALID"]
     written = openpyxl.load_workbook(result.output).active
     assert written["F3"].comment is None and "receiver_name" in by_row(result, "error")[1]
+
+
+def test_a_dataframe_from_an_export_is_read_with_its_profile(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"Name": ["#1001"], "Lineitem quantity": ["2"], "Lineitem name": ["Tumbler"], "Lineitem sku": ["TUMBLER-BLK"],
+         "Shipping Name": ["Ann Lee"], "Phone": ["+1 555 0100"]}
+    )  # fmt: skip
+    entries = catalogue(tmp_path / "catalogue.csv", ("TUMBLER-BLK", CUP, CUP_BLACK, "xportcn-open"))
+    sheet = importer.load(frame, settings=dataclasses.replace(importer.Settings(), catalogue=entries))
+    assert sheet.profile == "shopify-orders"
+    assert sheet.frame.loc[0, "order_ref"] == "#1001" and sheet.frame.loc[0, "item_id"] == CUP
+    assert "receiver_phone" not in sheet.frame  # the customer's Phone is switched off
+    named = importer.load(frame.rename(columns={"Name": "Order"}), mapping={"Order": "order_ref"})
+    assert named.frame.loc[0, "order_ref"] == "#1001"

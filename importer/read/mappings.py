@@ -260,6 +260,8 @@ def apply_profile(sheet: OrderSheet, profile: Profile | None, catalogue: str | P
     if profile is not None:
         if profile.strict:
             _check_headers_present(sheet, profile)
+        if profile.group_by != "order_ref":  # from the cells as read, before anything is filled in
+            _derive_order_refs(sheet, profile.group_by, filled)
         _map_values(frame, profile)
         if profile.provider:
             _fill(frame, "provider", pd.Series(profile.provider, index=frame.index))
@@ -271,9 +273,6 @@ def apply_profile(sheet: OrderSheet, profile: Profile | None, catalogue: str | P
         _from_links(sheet, filled)
     if SKU_CODE in frame:
         _from_catalogue(sheet, load_catalogue(catalogue) if catalogue else None, profile, filled)
-    group_by = profile.group_by if profile is not None else "order_ref"
-    if group_by != "order_ref":
-        _derive_order_refs(sheet, group_by, filled)
     sheet.filled_in = {row: "; ".join(texts) for row, texts in filled.items()}
 
 
@@ -448,7 +447,11 @@ def _from_links(sheet: OrderSheet, filled: dict[int, list[str]]) -> None:
 
 
 def _derive_order_refs(sheet: OrderSheet, group_by: str, filled: dict[int, list[str]]) -> None:
-    """Give rows without an order number one made from the file name and their content, the same every run.
+    """Give rows without an order number one made from the file name and their cells, the same every run.
+
+    The cells are taken as read, before a split, a value mapping or the
+    catalogue fills anything in, so a changed catalogue never renumbers an
+    order that may have been bought already.
 
     ``row``: each row is an order (identical rows are told apart by how many
     came before). ``receiver``: rows with the same receiver and address are
@@ -464,7 +467,7 @@ def _derive_order_refs(sheet: OrderSheet, group_by: str, filled: dict[int, list[
         columns = [c for c in _RECEIVER_KEY if c in frame]
         prefix = "RCV"
     else:
-        columns = [c for c in frame.columns if c in TARGETS and c != "order_ref"]
+        columns = [c for c in frame.columns if not str(c).startswith("_") and c != "order_ref"]
         prefix = "ROW"
     seen: dict[str, int] = {}
     previous = ""
