@@ -600,3 +600,20 @@ def test_a_dataframe_from_an_export_is_read_with_its_profile(tmp_path):
     assert "receiver_phone" not in sheet.frame  # the customer's Phone is switched off
     named = importer.load(frame.rename(columns={"Name": "Order"}), mapping={"Order": "order_ref"})
     assert named.frame.loc[0, "order_ref"] == "#1001"
+
+
+def test_an_order_number_excel_rounded_in_an_export_says_the_digits_are_lost(tmp_path, sandbox):
+    path = tmp_path / "ExportOrderList.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(TAOBAO_COLUMNS)
+    row = {"订单编号": 3141592653589793238, "买家会员名": "tb_buyer1", "收货人姓名": "张三", "宝贝总数量": 1,
+           "收货地址": "浙江省 杭州市 西湖区 文三路100号", "联系手机": "13800138000",
+           "商家编码": "TUMBLER-BLK"}  # fmt: skip
+    book.active.append([row.get(column) for column in TAOBAO_COLUMNS])
+    book.save(path)
+    entries = catalogue(tmp_path / "catalogue.csv", ("TUMBLER-BLK", CUP, CUP_BLACK, "xportcn-open"))
+    result = run(path, sandbox, tmp_path, stage="validate", catalogue=entries)
+    error = by_row(result, "error")[0]
+    assert error.startswith("order_ref: Excel stored this as a number")
+    assert "the digits are already lost in this export (profile 'taobao-seller')" in error
+    assert "type the value again" not in error

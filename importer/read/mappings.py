@@ -71,7 +71,7 @@ class Profile:
         return [c for c in required if not (c == "order_ref" and self.group_by != "order_ref")]
 
     def describe(self) -> str:
-        return f"'{self.name}'" + (f" ({self.title})" if self.title else "") + f", {self.source}"
+        return f"'{self.name}' (" + (f"{self.title}; " if self.title else "") + f"{self.source})"
 
     def header_rules(self) -> HeaderRules:
         """What the reader matches every header row with: this profile's headers and required columns."""
