@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..columns import each_distinct
 from ..models import CellError
 
 _1688 = "xportcn-ka-1688"
@@ -31,6 +32,9 @@ class IdRule:
 
     pattern: re.Pattern[str]
     says: str
+
+    def fits(self, value: object) -> bool:
+        return self.pattern.fullmatch(str(value)) is not None
 
 
 ID_RULES: dict[str, dict[str, IdRule]] = {
@@ -63,7 +67,7 @@ def provider_rules(checked: pd.DataFrame, locate: Any, provinces: Mapping[str, s
             if column not in checked:
                 continue
             cells = checked.loc[mine, column].astype(str)
-            wrong = (cells != "") & ~cells.map(lambda v, r=rule: r.pattern.fullmatch(v) is not None)
+            wrong = (cells != "") & ~each_distinct(cells, rule.fits)
             for row_id, value in zip(cells.index[wrong].tolist(), cells[wrong].tolist(), strict=True):
                 message = f"{column}: {key} needs {rule.says}; got '{value}'"
                 hits.append((int(row_id), column, value, message, f"{column}.provider_form"))
