@@ -617,3 +617,31 @@ def test_an_order_number_excel_rounded_in_an_export_says_the_digits_are_lost(tmp
     assert error.startswith("order_ref: Excel stored this as a number")
     assert "the digits are already lost in this export (profile 'taobao-seller')" in error
     assert "type the value again" not in error
+
+
+def test_a_catalogue_can_be_an_xlsx_and_a_broken_one_says_what_is_wrong(tmp_path):
+    from importer.read.catalogue import Entry, add_entry, load_catalogue
+
+    book = openpyxl.Workbook()
+    book.active.append(["商家编码", "商品ID", "SKU ID", "平台"])
+    book.active.append(["TUMBLER-BLK", int(CUP[:15]), None, "xportcn-open"])  # a number cell comes back as digits
+    book.active.append([None, None, None, None])
+    book.save(tmp_path / "catalogue.xlsx")
+    found = load_catalogue(tmp_path / "catalogue.xlsx").find(" TUMBLER-BLK ")
+    assert found == Entry("TUMBLER-BLK", CUP[:15], "", "xportcn-open", 2)
+    cases = {
+        "sku_code,item_id\nA,1\nA,2\n": "row 3: sku_code 'A' is also on row 2",
+        "code,item_id\nA,1\n": "has no sku_code column",
+        "": "is empty",
+    }
+    for text, said in cases.items():
+        (tmp_path / "bad.csv").write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError, match=said):
+            load_catalogue(tmp_path / "bad.csv")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_catalogue(tmp_path / "absent.csv")
+    with pytest.raises(ConfigError, match="writes CSV catalogues"):
+        add_entry(tmp_path / "catalogue.xlsx", Entry("X", "1"))
+    added = add_entry(tmp_path / "new.csv", Entry("=HYPERLINK(1)", "1"))
+    assert added.read_text(encoding="utf-8").splitlines()[1].startswith("'=HYPERLINK(1)")  # never a formula
+    assert load_catalogue(added).find("=HYPERLINK(1)") is not None
