@@ -43,8 +43,18 @@ from .outcomes import (
     totals_fen,
     totals_text,
 )
+from .read.headers import match_headers
 from .read.limits import InputLimits
-from .read.mappings import MappingArg, apply_profile, profile_used, resolve_mapping
+from .read.mappings import (
+    MappingArg,
+    Profile,
+    ProfileChooser,
+    apply_profile,
+    builtin_profiles,
+    configured_profiles,
+    profile_used,
+    resolve_mapping,
+)
 from .read.sheet import EXACT_FLOAT_LIMIT, read_sheet
 from .read.skips import find_skips, partly_hidden_orders
 from .submit.ledger import Ledger, open_existing, open_for_run
@@ -87,13 +97,42 @@ def load(
     settings = settings or Settings()
     rules = resolve_mapping(mapping if mapping is not None else settings.mapping, settings.mappings)
     if isinstance(source, pd.DataFrame):
-        order_sheet = _sheet_from_frame(source, provider)
+        renamed, originals = _with_profile_headers(source, rules)
+        order_sheet = _sheet_from_frame(renamed, provider)
+        order_sheet.header_map.update(originals)
     else:
         order_sheet = read_sheet(
             source, sheet=sheet, provider=provider, mapping=rules.header_rules(), limits=limits or settings.limits
         )
     apply_profile(order_sheet, profile_used(rules), settings.catalogue)
     return order_sheet
+
+
+def _with_profile_headers(frame: pd.DataFrame, rules: Profile | ProfileChooser) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A DataFrame's columns renamed as a profile names them (the one given, or the one its headers match).
+
+    Returns the frame and, for each renamed column, its header -> column.
+    """
+    headers = [str(c) for c in frame.columns]
+    if isinstance(rules, ProfileChooser):
+        rules.for_headers(headers, ())
+    profile = profile_used(rules)
+    if profile is None:
+        return frame, {}
+    names: list[str] = list(headers)
+    originals: dict[str, str] = {}
+    for position, original, canonical in match_headers(headers, extra=profile.header_rules(), required=()).columns:
+        if canonical and not original.startswith("_"):
+            names[position] = canonical
+            originals[original] = canonical
+    renamed = frame.copy()
+    renamed.columns = pd.Index(names)
+    return renamed, originals
+
+
+def mapping_profiles(settings: Settings | None = None) -> dict[str, Profile]:
+    """Every mapping profile a run can use by name: the built-in ones, then the config's ``[mappings.NAME]``."""
+    return {**builtin_profiles(), **configured_profiles((settings or Settings()).mappings)}
 
 
 def _sheet_from_frame(frame: pd.DataFrame, provider: str | None) -> OrderSheet:

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from .submit.orders import Progress
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_INPUT = 0, 1, 2
+INBOX_MAPPING = "mapping.toml"
+"""A mapping file (or profile) in an inbox folder applies to every sheet imported from it."""
 
 app = typer.Typer(
     name="order-importer",
@@ -125,6 +127,8 @@ def _run(stage: Stage, file: Path, options: _RunOptions) -> None:
 
     try:
         mapping = options.mapping
+        if mapping is None and file.is_dir() and (file / INBOX_MAPPING).is_file():
+            mapping = str(file / INBOX_MAPPING)  # an inbox names the profile of the sheets dropped into it
         with _settings(options.config, options.sandbox) as settings, progress_bar() as progress:
             from .api import run
 
@@ -332,8 +336,8 @@ MappingOpt = Annotated[
     typer.Option(
         "--mapping",
         metavar="FILE|NAME",
-        help='A mapping file ([headers] "their header" = "column", ignore, [values.COLUMN], split, group_by) '
-        "or the name of a built-in or [mappings.NAME] profile (default: picked by the sheet's headers).",
+        help='A mapping file (\\[headers] "their header" = "column", ignore, \\[values.COLUMN], split, group_by) '
+        "or the name of a built-in or \\[mappings.NAME] profile (default: picked by the sheet's headers).",
     ),
 ]
 SummaryOpt = Annotated[Path | None, typer.Option("--summary-json", help="Write a JSON summary of the run here.")]
@@ -775,7 +779,7 @@ def catalogue_add(
     sku_id: Annotated[str, typer.Option("--sku-id", help="The provider's SKU id (1688: the specId).")] = "",
     provider: Annotated[str, typer.Option("--provider", "-p", help="The provider key rows of this SKU go to.")] = "",
     file: Annotated[
-        Path | None, typer.Option("--file", help="The catalogue CSV (default: [run] catalogue in the config).")
+        Path | None, typer.Option("--file", help="The catalogue CSV (default: \\[run] catalogue in the config).")
     ] = None,
     config: ConfigOpt = None,
 ) -> None:

@@ -264,7 +264,9 @@ def test_an_unknown_provider_for_the_sheet_is_a_row_error(workdir):
     assert unknown.exit_code == 1
     assert "got 'taobao'" in unknown.stdout
     assert set(statuses(workdir / "no-provider.results.xlsx")) == {"INVALID"}
-    assert cli("validate", "no-provider.xlsx", "--provider", "dajisaas").exit_code == 0
+    known = cli("validate", "no-provider.xlsx", "--provider", "dajisaas")
+    assert "got 'dajisaas'" not in known.stdout  # a known key; only the sheet's 1688 specIds do not fit Dajisaas
+    assert known.exit_code == 1 and "sku_id: dajisaas needs a Taobao SKU id, digits only" in known.stdout
 
 
 def test_check_config_names_an_unknown_provider_section(workdir, sandbox, monkeypatch):

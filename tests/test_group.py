@@ -216,6 +216,7 @@ def test_ids_phones_and_chinese_text_are_unchanged():
         "receiver_mobile": " 013800138000 ",
         "receiver_phone": "+86 (0571) 8888-1234",
         "receiver_name": "欧阳 娜娜",
+        "province": "浙江省",  # the address names it too; a provider still wants it in its own column
         "address": "浙江省杭州市西湖区文三路 1 号（近学院路）",
         "zip": "010000",
         "title": "保温杯 500ml",
@@ -310,6 +311,8 @@ def test_a_hundred_thousand_rows_validate_and_group():
             "currency": "CNY",
             "receiver_name": "张三",
             "receiver_mobile": "013800138000",
+            "province": "浙江省",
+            "city": "杭州市",
             "address": "浙江省杭州市西湖区文三路 1 号",
             "_sheet": "Orders",
         }

@@ -157,3 +157,60 @@ def test_known_headers_are_never_suggested_for_a_missing_one():
 
 def test_an_empty_header_row_says_none_were_found():
     assert "(headers found: none)" in missing_columns_message(match_headers([None, "", "  "]))
+
+
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [
+        ("收货人姓名", "receiver_name"),
+        ("联系手机", "receiver_mobile"),
+        ("宝贝总数量", "quantity"),
+        ("数量（件）", "quantity"),
+        ("*购买数量(件)", "quantity"),
+        ("单价（元）", "unit_price"),
+        ("商品编码", "item_id"),
+        ("线上订单号", "order_ref"),
+        ("Lineitem quantity", "quantity"),
+        ("Lineitem sku", "sku_code"),
+        ("商家编码", "sku_code"),
+        ("Shipping Name", "receiver_name"),
+        ("Shipping Address1", "address"),
+        ("Shipping Phone", "receiver_phone"),
+        ("Supplier Product Link", "item_id"),
+        ("PO #", "order_ref"),
+        ("Product URL", "item_id"),
+        ("Contact No.", "receiver_phone"),
+        ("Ship To", "receiver_name"),
+        ("Qty (pcs)", "quantity"),
+    ],
+)
+def test_headers_of_real_exports_match(header, column):
+    assert canonical([header]) == [column]
+
+
+def test_a_mapping_can_switch_off_a_column_an_alias_would_take():
+    mapping = {"订单编号": "", "客户单号": "order_ref"}
+    match = match_headers(["订单编号", "客户单号", "item_id", "quantity"], extra=mapping)
+    assert [c for _, _, c in match.columns] == [None, "order_ref", "item_id", "quantity"]
+    assert match.switched_off == ["订单编号"] and match.missing == []
+
+
+def test_guesses_weigh_the_cells_under_each_header():
+    match = match_headers(["order_ref", "Product Cost", "Goods", "Tel 1", "quantity"])
+    samples = {
+        "Product Cost": ["12.50", "3.20"],
+        "Goods": ["https://item.taobao.com/item.htm?id=652711530188", "652734409921"],
+        "Tel 1": ["13800138000", "139 0013 9000"],
+    }
+    message = missing_columns_message(match, samples)
+    assert message.startswith("no column for item_id; did you mean 'Goods'?")
+    assert '"Goods" = "item_id"' in message and "Product Cost" not in message.split("(headers")[0]
+    assert "did you mean 'Product Cost'" in missing_columns_message(match)  # by the name alone
+
+
+def test_a_mapping_key_the_row_lacks_is_named_with_the_closest_header():
+    match = match_headers(["单号", "item_id"], extra={"单号码": "order_ref"})
+    assert match.unmatched == ["单号码"]
+    assert "the mapping's header '单号码' is not in the sheet; the closest header is '单号'" in (
+        missing_columns_message(match)
+    )

@@ -405,7 +405,8 @@ def test_a_share_text_in_item_id_says_how_to_get_the_link(tmp_path, sandbox):
              "item_id": "【淘宝】https://m.tb.cn/h.5abcDEF 「不锈钢保温杯」点击链接直接打开"}]  # fmt: skip
     result = run(write_csv(tmp_path / "share.csv", list(rows[0]), rows), sandbox, tmp_path, stage="validate")
     error = by_row(result, "error")[0]
-    assert error.startswith("item_id: this is a Taobao share text (淘口令)") and "复制链接" in error
+    assert "item_id: this is a Taobao share text (淘口令)" in error and "复制链接" in error
+    assert "address: '浙江省杭州市西湖区文三路100号' holds the province and city" in error
 
 
 def test_the_console_shows_warnings_and_counts_orders_as_the_summary_does(tmp_path, sandbox):
@@ -431,3 +432,217 @@ def test_the_console_shows_warnings_and_counts_orders_as_the_summary_does(tmp_pa
     totals = [tuple(r[:2]) for r in rows if r[0] == "total"]  # the rows table, then the orders table
     assert totals == [("total", 2), ("total", 2)]
     assert ("mapping profile", "taobao-seller") in [tuple(r[:2]) for r in rows]
+
+
+def test_validate_refuses_what_the_provider_certainly_would(tmp_path, sandbox):
+    base = {"order_ref": "PO-1", "quantity": "1", "receiver_name": "王五", "receiver_mobile": "13700137000",
+            "province": "浙江省", "city": "金华市", "district": "义乌市", "address": "福田街道商城大道1号"}  # fmt: skip
+    rows = [
+        {**base, "provider": "xportcn-ka-1688", "item_id": OFFER, "sku_id": "颜色:彩色"},
+        {**base, "order_ref": "PO-2", "provider": "xportcn-ka-1688", "item_id": OFFER, "sku_id": SPEC},
+        {**base, "order_ref": "PO-3", "provider": "xportcn-open", "item_id": CUP, "sku_id": SPEC},
+        {**base, "order_ref": "PO-4", "provider": "xportcn-open", "item_id": CUP, "sku_id": CUP_BLACK,
+         "province": "", "city": "", "district": "", "address": "浙江省杭州市西湖区文三路100号"},
+    ]  # fmt: skip
+    result = run(write_csv(tmp_path / "ids.csv", list(rows[0]), rows), sandbox, tmp_path, stage="validate")
+    statuses, errors = by_row(result, "status"), by_row(result, "error")
+    assert statuses == ["INVALID", "VALID", "INVALID", "INVALID"]
+    assert errors[0] == (
+        "sku_id: xportcn-ka-1688 needs the 1688 specId, 32 hex characters (规格ID; not spec text such as 颜色:彩色, "
+        "nor the skuId digits); got '颜色:彩色'"
+    )
+    assert errors[2].startswith("sku_id: xportcn-open needs a Taobao SKU id, digits only")
+    assert errors[3].startswith("address: '浙江省杭州市西湖区文三路100号' holds the province and city")
+
+
+def test_fix_keeps_a_link_that_names_its_sku(tmp_path, monkeypatch):
+    link = f"https://item.taobao.com/item.htm?id={RAW_CUP}&skuId={RAW_CUP_BLACK}"
+    plain = f"https://item.taobao.com/item.htm?id={TOTE}"
+    base = {"order_ref": "PO-1", "provider": "dajisaas", "quantity": "1", "receiver_name": "张三",
+            "receiver_mobile": "13800138000", "province": "浙江省", "city": "杭州市", "district": "西湖区",
+            "address": "文三路100号", "sku_id": ""}  # fmt: skip
+    rows = [{**base, "item_id": link}, {**base, "order_ref": "PO-2", "item_id": plain}]
+    sheet = write_xlsx(tmp_path / "links.xlsx", [*base, "item_id"], rows)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ORDER_IMPORTER_CONFIG", raising=False)
+    result = CliRunner().invoke(app, ["validate", str(sheet), "--fix"], env={"COLUMNS": "200"})
+    assert "item_id: '" + plain + f"' -> '{TOTE}'" in result.output
+    assert f"'{link}' ->" not in result.output  # the link names the SKU too: kept whole
+    fixed = openpyxl.load_workbook(tmp_path / "links.fixed.xlsx").active
+    cells = list(fixed.iter_rows(values_only=True))
+    assert cells[1][-1] == link and cells[2][-1] == TOTE
+    loaded = importer.load(tmp_path / "links.fixed.xlsx")
+    assert loaded.frame.loc[0, "sku_id"] == RAW_CUP_BLACK
+
+
+def test_an_inbox_with_a_mapping_file_reads_every_sheet_with_it(tmp_path, monkeypatch, sandbox):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "mapping.toml").write_text(
+        'provider = "xportcn-open"\n[headers]\n"客户单号" = "order_ref"\n"货号" = "item_id"\n"规格" = "sku_id"\n',
+        encoding="utf-8",
+    )
+    rows = [{"客户单号": "ERP-9", "货号": CUP, "规格": CUP_BLACK, "件数": "1", "收货人": "张三",
+             "手机": "13800138000", "省份": "浙江省", "城市": "杭州市", "区县": "西湖区",
+             "详细地址": "文三路100号"}]  # fmt: skip
+    write_csv(inbox / "erp.csv", list(rows[0]), rows)
+    config = tmp_path / "importer.toml"
+    monkeypatch.setenv("ORDER_IMPORTER_CONFIG", str(config))
+    config.write_text(
+        "".join(
+            f'[providers.{key}]\nbase_url = "{account.base_url}"\n'
+            + "".join(f'{name}_env = "OI_TEST_{key.upper().replace("-", "_")}_{name.upper()}"\n'
+                      for name in account.credentials)
+            for key, account in sandbox.settings().accounts.items()
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    for key, account in sandbox.settings().accounts.items():
+        for name, secret in account.credentials.items():
+            monkeypatch.setenv(f"OI_TEST_{key.upper().replace('-', '_')}_{name.upper()}", secret.reveal())
+    result = CliRunner().invoke(app, ["import", str(inbox), "--ledger", str(tmp_path / "l.sqlite")])
+    assert "erp.csv" in result.output and "(exit 0)" in result.output, result.output
+
+
+PINDUODUO = [
+    "商品", "订单号", "订单状态", "商品总价(元)", "店铺优惠折扣(元)", "平台优惠折扣(元)", "邮费(元)",
+    "用户实付金额(元)", "商家实收金额(元)", "商品数量(件)", "身份证姓名", "身份证号码", "收货人", "手机",
+    "是否蜂窝订单", "省", "市", "区", "街道", "支付ID", "支付方式", "成团时间", "订单成交时间", "商品id",
+    "商品规格", "样式ID", "商家编码-SKU维度", "商家编码-商品维度", "商家备注", "买家留言", "售后状态",
+    "快递单号", "快递公司",
+]  # fmt: skip
+
+
+def test_a_pinduoduo_export_imports_with_the_catalogue(tmp_path, fresh_sandbox):
+    sheet = write_csv(
+        tmp_path / "pdd-orders.csv",
+        PINDUODUO,
+        [{"商品": "保温杯", "订单号": "261120-123456789012345", "订单状态": "待发货", "商品数量(件)": "2",
+          "收货人": "张三", "手机": "13800138000", "省": "浙江省", "市": "杭州市", "区": "西湖区",
+          "街道": "文三路100号", "商品id": "987654321", "商品规格": "黑色", "商家编码-SKU维度": "TUMBLER-BLK",
+          "商家备注": "老客户"}],
+    )  # fmt: skip
+    entries = catalogue(tmp_path / "catalogue.csv", ("TUMBLER-BLK", CUP, CUP_BLACK, "xportcn-open"))
+    result = run(sheet, fresh_sandbox, tmp_path, catalogue=entries)
+    assert result.sheet.profile == "pinduoduo-seller"
+    assert by_row(result, "status") == ["CREATED"], result.outcomes["error"].tolist()
+
+
+def test_the_python_api_lists_and_takes_profiles(tmp_path):
+    from importer.api import mapping_profiles
+
+    settings = dataclasses.replace(importer.Settings(), mappings={"mine": {"headers": {"单号": "order_ref"}}})
+    profiles = mapping_profiles(settings)
+    assert "shopify-orders" in profiles and profiles["mine"].source == "from the config"
+    rows = [{"单号": "A-1", "商品ID": CUP, "数量": "1"}]
+    sheet = importer.load(write_csv(tmp_path / "s.csv", list(rows[0]), rows), mapping=profiles["mine"])
+    assert sheet.profile == "mine" and sheet.frame.loc[0, "order_ref"] == "A-1"
+
+
+# ----- hand-made sheets: product links typed by hand, a monthly sheet with title rows and merged cells ---------
+
+
+def test_a_hand_typed_sheet_of_links_imports_with_the_mapping_the_error_printed(tmp_path, fresh_sandbox):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["11月采购单"])  # a title row above the header
+    sheet.append([])
+    sheet.append(["序号", "商品链接", "数量（件）", "收货人", "联系手机", "省", "市", "区", "详细地址"])
+    cup = f"https://item.taobao.com/item.htm?id={RAW_CUP}&skuId={RAW_CUP_BLACK}"
+    sheet.append([1, cup, 2, "张三", "13800138000", "浙江省", "杭州市", "西湖区", "文三路100号"])
+    sheet.append([2, "https://detail.tmall.com/item.htm?id=652734409921&skuId=4420517730011", 1, None, None, None,
+                  None, None, None])  # fmt: skip
+    sheet.merge_cells("D4:D5")  # the receiver written once for both of their rows
+    for column in "EFGHI":
+        sheet.merge_cells(f"{column}4:{column}5")
+    sheet.auto_filter.ref = "A3:I5"
+    path = tmp_path / "11月.xlsx"
+    book.save(path)
+    with pytest.raises(InputError) as failed:
+        importer.load(path)
+    message = str(failed.value)
+    block = message[message.index("group_by") :]
+    assert block.startswith('group_by = "receiver"') and "[headers]" in block
+    mapping = tmp_path / "monthly.toml"
+    mapping.write_text(block, encoding="utf-8")
+    result = run(path, fresh_sandbox, tmp_path, provider="dajisaas", mapping=str(mapping))
+    assert by_row(result, "status") == ["CREATED", "CREATED"], result.outcomes["error"].tolist()
+    assert result.orders == 1 and len(fresh_sandbox.state.orders("dajisaas")) == 1
+
+
+def test_an_error_on_a_merged_cell_is_written_without_a_comment_on_it(tmp_path, sandbox):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["order_ref", "provider", "item_id", "sku_id", "quantity", "receiver_name", "receiver_mobile",
+                  "province", "city", "district", "address"])  # fmt: skip
+    sheet.append(
+        ["PO-1", "xportcn-open", CUP, CUP_BLACK, 1, "张三", "13800138000", "浙江省", "杭州市", "西湖区", "文三路1号"]
+    )
+    sheet.append(["PO-2", "xportcn-open", TOTE, TOTE_KHAKI, 1])
+    sheet.merge_cells("F2:F3")  # PO-2's receiver is the merged cell's second row: it has none of its own
+    book.save(tmp_path / "merged.xlsx")
+    result = run(tmp_path / "merged.xlsx", sandbox, tmp_path, stage="validate")
+    assert by_row(result, "status") == ["VALID", "INVALID"]
+    written = openpyxl.load_workbook(result.output).active
+    assert written["F3"].comment is None and "receiver_name" in by_row(result, "error")[1]
+
+
+def test_a_dataframe_from_an_export_is_read_with_its_profile(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"Name": ["#1001"], "Lineitem quantity": ["2"], "Lineitem name": ["Tumbler"], "Lineitem sku": ["TUMBLER-BLK"],
+         "Shipping Name": ["Ann Lee"], "Phone": ["+1 555 0100"]}
+    )  # fmt: skip
+    entries = catalogue(tmp_path / "catalogue.csv", ("TUMBLER-BLK", CUP, CUP_BLACK, "xportcn-open"))
+    sheet = importer.load(frame, settings=dataclasses.replace(importer.Settings(), catalogue=entries))
+    assert sheet.profile == "shopify-orders"
+    assert sheet.frame.loc[0, "order_ref"] == "#1001" and sheet.frame.loc[0, "item_id"] == CUP
+    assert "receiver_phone" not in sheet.frame  # the customer's Phone is switched off
+    named = importer.load(frame.rename(columns={"Name": "Order"}), mapping={"Order": "order_ref"})
+    assert named.frame.loc[0, "order_ref"] == "#1001"
+
+
+def test_an_order_number_excel_rounded_in_an_export_says_the_digits_are_lost(tmp_path, sandbox):
+    path = tmp_path / "ExportOrderList.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(TAOBAO_COLUMNS)
+    row = {"订单编号": 3141592653589793238, "买家会员名": "tb_buyer1", "收货人姓名": "张三", "宝贝总数量": 1,
+           "收货地址": "浙江省 杭州市 西湖区 文三路100号", "联系手机": "13800138000",
+           "商家编码": "TUMBLER-BLK"}  # fmt: skip
+    book.active.append([row.get(column) for column in TAOBAO_COLUMNS])
+    book.save(path)
+    entries = catalogue(tmp_path / "catalogue.csv", ("TUMBLER-BLK", CUP, CUP_BLACK, "xportcn-open"))
+    result = run(path, sandbox, tmp_path, stage="validate", catalogue=entries)
+    error = by_row(result, "error")[0]
+    assert error.startswith("order_ref: Excel stored this as a number")
+    assert "the digits are already lost in this export (profile 'taobao-seller')" in error
+    assert "type the value again" not in error
+
+
+def test_a_catalogue_can_be_an_xlsx_and_a_broken_one_says_what_is_wrong(tmp_path):
+    from importer.read.catalogue import Entry, add_entry, load_catalogue
+
+    book = openpyxl.Workbook()
+    book.active.append(["商家编码", "商品ID", "SKU ID", "平台"])
+    book.active.append(["TUMBLER-BLK", int(CUP[:15]), None, "xportcn-open"])  # a number cell comes back as digits
+    book.active.append([None, None, None, None])
+    book.save(tmp_path / "catalogue.xlsx")
+    found = load_catalogue(tmp_path / "catalogue.xlsx").find(" TUMBLER-BLK ")
+    assert found == Entry("TUMBLER-BLK", CUP[:15], "", "xportcn-open", 2)
+    cases = {
+        "sku_code,item_id\nA,1\nA,2\n": "row 3: sku_code 'A' is also on row 2",
+        "code,item_id\nA,1\n": "has no sku_code column",
+        "": "is empty",
+    }
+    for text, said in cases.items():
+        (tmp_path / "bad.csv").write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError, match=said):
+            load_catalogue(tmp_path / "bad.csv")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_catalogue(tmp_path / "absent.csv")
+    with pytest.raises(ConfigError, match="writes CSV catalogues"):
+        add_entry(tmp_path / "catalogue.xlsx", Entry("X", "1"))
+    added = add_entry(tmp_path / "new.csv", Entry("=HYPERLINK(1)", "1"))
+    assert added.read_text(encoding="utf-8").splitlines()[1].startswith("'=HYPERLINK(1)")  # never a formula
+    assert load_catalogue(added).find("=HYPERLINK(1)") is not None

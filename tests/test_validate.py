@@ -257,21 +257,24 @@ def test_an_order_needs_a_receiver_name_address_and_phone_on_some_row():
             "row": 4,
             "column": "receiver_name",
             "value": "",
-            "message": "order PO-17 has no receiver_name; fill it on the order's first row",
+            "message": "receiver_name: order PO-17 has no receiver_name; fill it on the order's first row",
         },
         {
             "row_id": 2,
             "row": 4,
             "column": "receiver_phone",
             "value": "",
-            "message": "order PO-17 has no receiver_phone or receiver_mobile; fill one on the order's first row",
+            "message": (
+                "receiver_phone: order PO-17 has no receiver_phone or receiver_mobile; "
+                "fill one on the order's first row"
+            ),
         },
         {
             "row_id": 2,
             "row": 4,
             "column": "address",
             "value": "",
-            "message": "order PO-17 has no address; fill it on the order's first row",
+            "message": "address: order PO-17 has no address; fill it on the order's first row",
         },
     ]
 
@@ -279,7 +282,8 @@ def test_an_order_needs_a_receiver_name_address_and_phone_on_some_row():
 def test_orders_with_the_same_ref_at_different_providers_are_separate():
     sheet = make_sheet(GOOD, {"provider": "dajisaas", "receiver_name": ""})
     errors = validate(sheet, providers=PROVIDERS).errors
-    assert errors["message"].tolist() == ["order PO-1 has no receiver_name; fill it on the order's first row"]
+    said = "receiver_name: order PO-1 has no receiver_name; fill it on the order's first row"
+    assert errors["message"].tolist() == [said]
     assert errors["row_id"].tolist() == [1]
 
 
@@ -289,7 +293,8 @@ def test_completeness_without_receiver_columns_at_all():
     )
     report = validate(OrderSheet(frame=frame), providers=PROVIDERS)
     assert report.errors["row_id"].tolist() == [0, 0, 0, 1, 1, 1]
-    assert report.errors["message"].str.startswith("order PO-").all()
+    prefixes = report.errors["column"] + ": order PO-"  # each message names its column first
+    assert all(m.startswith(p) for m, p in zip(report.errors["message"], prefixes, strict=True))
 
 
 def test_a_row_with_an_unknown_provider_does_not_make_an_incomplete_order_of_its_own():
@@ -308,7 +313,9 @@ def test_a_missing_required_column_is_one_sheet_error_and_no_row_is_valid():
             "row": 0,
             "column": "quantity",
             "value": "",
-            "message": "the sheet has no quantity column; add a column headed quantity and fill it on every row",
+            "message": (
+                "quantity: the sheet has no quantity column; add a column headed quantity and fill it on every row"
+            ),
         }
     ]
     assert not report.ok
@@ -390,6 +397,7 @@ def test_ids_phones_and_chinese_text_reach_valid_unchanged():
         "sku_id": "0012345678901234567",
         "receiver_mobile": "013800138000",
         "receiver_phone": "+86 (0571) 8888-1234",
+        "province": "浙江省",  # the address names it too; a provider still wants it in its own column
         "address": "浙江省杭州市西湖区文三路 1 号（近学院路）",
         "zip": "010000",
         "my notes": "  keep me  ",

@@ -467,9 +467,19 @@ def best_guesses(match: HeaderMatch, samples: Mapping[str, Sequence[str]] | None
     return guesses
 
 
-def mapping_block(guesses: Mapping[str, str]) -> str:
-    """A ``[headers]`` table that maps the guessed headers, ready to paste into a mapping file."""
-    lines = ["[headers]", *(f'"{header}" = "{column}"' for column, header in guesses.items())]
+BY_RECEIVER = 'group_by = "receiver"  # no order number: the rows of one receiver and address are one order'
+
+
+def mapping_block(guesses: Mapping[str, str], *, by_receiver: bool = False) -> str:
+    """A ``[headers]`` table that maps the guessed headers, ready to paste into a mapping file.
+
+    With ``by_receiver`` (the sheet has no order number), the file groups rows
+    into orders by receiver instead.
+    """
+    lines = [BY_RECEIVER] if by_receiver else []
+    lines += ["[headers]", *(f'"{header}" = "{column}"' for column, header in guesses.items())]
+    if not guesses and not by_receiver:
+        lines.append('"their header" = "item_id"')
     return "\n".join(lines)
 
 
@@ -491,7 +501,7 @@ def missing_columns_message(
     headers = ", ".join(f"'{h}'" for _, h, _ in match.columns) or "none"
     if not advice:
         return f"{'; '.join(parts)} (headers found: {headers})"
-    block = mapping_block(guesses) if guesses else '[headers]\n"their header" = "item_id"'
+    block = mapping_block(guesses, by_receiver="order_ref" in match.missing and "order_ref" not in guesses)
     return (
         f"{'; '.join(parts)} (headers found: {headers}). To name the columns, save this in a file and run again "
         f"with --mapping FILE (and --provider KEY when the sheet has no provider column):\n{block}"

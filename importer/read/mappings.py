@@ -18,6 +18,7 @@ less than its author meant without a word.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import re
 import tomllib
@@ -70,7 +71,7 @@ class Profile:
         return [c for c in required if not (c == "order_ref" and self.group_by != "order_ref")]
 
     def describe(self) -> str:
-        return f"'{self.name}'" + (f" ({self.title})" if self.title else "") + f", {self.source}"
+        return f"'{self.name}' (" + (f"{self.title}; " if self.title else "") + f"{self.source})"
 
     def header_rules(self) -> HeaderRules:
         """What the reader matches every header row with: this profile's headers and required columns."""
@@ -155,6 +156,11 @@ def _string_list(where: str, key: str, value: Any) -> list[str]:
 
 def builtin_profiles() -> dict[str, Profile]:
     """The profiles shipped with the importer, one file each, by name."""
+    return dict(_builtin_profiles())
+
+
+@functools.cache
+def _builtin_profiles() -> dict[str, Profile]:
     profiles = {}
     for path in sorted(PROFILE_DIR.glob("*.toml")):
         table = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -254,6 +260,8 @@ def apply_profile(sheet: OrderSheet, profile: Profile | None, catalogue: str | P
     if profile is not None:
         if profile.strict:
             _check_headers_present(sheet, profile)
+        if profile.group_by != "order_ref":  # from the cells as read, before anything is filled in
+            _derive_order_refs(sheet, profile.group_by, filled)
         _map_values(frame, profile)
         if profile.provider:
             _fill(frame, "provider", pd.Series(profile.provider, index=frame.index))
@@ -265,9 +273,6 @@ def apply_profile(sheet: OrderSheet, profile: Profile | None, catalogue: str | P
         _from_links(sheet, filled)
     if SKU_CODE in frame:
         _from_catalogue(sheet, load_catalogue(catalogue) if catalogue else None, profile, filled)
-    group_by = profile.group_by if profile is not None else "order_ref"
-    if group_by != "order_ref":
-        _derive_order_refs(sheet, group_by, filled)
     sheet.filled_in = {row: "; ".join(texts) for row, texts in filled.items()}
 
 
@@ -442,10 +447,16 @@ def _from_links(sheet: OrderSheet, filled: dict[int, list[str]]) -> None:
 
 
 def _derive_order_refs(sheet: OrderSheet, group_by: str, filled: dict[int, list[str]]) -> None:
-    """Give rows without an order number one made from the file name and their content, the same every run.
+    """Give rows without an order number one made from the file name and their cells, the same every run.
+
+    The cells are taken as read, before a split, a value mapping or the
+    catalogue fills anything in, so a changed catalogue never renumbers an
+    order that may have been bought already.
 
     ``row``: each row is an order (identical rows are told apart by how many
-    came before). ``receiver``: rows with the same receiver and address are one order.
+    came before). ``receiver``: rows with the same receiver and address are
+    one order; a row whose receiver cells are all blank (merged with the row
+    above, or left for it) belongs to the order above.
     """
     frame = sheet.frame
     if "order_ref" not in frame:
@@ -456,15 +467,21 @@ def _derive_order_refs(sheet: OrderSheet, group_by: str, filled: dict[int, list[
         columns = [c for c in _RECEIVER_KEY if c in frame]
         prefix = "RCV"
     else:
-        columns = [c for c in frame.columns if c in TARGETS and c != "order_ref"]
+        columns = [c for c in frame.columns if not str(c).startswith("_") and c != "order_ref"]
         prefix = "ROW"
     seen: dict[str, int] = {}
+    previous = ""
     for row_id in frame.index[empty]:
-        content = "\x1f".join(str(frame.at[row_id, c]).strip() for c in columns)
+        cells = [str(frame.at[row_id, c]).strip() for c in columns]
+        if group_by == "receiver" and previous and not any(cells):
+            frame.at[row_id, "order_ref"] = previous  # receiver cells merged or left blank: the order above
+            filled.setdefault(int(row_id), []).append(f"order_ref {previous} (the receiver of the row above)")
+            continue
+        content = "\x1f".join(cells)
         if group_by == "row":
             seen[content] = seen.get(content, 0) + 1
             content += f"\x1f{seen[content]}"
         digest = hashlib.sha256(f"{source}\x1e{content}".encode()).hexdigest()[:12].upper()
-        frame.at[row_id, "order_ref"] = f"{prefix}-{digest}"
+        frame.at[row_id, "order_ref"] = previous = f"{prefix}-{digest}"
         how = "one order per row" if group_by == "row" else "one order per receiver"
         filled.setdefault(int(row_id), []).append(f"order_ref {prefix}-{digest} ({how})")

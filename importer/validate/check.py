@@ -25,8 +25,9 @@ from ..models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, CellError, OrderShee
 from ..outcomes import errors_frame, outcomes_frame
 from .date_check import read_dates
 from .number_check import read_numbers
+from .provider_rules import provider_rules
 from .schema import build_schema, missing_column_message, order_completeness, shown
-from .warnings import advisory_checks, with_severity
+from .warnings import advisory_checks, rule_packs, with_severity
 
 # Provider keys used when the adapter registry cannot be imported.
 KNOWN_PROVIDER_KEYS: tuple[str, ...] = ("xportcn-open", "xportcn-ka-taobao", "xportcn-ka-1688", "dajisaas", "shanjing")
@@ -157,6 +158,7 @@ def validate(
         found.extend(_from_failure_cases(exc.failure_cases, frame, _rule_names(schema)))
     found.extend(_from_completeness(order_completeness(checked, keys), frame))
     found.extend(advisory_checks(checked, locate))
+    found.extend(provider_rules(checked, locate, mainland_provinces()))
     found = with_severity([*read_problems, *_not_covered(found, read_problems)], severity or {})
     warned = [e for e in found if e.severity == "warning"]
     found = [e for e in found if e.severity != "warning"]
@@ -177,6 +179,12 @@ def default_providers() -> tuple[str, ...]:
     except ImportError:
         return KNOWN_PROVIDER_KEYS
     return tuple(REGISTRY)
+
+
+@functools.cache
+def mainland_provinces() -> dict[str, str]:
+    """Short province names -> official ones, from the mainland rule pack."""
+    return dict(rule_packs().get("cn", {}).get("provinces", {}))
 
 
 @functools.cache

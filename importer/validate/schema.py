@@ -215,8 +215,8 @@ def build_schema(providers: Collection[str], *, columns_present: Collection[str]
 def missing_column_message(column: str) -> str:
     """Say what to do about a required column the sheet does not have at all."""
     if column == "provider":
-        return "the sheet has no provider column; run with --provider KEY, or add a column headed provider"
-    return f"the sheet has no {column} column; add a column headed {column} and fill it on every row"
+        return "provider: the sheet has no provider column; run with --provider KEY, or add a column headed provider"
+    return f"{column}: the sheet has no {column} column; add a column headed {column} and fill it on every row"
 
 
 def order_completeness(frame: pd.DataFrame, providers: Collection[str] | None = None) -> pd.DataFrame:
@@ -253,7 +253,7 @@ def order_completeness(frame: pd.DataFrame, providers: Collection[str] | None = 
         if lacking.any():
             refs = frame.loc[lacking, "order_ref"].astype(TEXT)
             fill = "fill it" if label == column else "fill one"
-            messages = "order " + refs + f" has no {label}; {fill} on the order's first row"
+            messages = f"{column}: order " + refs + f" has no {label}; {fill} on the order's first row"
             parts.append(pd.DataFrame({"column": column, "message": messages}, index=refs.index))
     if not parts:
         return empty

@@ -458,6 +458,7 @@ def _result_columns_start(worksheet: Any, header_row: int) -> int:
 def _append_result_columns(
     worksheet: Any, header_row: int, sheet: OrderSheet, outcomes: pd.DataFrame, styles: _OpenpyxlStyles
 ) -> None:
+    from openpyxl.cell.cell import MergedCell
     from openpyxl.comments import Comment
     from openpyxl.utils import get_column_letter
 
@@ -484,7 +485,8 @@ def _append_result_columns(
             if position is not None and values["error"]:
                 bad = worksheet.cell(row=int(excel_row), column=position)
                 bad.fill = styles.red
-                bad.comment = Comment(xml_safe(str(values["error"])[:2000]), "order-importer")
+                if not isinstance(bad, MergedCell):  # a merged cell's comment belongs on its first cell
+                    bad.comment = Comment(xml_safe(str(values["error"])[:2000]), "order-importer")
     last_row = max(int(rows.max()), header_row) if len(rows) else header_row
     last_col = get_column_letter(first + len(RESULT_COLUMNS) - 1)
     worksheet.auto_filter.ref = f"A{header_row}:{last_col}{last_row}"
