@@ -234,3 +234,33 @@ def test_a_ledger_that_cannot_be_read_stops_the_run(tmp_path):
     assert caught.value.exit_code == 2
     with pytest.raises(LedgerMissing, match="no ledger at"), open_existing(tmp_path / "never.sqlite"):
         pass
+
+
+def test_record_confirmation_names_the_buyer_on_runs_and_their_orders_once(tmp_path):
+    from importer.submit.ledger import Ledger
+
+    with Ledger.open(tmp_path / "l.sqlite") as journal:
+        journal.start_run("r1", "<DataFrame>")
+        journal.record_confirmation([], "nobody", "ignored.xlsx")  # no runs: nothing to name
+        journal.record_confirmation(["r1"], "bob", "orders.xlsx")
+        journal.record_confirmation(["r1"], "eve", "other.xlsx")  # the first name recorded stays
+        runs = journal.runs()
+    assert [(r["run_id"], r["confirmed_by"], r["source"]) for r in runs] == [("r1", "bob", "orders.xlsx")]
+
+
+def test_ledgers_from_before_confirmations_get_the_column(tmp_path):
+    import sqlite3
+
+    from importer.submit.ledger import Ledger
+
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, source TEXT NOT NULL, started_at TEXT NOT NULL,"
+        " finished_at TEXT NOT NULL DEFAULT '', exit_code INTEGER)"
+    )
+    old.execute("INSERT INTO runs (run_id, source, started_at) VALUES ('r0', 'a.xlsx', '2026-01-01')")
+    old.commit()
+    old.close()
+    with Ledger.open(path) as journal:
+        assert journal.runs()[0]["confirmed_by"] == ""

@@ -10,6 +10,7 @@ having driven the browser. Screenshots go to ``tmp_path``; with
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -217,3 +218,24 @@ def test_the_progress_page_can_be_closed_and_opened_again(chromium, live_server,
     fresh_sandbox.faults = Faults()
     assert "CREATED" in again.inner_text(".counts")
     assert fresh_sandbox.state.duplicates() == {}
+
+
+def test_a_sheet_dropped_on_the_upload_box_is_uploaded(chromium, live_server):
+    page = _page(chromium)
+    _sign_in(page, live_server, "vera")
+    sheet = base64.b64encode((SAMPLES / "orders.csv").read_bytes()).decode()  # as it is on disk (GB18030)
+    page.evaluate(
+        """encoded => {
+            const bytes = Uint8Array.from(atob(encoded), c => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], "dropped.csv", {type: "text/csv"}));
+            const drop = new DragEvent("drop", {dataTransfer: transfer, bubbles: true});
+            document.getElementById("drop").dispatchEvent(drop);
+        }""",
+        sheet,
+    )
+    assert page.inner_text("#drop span") == "dropped.csv"
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/check$"))
+    assert "Check: dropped.csv" in page.inner_text("h1")
+    assert "8 VALID" in page.inner_text(".counts")

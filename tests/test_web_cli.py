@@ -4,6 +4,7 @@ refusal to listen beyond loopback while no user is configured."""
 from __future__ import annotations
 
 import json
+import re
 import stat
 import subprocess
 import sys
@@ -86,3 +87,33 @@ def test_serve_with_the_sandbox_answers_on_loopback_and_stops_on_sigterm(config)
         _, stderr = process.communicate(timeout=30)
     assert process.returncode in (0, -15), stderr  # uvicorn shuts down, then re-raises the signal it caught
     assert "Traceback" not in stderr
+
+
+def test_server_table_is_read_beside_the_config_and_checked(tmp_path):
+    from decimal import Decimal
+
+    from importer.errors import ConfigError
+    from importer.web.config import default_data_dir, load_server_config
+
+    config = tmp_path / "importer.toml"
+    config.write_text(
+        '[server]\ndata_dir = "srv"\nusers_file = "team.json"\nkeep_days = 2\nmax_total = 5000\nsession_hours = 1\n',
+        encoding="utf-8",
+    )
+    server = load_server_config(config)
+    assert (server.data_dir, server.users_file) == (tmp_path / "srv", tmp_path / "team.json")
+    assert (server.keep_days, server.max_total, server.session_hours) == (2.0, Decimal(5000), 1.0)
+    assert load_server_config(environ={"ORDER_IMPORTER_CONFIG": str(config)}).data_dir == tmp_path / "srv"
+    assert default_data_dir({"XDG_DATA_HOME": str(tmp_path)}) == tmp_path / "order-importer" / "server"
+    for table, wrong in [
+        ("dta_dir = 'x'", "unknown keys ['dta_dir']"),
+        ("keep_days = 0", "keep_days must be a number above 0"),
+        ("max_total = 'lots'", "max_total must be an amount"),
+        ("max_total = -1", "max_total must be an amount"),
+    ]:
+        config.write_text(f"[server]\n{table}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=re.escape(wrong)):
+            load_server_config(config)
+    config.write_text("[server\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"importer\.toml"):
+        load_server_config(config)

@@ -484,13 +484,15 @@ class Ledger:
     def record_confirmation(self, run_ids: list[str], confirmed_by: str, source: str) -> None:
         """Name who confirmed the purchase of these runs (the team server's sign-in) and the file they bought.
 
-        The orders sent by the runs get the name too, unless an earlier run already named someone.
+        Each run and each order it sent keeps the first name recorded for it.
         """
+        if not run_ids:
+            return
         marks = ", ".join("?" for _ in run_ids)
         with self._mutex:
             self._db.execute("BEGIN")
             self._db.execute(
-                f"UPDATE runs SET confirmed_by = ?, source = ? WHERE run_id IN ({marks})",  # noqa: S608 - placeholders
+                f"UPDATE runs SET confirmed_by = ?, source = ? WHERE confirmed_by = '' AND run_id IN ({marks})",  # noqa: S608 - placeholders
                 (confirmed_by, source, *run_ids),
             )
             self._db.execute(

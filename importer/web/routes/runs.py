@@ -5,14 +5,15 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
+import pandas as pd
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from ...errors import InputError, LedgerBusy
 from ...models import SUCCESS_STATUSES
-from ...submit.ledger import Ledger
+from ...submit.ledger import Ledger, LedgerEntry
 from ..app import Forbidden, ServerState, render
-from ..checks import grid_page
+from ..checks import Checked, grid_page
 from ..deps import AdminUser, BuyerUser, CheckedPost, CurrentUser, StateDep
 from ..jobs import Job, JobState
 from ..purchases import job_outcomes, needing_attention, quote, resolve, results_path, stored_preview
@@ -118,7 +119,7 @@ def _done_page(request: Request, state: ServerState, job: Job, page: int, proble
     return render(request, "done.html", context)
 
 
-def _attention(state: ServerState, checked: Any, outcomes: Any) -> list[Any]:
+def _attention(state: ServerState, checked: Checked, outcomes: pd.DataFrame) -> list[LedgerEntry]:
     try:
         return needing_attention(state.ledger, checked, outcomes)
     except LedgerBusy:
