@@ -467,7 +467,9 @@ def _preview_records(
             record.update(status=Status.HELD, error=f"held: line {lines} of order {order.order_ref} failed preview")
         elif not result.ok:
             record.update(status=Status.PREVIEW_FAILED, error=f"preview failed: {result.error or 'refused'}")
-        record["warning"] = price_note(line, line_preview) or str(result.context.get("note", ""))
+        rise_held = line.line_no in rises  # its error says so; "within your tolerance" would contradict it
+        note = "" if rise_held else price_note(line, line_preview)
+        record["warning"] = note or str(result.context.get("note", ""))
         yield record
 
 
