@@ -336,8 +336,8 @@ MappingOpt = Annotated[
     typer.Option(
         "--mapping",
         metavar="FILE|NAME",
-        help='A mapping file (\\[headers] "their header" = "column", ignore, \\[values.COLUMN], split, group_by) '
-        "or the name of a built-in or \\[mappings.NAME] profile (default: picked by the sheet's headers).",
+        help='A mapping file ([headers] "their header" = "column", ignore, [values.COLUMN], split, group_by) '
+        "or the name of a built-in or [mappings.NAME] profile (default: picked by the sheet's headers).",
     ),
 ]
 SummaryOpt = Annotated[Path | None, typer.Option("--summary-json", help="Write a JSON summary of the run here.")]
@@ -779,7 +779,7 @@ def catalogue_add(
     sku_id: Annotated[str, typer.Option("--sku-id", help="The provider's SKU id (1688: the specId).")] = "",
     provider: Annotated[str, typer.Option("--provider", "-p", help="The provider key rows of this SKU go to.")] = "",
     file: Annotated[
-        Path | None, typer.Option("--file", help="The catalogue CSV (default: \\[run] catalogue in the config).")
+        Path | None, typer.Option("--file", help="The catalogue CSV (default: [run] catalogue in the config).")
     ] = None,
     config: ConfigOpt = None,
 ) -> None:

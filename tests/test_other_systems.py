@@ -488,18 +488,8 @@ def test_an_inbox_with_a_mapping_file_reads_every_sheet_with_it(tmp_path, monkey
     write_csv(inbox / "erp.csv", list(rows[0]), rows)
     config = tmp_path / "importer.toml"
     monkeypatch.setenv("ORDER_IMPORTER_CONFIG", str(config))
-    config.write_text(
-        "".join(
-            f'[providers.{key}]\nbase_url = "{account.base_url}"\n'
-            + "".join(f'{name}_env = "OI_TEST_{key.upper().replace("-", "_")}_{name.upper()}"\n'
-                      for name in account.credentials)
-            for key, account in sandbox.settings().accounts.items()
-        ),
-        encoding="utf-8",
-    )  # fmt: skip
-    for key, account in sandbox.settings().accounts.items():
-        for name, secret in account.credentials.items():
-            monkeypatch.setenv(f"OI_TEST_{key.upper().replace('-', '_')}_{name.upper()}", secret.reveal())
+    for name, value in sandbox.write_config(config).items():  # the sandbox's printed config, as a user runs it
+        monkeypatch.setenv(name, value)
     result = CliRunner().invoke(app, ["import", str(inbox), "--ledger", str(tmp_path / "l.sqlite")])
     assert "erp.csv" in result.output and "(exit 0)" in result.output, result.output
 
@@ -567,7 +557,7 @@ def test_a_hand_typed_sheet_of_links_imports_with_the_mapping_the_error_printed(
     mapping.write_text(block, encoding="utf-8")
     result = run(path, fresh_sandbox, tmp_path, provider="dajisaas", mapping=str(mapping))
     assert by_row(result, "status") == ["CREATED", "CREATED"], result.outcomes["error"].tolist()
-    assert result.orders == 1 and len(fresh_sandbox.state.orders("dajisaas")) == 1
+    assert len(result.orders) == 1 and len(fresh_sandbox.state.orders("dajisaas")) == 1
 
 
 def test_an_error_on_a_merged_cell_is_written_without_a_comment_on_it(tmp_path, sandbox):

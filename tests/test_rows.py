@@ -417,7 +417,8 @@ def test_an_inbox_whose_done_folder_is_blocked_imports_every_file_once_and_says_
     assert result.exit_code == 4, result.output
     assert len(run.orders()) == 3
     assert "a.xlsx: " in result.output and "b.xlsx: " in result.output
-    assert result.output.count("kept in the inbox for the next run; results -> ") == 2
+    assert result.output.count("kept in the inbox for the next run (exit 4") == 2
+    assert result.output.count("; results -> ") == 2
     assert "it stays in the inbox" in result.output
     assert len(fallback_files(run)) == 2
     again = run(inbox)  # the files are still there: a re-run buys nothing twice

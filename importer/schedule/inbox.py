@@ -66,7 +66,7 @@ class InboxItem:
         why = self.error or (self.result.reason() if self.result is not None else "")
         output = self.result.output if self.result is not None else None
         results = f"; results -> {output}" if output is not None and self.kept else ""
-        return f"{what} {where}{results} (exit {self.exit_code}{': ' + why if why else ''})"
+        return f"{what} {where} (exit {self.exit_code}{': ' + why if why else ''}){results}"
 
 
 def new_sheets(folder: Path) -> list[Path]:
