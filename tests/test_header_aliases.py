@@ -96,3 +96,10 @@ def test_a_1688_order_from_a_sheet_headed_zhen_jiedao_sends_its_town(fresh_sandb
     (created,) = module.log.bodies(XportcnKa1688.CREATE_PATH)
     assert created["addressParam"]["townText"] == "五常街道"
     assert len(fresh_sandbox.state.orders("xportcn-ka-1688")) == 1
+
+
+def test_the_web_mapping_page_offers_the_column_a_town_header_is_guessed_as():
+    """Else the page shows the 镇/街道 header unmapped, and checking the sheet drops its town column."""
+    from importer.web.checks import COLUMNS, guess_column
+
+    assert guess_column("镇/街道") == "town" and "town" in COLUMNS
