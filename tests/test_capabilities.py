@@ -44,6 +44,21 @@ def test_no_provider_document_says_a_repeated_id_is_refused_so_none_is_trusted_t
     assert not any(REGISTRY[k].capabilities.absence_documented for k in PROVIDERS)  # every lookup is inferred
 
 
+@pytest.mark.parametrize("key", PROVIDERS)
+def test_the_endpoint_table_shows_the_preview_call_as_the_capability_declares_it(key):
+    preview = REGISTRY[key].capabilities.preview
+    (endpoint,) = (e for e in REGISTRY[key].ENDPOINTS if e.role == "preview")
+    assert (endpoint.basis, endpoint.source) == (preview.basis, preview.source)
+    assert preview.value in endpoint.path
+
+
+def test_only_the_ka_taobao_preview_is_inferred_and_its_create_needs_none():
+    """The Open render is documented by the PandaPon twin, Dajisaas' and Shanjing's render by their own pages."""
+    assert {k for k in PROVIDERS if REGISTRY[k].capabilities.preview_inferred} == {"xportcn-ka-taobao"}
+    needing = {k for k in PROVIDERS if REGISTRY[k].capabilities.create_needs_preview.value}
+    assert needing == set(PROVIDERS) - {"xportcn-ka-taobao"}
+
+
 def test_a_fact_needs_a_known_basis_and_a_source():
     with pytest.raises(ValueError, match="basis"):
         Fact(True, "guessed", "x")  # type: ignore[arg-type]

@@ -25,8 +25,8 @@ SANDBOXED = {module.PROVIDER_KEY: module for module in SANDBOX_MODULES}
 # others: read from each adapter's declared capabilities, never kept here.
 SPLITS_BY_SELLER = {key for key in PROVIDERS if REGISTRY[key].capabilities.splits_by_seller.value}
 PARTIAL_SUCCESS = {key for key in PROVIDERS if REGISTRY[key].capabilities.partial_create.value}
-# Providers with no documented preview call: by default their orders go straight to create.
-NO_PREVIEW = {key for key, cls in REGISTRY.items() if cls.PREVIEW_INFERRED}
+# Providers with no documented preview call (their declared capability): by default their orders go straight to create.
+NO_PREVIEW = {key for key, cls in REGISTRY.items() if cls.capabilities.preview_inferred}
 PREVIEWED = sorted(set(PROVIDERS) - NO_PREVIEW)
 
 RECEIVER = {
@@ -238,10 +238,13 @@ def test_a_create_that_needs_a_preview_no_document_gives_stops_with_nothing_sent
     """No such provider is registered today; the rule holds for the next one."""
     from importer.errors import Rejected
     from importer.models import OrderDraft, OrderLine, Receiver
+    from importer.providers.capabilities import Fact
     from importer.providers.xportcn_ka_taobao import XportcnKaTaobao
 
+    needs = Fact(True, "inferred", "a provider whose create needs previewed prices")
+
     class NeedsPreview(XportcnKaTaobao):
-        CREATE_NEEDS_PREVIEW = True
+        capabilities = dataclasses.replace(XportcnKaTaobao.capabilities, create_needs_preview=needs)
 
     provider = NeedsPreview(fresh_sandbox.account("xportcn-ka-taobao"))
     line = OrderLine(row_id=0, line_no="1", item_id="908842788582", sku_id="5770276409292", quantity=1)

@@ -1,7 +1,11 @@
 """Forgiving header matching: the headers bulk-buying teams actually type."""
 
+import pandas as pd
 import pytest
 
+import importer
+from importer.models import Status
+from importer.providers.xportcn_ka_1688 import XportcnKa1688
 from importer.read.headers import match_headers, missing_columns_message, normalize_header
 
 EXPECTED = {
@@ -31,6 +35,17 @@ EXPECTED = {
     "备注": "order_remark",
     "订单号": "order_ref",
     "外部订单号": "order_ref",
+    "镇": "town",
+    "乡镇": "town",
+    "街道": "town",
+    "镇/街道": "town",
+    "乡镇/街道": "town",
+    "街道办事处": "town",
+    "Town": "town",
+    "Township": "town",
+    "Street office": "town",
+    "Subdistrict": "town",
+    "townText": "town",
 }
 
 
@@ -61,3 +76,30 @@ def test_missing_required_column_names_the_closest_header():
 
 def test_normalisation_folds_width_case_and_punctuation():
     assert normalize_header("Ｒｅｃｅｉｖｅｒ-Name") == normalize_header("receiver_name") == "receivername"
+
+
+def test_the_street_address_is_not_taken_for_the_town():
+    assert [c for _, _, c in match_headers(["Street", "街道"]).columns] == ["address", "town"]
+    assert [c for _, _, c in match_headers(["街道地址", "乡镇/街道"]).columns] == ["address", "town"]
+
+
+def test_a_1688_order_from_a_sheet_headed_zhen_jiedao_sends_its_town(fresh_sandbox, tmp_path):
+    """The 镇/街道 column reaches 1688 as addressParam.townText, and the order is bought."""
+    headers = ["平台", "订单号", "商品ID", "规格ID", "数量", "收货人", "手机", "省", "市", "区", "镇/街道", "详细地址"]
+    receiver = ["张三", "13800138000", "浙江省", "杭州市", "余杭区", "五常街道", "文一西路969号"]
+    toys = ["xportcn-ka-1688", "T-1", "889512351602", "530ad0e3e64c05d35bc0b1a2ec2a0652", "2", *receiver]
+    sheet = tmp_path / "orders.xlsx"
+    pd.DataFrame([toys], columns=headers).to_excel(sheet, index=False)
+    result = importer.run(sheet, settings=fresh_sandbox.settings(), output=tmp_path / "out.xlsx", ledger=tmp_path / "l")
+    assert list(result.outcomes["status"]) == [Status.CREATED], result.outcomes["error"].tolist()
+    module = fresh_sandbox.module("xportcn-ka-1688")
+    (created,) = module.log.bodies(XportcnKa1688.CREATE_PATH)
+    assert created["addressParam"]["townText"] == "五常街道"
+    assert len(fresh_sandbox.state.orders("xportcn-ka-1688")) == 1
+
+
+def test_the_web_mapping_page_offers_the_column_a_town_header_is_guessed_as():
+    """Else the page shows the 镇/街道 header unmapped, and checking the sheet drops its town column."""
+    from importer.web.checks import COLUMNS, guess_column
+
+    assert guess_column("镇/街道") == "town" and "town" in COLUMNS

@@ -3,10 +3,12 @@
 import pytest
 
 from importer.models import CANONICAL_COLUMNS, ERROR_COLUMN_COL, RESULT_COLUMNS
+from importer.providers import REGISTRY
 from importer.read.headers import (
     ALIASES,
     IGNORED_HEADERS,
     REQUIRED_COLUMNS,
+    SKU_CODE,
     match_headers,
     missing_columns_message,
     normalize_header,
@@ -75,7 +77,8 @@ def test_chinese_headers_match(header, column):
 
 
 def test_every_alias_points_at_a_canonical_column_and_every_column_matches_itself():
-    assert set(ALIASES.values()) <= {*CANONICAL_COLUMNS, "sku_code"}
+    provider_columns = {column for cls in REGISTRY.values() for column in cls.columns}
+    assert set(ALIASES.values()) <= {*CANONICAL_COLUMNS, SKU_CODE, *provider_columns}
     for column in CANONICAL_COLUMNS:
         assert canonical([column]) == [column]
 

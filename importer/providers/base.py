@@ -129,13 +129,13 @@ class Provider(ABC):
     """Every request field, with its sheet column and source (the docs table and the sheet-words rewording)."""
     CONFIG: ClassVar[tuple[tuple[str, str, str], ...]] = ()
     """Account options the adapter reads: (key, default, what it is); "required" when there is no default."""
-    PREVIEW_INFERRED: ClassVar[bool] = False
-    """True when no document gives the preview call: it is then made only when ``preview_path`` is set."""
-    CREATE_NEEDS_PREVIEW: ClassVar[bool] = True
-    """False when the documented create needs nothing a preview gives (no prices), so it may go ahead without one."""
-
     capabilities: ClassVar[Capabilities]
-    """What this provider is known to do, each fact with its basis and source (see :mod:`.capabilities`)."""
+    """What this provider is known to do, each fact with its basis and source (see :mod:`.capabilities`).
+
+    Its ``preview`` fact decides whether the preview is called unconfigured
+    (only when documented), and ``create_needs_preview`` whether an order may
+    go to create without one.
+    """
 
     mapping_store: MappingStore | None = None
     """Where adapters that map item ids keep mappings across runs (the run's ledger); set by the submitter."""
@@ -249,7 +249,7 @@ class Provider(ABC):
         if refused:
             lines = {line.line_no: LinePreview(error=refused.get(line.line_no)) for line in order.lines}
             return OrderPreview(ok=False, lines=lines, error="some lines cannot be sent to this provider")
-        if self.PREVIEW_INFERRED and not self.option_text("preview_path"):
+        if self.capabilities.preview_inferred and not self.option_text("preview_path"):
             return self._no_preview(order)
         request = self.build_preview_request(prepared)
         body = self.send(request, may_have_side_effects=False)
@@ -257,7 +257,7 @@ class Provider(ABC):
 
     def _no_preview(self, order: OrderDraft) -> OrderPreview:
         """No document gives this provider's preview call and none is configured: go straight to create, or stop."""
-        if not self.CREATE_NEEDS_PREVIEW:
+        if not self.capabilities.create_needs_preview.value:
             note = (
                 f"not previewed: {self.title} documents no preview call, and its create needs none; "
                 "the order goes straight to create (set preview_path to call an inferred one)"

@@ -7,8 +7,10 @@ thin, so every fact says whether a document states it (``documented``, with
 the document and section) or the importer assumes it (``inferred``). Code
 decides from these facts, never from its own copy of them: reconciliation
 trusts a lookup's "no such order" only when the lookup is documented (or the
-user switched it on after checking with the provider), tests read the partial
-and split facts, and ``check-config`` and the docs print the table.
+user switched it on after checking with the provider), the base adapter calls
+an inferred preview only when configured and creates without one only when the
+create needs none, tests read the partial, split and preview facts, and
+``check-config`` and the docs print the table.
 """
 
 from __future__ import annotations
@@ -75,12 +77,19 @@ class Capabilities:
     splits_by_seller: Fact[bool]
     """Whether one create answers one order id per seller (True) or one for the whole order."""
     preview: Fact[str]
-    """The endpoint that prices an order without buying it."""
+    """The endpoint that prices an order without buying it; an inferred one is called only when configured."""
+    create_needs_preview: Fact[bool]
+    """Whether the documented create needs what a preview gives (prices, amounts), so cannot go without one."""
 
     @property
     def absence_documented(self) -> bool:
         """Whether the lookup's "no such order" answer is documented, so it may prove an order absent."""
         return self.lookup.value is not None and self.lookup.basis == "documented"
+
+    @property
+    def preview_inferred(self) -> bool:
+        """Whether no document gives the preview call, so it is made only when the account sets ``preview_path``."""
+        return self.preview.basis == "inferred"
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         """``(fact, value, basis, source)`` per fact, for the console and the docs."""

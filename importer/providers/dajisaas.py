@@ -49,6 +49,12 @@ QUERY_PATH = "/taobao/purchase/order/query"
 DOC = "dajisaas-taobao-purchase-order-create.txt"
 CREATE_TABLE = "PROVIDERS.md §4, Create table (wiki-en api-194164780)"
 RENDER_DOC = "PROVIDERS.md §4, Preview (wiki-en api-194164778)"
+PREVIEW = Fact(
+    "/taobao/purchase/order/render",
+    "documented",
+    RENDER_DOC + ": path and body; answer shape inferred from a third-party summary",
+)
+"""The preview call: the capability, the endpoint table and the render path all read it."""
 MAPPING_DOC = "PROVIDERS.md §4, Collision (wiki-en api-202449555)"
 CHECK_ITEM = "703446760426"
 """The collision document's example item id."""
@@ -78,7 +84,7 @@ class Dajisaas(TaobaoGlobalProvider):
     default_base_url = "https://openapi.dajisaas.com"
     sandbox_prefix = "/dajisaas"
     MAPPING_PATH = "/taobao/product/get"
-    RENDER_PATH = "/taobao/purchase/order/render"
+    RENDER_PATH = PREVIEW.value
     CREATE_PATH = "/taobao/purchase/order/create"
     REFERENCE_FIELD = "thirdOrderId"
     ORDER_SOURCE_REQUIRED = True
@@ -99,7 +105,7 @@ class Dajisaas(TaobaoGlobalProvider):
     )
     ENDPOINTS = (
         Endpoint("mapping (撞库)", "GET", MAPPING_PATH, DOCUMENTED, MAPPING_DOC, "once per raw item id"),
-        Endpoint("preview", "POST", RENDER_PATH, DOCUMENTED, RENDER_DOC + "; answer shape inferred", "before create"),
+        Endpoint("preview", "POST", PREVIEW.value, PREVIEW.basis, PREVIEW.source, "before create"),
         Endpoint("create", "POST", CREATE_PATH, DOCUMENTED, DOC, "once per order"),
         Endpoint("check-config", "GET", MAPPING_PATH, DOCUMENTED, MAPPING_DOC + f", item {CHECK_ITEM}", "on demand"),
     )
@@ -187,7 +193,8 @@ class Dajisaas(TaobaoGlobalProvider):
             "inferred",
             "dajisaas-taobao-purchase-order-create.txt: a purchaseId per orderList[] entry; one per seller inferred",
         ),
-        preview=Fact(RENDER_PATH, "inferred", "PROVIDERS.md §4 'Preview': answer nesting from a third-party summary"),
+        preview=PREVIEW,
+        create_needs_preview=Fact(True, "documented", f"{DOC}: create sends purchase_amount, the previewed total"),
     )
 
     def make_auth(self, account: Account) -> requests.auth.AuthBase:

@@ -44,6 +44,10 @@ DOC = "shanjing-taobao-global-purchase-order-create.txt"
 REFRESH_DOC = "PROVIDERS.md §5, Refresh Token (docs api-426247984)"
 MAPPING_DOC = "PROVIDERS.md §5, Collision (docs api-424998918)"
 RENDER_DOC = "PROVIDERS.md §5, Pre-create (docs en/api-424998919)"
+PREVIEW = Fact(
+    "/rest/taobao-global/purchase/order/render", "documented", RENDER_DOC + ": path and body; answer shape inferred"
+)
+"""The preview call: the capability, the endpoint table and the render path all read it."""
 DEFAULT_MARKET = "CBU_MARKET"
 WAREHOUSE_KEYS = ("zip", "country", "address", "city", "phone", "mobile_phone", "district", "name", "state")
 CHECK_ITEM = "652876415053"
@@ -68,7 +72,7 @@ class Shanjing(TaobaoGlobalProvider):
     default_base_url = "https://ecommerce-api.shanjing-inc.com"
     sandbox_prefix = "/shanjing"
     MAPPING_PATH = "/rest/taobao-global/product/get"
-    RENDER_PATH = "/rest/taobao-global/purchase/order/render"
+    RENDER_PATH = PREVIEW.value
     CREATE_PATH = "/rest/taobao-global/purchase/order/create"
     REFERENCE_FIELD = "outer_purchase_id"
     LINE_REMARK = True
@@ -86,7 +90,7 @@ class Shanjing(TaobaoGlobalProvider):
     ENDPOINTS = (
         Endpoint("token refresh", "GET", REFRESH_PATH, DOCUMENTED, REFRESH_DOC, "when the token is about to expire"),
         Endpoint("mapping (撞库)", "GET", MAPPING_PATH, DOCUMENTED, MAPPING_DOC, "once per raw item id"),
-        Endpoint("preview", "POST", RENDER_PATH, DOCUMENTED, RENDER_DOC + "; answer shape inferred", "before create"),
+        Endpoint("preview", "POST", PREVIEW.value, PREVIEW.basis, PREVIEW.source, "before create"),
         Endpoint("create", "POST", CREATE_PATH, DOCUMENTED, DOC, "once per order"),
         Endpoint("check-config", "GET", MAPPING_PATH, DOCUMENTED, MAPPING_DOC + f", item {CHECK_ITEM}", "on demand"),
     )
@@ -169,7 +173,8 @@ class Shanjing(TaobaoGlobalProvider):
             "inferred",
             "shanjing-taobao-global-purchase-order-create.txt: a purchaseId per orderList[] entry; per seller inferred",
         ),
-        preview=Fact(RENDER_PATH, "documented", "PROVIDERS.md §5 'Pre-create (render)'"),
+        preview=PREVIEW,
+        create_needs_preview=Fact(True, "documented", f"{DOC}: create sends purchase_amount, the previewed total"),
     )
 
     def make_auth(self, account: Account) -> requests.auth.AuthBase:

@@ -50,6 +50,8 @@ CURRENCY = "CNY"
 DOC = "xportcn-ka-alibaba-order-create.txt"
 TWIN = "required on the twin /alibaba/order/create (PROVIDERS.md §2)"
 PREVIEW_DOC = "PROVIDERS.md §2, Preview (KA doc api-338074941, example request and answer)"
+PREVIEW = Fact("/alibaba/ka/order/create/preview", "documented", PREVIEW_DOC)
+"""The preview call: the capability, the endpoint table and the preview path all read it."""
 CHECK_CARGO = {"offerId": 889512351602, "specId": "530ad0e3e64c05d35bc0b1a2ec2a0652", "quantity": 1}
 """The preview example's offer: previewing it buys nothing."""
 
@@ -65,7 +67,7 @@ class XportcnKa1688(XportcnProvider):
     title = "Xportcn KA (1688)"
     sandbox_prefix = "/xportcn-ka-1688/api"
     columns = ("town", "district_code")
-    PREVIEW_PATH = "/alibaba/ka/order/create/preview"
+    PREVIEW_PATH = PREVIEW.value
     CREATE_PATH = "/alibaba/ka/order/create"
     LIST_PATH = "/alibaba/ka/order/list"
     CONFIG = (
@@ -74,7 +76,7 @@ class XportcnKa1688(XportcnProvider):
         ("trade_type", "not sent", "tradeType (else taken from a preview answer that lists trade modes)"),
     )
     ENDPOINTS = (
-        Endpoint("preview", "POST", PREVIEW_PATH, DOCUMENTED, PREVIEW_DOC, "before every create (mandatory)"),
+        Endpoint("preview", "POST", PREVIEW.value, PREVIEW.basis, PREVIEW.source, "before every create (mandatory)"),
         Endpoint("create", "POST", CREATE_PATH, DOCUMENTED, DOC, "once per order"),
         Endpoint(
             "check-config", "POST", PREVIEW_PATH, DOCUMENTED, PREVIEW_DOC + ", with its example offer", "on demand"
@@ -144,7 +146,10 @@ class XportcnKa1688(XportcnProvider):
         money_unit=Fact("fen", "inferred", "PROVIDERS.md §2 preview: 2 x 2900 = 5800"),
         partial_create=Fact(False, "inferred", "PROVIDERS.md §2: failures come back as code != 200 + msg"),
         splits_by_seller=Fact(True, "inferred", "PROVIDERS.md §2: several orderIds mean 1688 split the order"),
-        preview=Fact(PREVIEW_PATH, "documented", "PROVIDERS.md §2 'Preview' (mandatory before create)"),
+        preview=PREVIEW,
+        create_needs_preview=Fact(
+            True, "documented", "PROVIDERS.md §2 'Preview': to be called before creating an order (mandatory)"
+        ),
     )
 
     # ----- preview ----------------------------------------------------------------------

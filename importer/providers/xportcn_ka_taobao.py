@@ -36,6 +36,12 @@ from .xportcn_open import DEFAULT_COUNTRY, XportcnOpen
 DOC = "xportcn-ka-taobao-order-create.txt"
 DEFAULT_ORDER_SOURCE = "TAOBAO"
 INFERRED_RENDER_PATH = "/open/ka/order/render"
+PREVIEW = Fact(
+    INFERRED_RENDER_PATH,
+    "inferred",
+    "PROVIDERS.md §1 'TaoBaoOrderRender': in the navigation only; path and body not recovered",
+)
+"""The preview call: the capability and the endpoint table both read it."""
 
 
 def _field(name: str, value: str, column: str = "", default: str = "") -> RequestField:
@@ -50,8 +56,6 @@ class XportcnKaTaobao(XportcnOpen):
     sandbox_prefix = "/xportcn-ka-taobao/api"
     RENDER_PATH = INFERRED_RENDER_PATH
     CREATE_PATH = "/open/ka/order/create"
-    PREVIEW_INFERRED = True
-    CREATE_NEEDS_PREVIEW = False
     CONFIG = (
         *XPORTCN_CONFIG,
         ("order_source", DEFAULT_ORDER_SOURCE, "orderSource when the sheet has no order_source column"),
@@ -62,8 +66,8 @@ class XportcnKaTaobao(XportcnOpen):
             "preview",
             "POST",
             "preview_path (e.g. /open/ka/order/render)",
-            INFERRED,
-            "TaoBaoOrderRender is in the navigation only; path and body not recovered (PROVIDERS.md §1)",
+            PREVIEW.basis,
+            PREVIEW.source,
             "not called: orders go straight to create unless preview_path is set",
         ),
         Endpoint("create", "POST", CREATE_PATH, DOCUMENTED, f"{DOC} (marked deprecated)", "once per order"),
@@ -98,7 +102,8 @@ class XportcnKaTaobao(XportcnOpen):
         money_unit=Fact("fen", "inferred", "PROVIDERS.md §1: no amount is sent; answers read as the OpenAPI's (fen)"),
         partial_create=Fact(True, "inferred", "PROVIDERS.md §1: success shape not documented, probably as §3"),
         splits_by_seller=Fact(False, "inferred", "PROVIDERS.md §1: success shape probably as §3 (one orderNo)"),
-        preview=Fact(RENDER_PATH, "inferred", "PROVIDERS.md §1 'TaoBaoOrderRender': path not recovered"),
+        preview=PREVIEW,
+        create_needs_preview=Fact(False, "documented", f"{DOC}, TaoBaoOrderCreate body: no price or amount is sent"),
     )
 
     def build_preview_request(self, order: OrderDraft) -> ApiRequest:

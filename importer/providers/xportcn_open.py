@@ -40,6 +40,12 @@ PAGE_PATH = "/open/purchase/page"
 DEFAULT_COUNTRY = "中国"
 DOC = "xportcn-openapi-purchase-order-create.txt"
 TWIN_RENDER = "PandaPon twin api-250496540 (PROVIDERS.md §3)"
+PREVIEW = Fact(
+    "/open/order/render",
+    "documented",
+    "PROVIDERS.md §3 'purchase order render': path and body from the PandaPon twin api-250496540; answer inferred",
+)
+"""The preview call: the capability, the endpoint table and the render path all read it."""
 CHECK_LINE = {"itemId": 600120680003951077, "quantity": "1", "skuId": 4951323355633}
 """The render example's line (PandaPon twin): previewing it buys nothing."""
 
@@ -70,7 +76,7 @@ class XportcnOpen(XportcnProvider):
     default_base_url = "https://www.xportcn.com/api"
     sandbox_prefix = "/xportcn/api"
     columns = ("order_source",)
-    RENDER_PATH = "/open/order/render"
+    RENDER_PATH = PREVIEW.value
     CREATE_PATH = "/open/order"
     CONFIG = (
         *XPORTCN_CONFIG,
@@ -78,7 +84,7 @@ class XportcnOpen(XportcnProvider):
         ("purchase_amount_includes_freight", "false", "add the previewed China freight to purchaseAmount"),
     )
     ENDPOINTS = (
-        Endpoint("preview", "POST", RENDER_PATH, DOCUMENTED, TWIN_RENDER + "; answer shape inferred", "before create"),
+        Endpoint("preview", "POST", PREVIEW.value, PREVIEW.basis, PREVIEW.source, "before create"),
         Endpoint("create", "POST", CREATE_PATH, DOCUMENTED, f"{DOC} (marked to be deprecated)", "once per order"),
         Endpoint("check-config", "POST", RENDER_PATH, DOCUMENTED, TWIN_RENDER + ", with its example line", "on demand"),
     )
@@ -162,7 +168,10 @@ class XportcnOpen(XportcnProvider):
             True, "documented", "xportcn-openapi-purchase-order-create.txt, create answer subOrderVOS[].errorCode"
         ),
         splits_by_seller=Fact(False, "documented", "xportcn-openapi-purchase-order-create.txt: one data.orderNo"),
-        preview=Fact(RENDER_PATH, "inferred", "PROVIDERS.md §3: path from the PandaPon twin document"),
+        preview=PREVIEW,
+        create_needs_preview=Fact(
+            True, "documented", f"{DOC}: create sends purchaseAmount and each line's price, read from the preview"
+        ),
     )
 
     # ----- preview ---------------------------------------------------------------------

@@ -34,8 +34,10 @@ def normalize_header(text: object) -> str:
 
 SKU_CODE = "sku_code"
 """The team's own SKU (商家编码, Lineitem sku): not sent anywhere, looked up in the catalogue for the provider ids."""
-EXTRA_TARGETS: tuple[str, ...] = (SKU_CODE,)
-"""Columns a mapping may name besides the canonical ones."""
+TOWN = "town"
+"""The township or street office (镇/街道): a column of the xportcn-ka-1688 adapter, sent as ``townText``."""
+EXTRA_TARGETS: tuple[str, ...] = (SKU_CODE, TOWN)
+"""Columns a mapping may name, and aliases may point at, besides the canonical ones."""
 
 
 _ALIAS_TABLE: dict[str, tuple[str, ...]] = {
@@ -235,6 +237,30 @@ _ALIAS_TABLE: dict[str, tuple[str, ...]] = {
     ),
     "city": ("城市", "市", "shipping city", "ship to city", "收货城市", "所在市", "城市名称"),
     "district": ("area", "county", "区", "区县", "县区", "收货区县", "区县名称", "所在区", "区/县"),
+    TOWN: (
+        "镇",
+        "乡镇",
+        "街道",
+        "镇/街道",
+        "乡镇/街道",
+        "镇街",
+        "镇/乡/街道",
+        "街道/镇",
+        "街道/乡镇",
+        "街道办",
+        "街道办事处",
+        "所在镇",
+        "所在街道",
+        "收货乡镇",
+        "收货街道",
+        "乡镇街道名称",
+        "township",
+        "town/street",
+        "street office",
+        "subdistrict",
+        "sub-district",
+        "town text",
+    ),
     "address": (
         "street",
         "street address",

@@ -25,10 +25,13 @@ from .. import api
 from ..config import Settings
 from ..errors import InputError
 from ..models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, Status
-from ..read.headers import ALIASES, normalize_header
+from ..read.headers import ALIASES, TOWN, normalize_header
 from .storage import Storage, Upload
 
 IGNORE = ""
+COLUMNS: tuple[str, ...] = (*CANONICAL_COLUMNS, TOWN)
+"""What a header may be mapped to on the mapping page: the canonical columns and every column an alias names
+but sku_code (a catalogue lookup the web does not offer)."""
 PAGE_SIZE = 50
 PROBLEM_STATUSES = frozenset({str(Status.INVALID), str(Status.HELD)})
 
@@ -87,7 +90,7 @@ def guessed_mapping(headers: list[str]) -> dict[str, str]:
 def mapping_errors(mapping: dict[str, str]) -> list[str]:
     """What is wrong with a user's mapping: unknown columns, a column chosen twice, required ones missing."""
     chosen = [c for c in mapping.values() if c != IGNORE]
-    problems = [f"'{c}' is not an importer column" for c in chosen if c not in CANONICAL_COLUMNS]
+    problems = [f"'{c}' is not an importer column" for c in chosen if c not in COLUMNS]
     problems += [
         f"'{c}' is chosen for more than one header" for c in sorted({c for c in chosen if chosen.count(c) > 1})
     ]

@@ -9,9 +9,8 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from ... import api
 from ...errors import InputError
-from ...models import CANONICAL_COLUMNS
 from ..app import ServerState, render
-from ..checks import IGNORE, grid_page, guessed_mapping, mapping_errors, sheet_headers, unknown_values
+from ..checks import COLUMNS, IGNORE, grid_page, guessed_mapping, mapping_errors, sheet_headers, unknown_values
 from ..deps import CheckedPost, CurrentUser, StateDep
 from ..jobs import Job, JobState
 from ..purchases import PREVIEW_FILE
@@ -70,7 +69,7 @@ def _mapping(
     context = {
         "upload": upload,
         "headers": [(h, chosen.get(h, IGNORE)) for h in headers],
-        "columns": CANONICAL_COLUMNS,
+        "columns": COLUMNS,
         "values": values,
         "value_map": upload.value_map.get("provider", {}),
         "providers": api_providers(),
