@@ -15,7 +15,9 @@ pytest.importorskip("fastapi", reason="the team server needs the web extra: pip 
 
 from fastapi.testclient import TestClient
 
+from importer.read.mappings import configured_profiles
 from importer.web import create_app
+from importer.web.profiles import profile_table, profile_toml
 from tests.test_other_systems import taobao_export
 from tests.web_helpers import counts, server_config, sign_in, text, upload
 
@@ -112,3 +114,12 @@ def test_saving_a_profile_needs_the_form_token(client, config, tmp_path):
     data.pop("csrf_token")
     assert client.post(first.url.path, data=data).status_code == 403
     assert list((config.data_dir / "profiles").iterdir()) == []
+
+
+def test_a_saved_profile_file_reads_back_as_the_mapping_it_was_made_from(tmp_path):
+    mapping = {'Beleg "Nr."': "order_ref", "Art.\nNr": "item_id", "Menge": "quantity", "Lager": ""}
+    table = profile_table("saved by bob from erp.csv", mapping, {"provider": {"Taobao 镜像": "xportcn-open"}})
+    text_ = profile_toml("erp", table)
+    profile = configured_profiles(tomllib.loads(text_)["mappings"])["erp"]
+    assert profile.mapping == mapping and profile.detect == tuple(mapping)
+    assert profile.values == {"provider": {"Taobao 镜像": "xportcn-open"}} and profile.title == table["title"]
