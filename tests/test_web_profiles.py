@@ -15,9 +15,11 @@ pytest.importorskip("fastapi", reason="the team server needs the web extra: pip 
 
 from fastapi.testclient import TestClient
 
+from importer.config import Settings
+from importer.errors import InputError
 from importer.read.mappings import configured_profiles
 from importer.web import create_app
-from importer.web.profiles import profile_table, profile_toml
+from importer.web.profiles import SavedProfiles, profile_table, profile_toml
 from tests.test_other_systems import taobao_export
 from tests.web_helpers import counts, server_config, sign_in, text, upload
 
@@ -123,3 +125,15 @@ def test_a_saved_profile_file_reads_back_as_the_mapping_it_was_made_from(tmp_pat
     profile = configured_profiles(tomllib.loads(text_)["mappings"])["erp"]
     assert profile.mapping == mapping and profile.detect == tuple(mapping)
     assert profile.values == {"provider": {"Taobao 镜像": "xportcn-open"}} and profile.title == table["title"]
+
+
+def test_a_configured_name_is_refused_and_a_broken_profile_file_is_left_out(tmp_path):
+    saved = SavedProfiles(tmp_path / "data")
+    configured = Settings(mappings={"shop": {"headers": {"Menge": "quantity"}}})
+    table = profile_table("t", {"Beleg": "order_ref", "Menge": "quantity"}, {})
+    with pytest.raises(InputError, match="is a profile of the config file"):
+        saved.save("shop", table, configured)
+    (saved.folder / "broken.toml").write_text("[mappings.broken\n", encoding="utf-8")
+    saved.save("erp", table, configured)
+    assert list(saved.tables()) == ["erp"]
+    assert set(saved.settings(configured).mappings) == {"erp", "shop"}
