@@ -26,6 +26,7 @@ from ..errors import ImporterError
 from .checks import CheckCache
 from .config import ServerConfig, load_server_config
 from .jobs import JobRunner, JobStore
+from .profiles import SavedProfiles
 from .security import SESSION_COOKIE, Session, SessionSigner, is_loopback, session_key
 from .storage import Storage, private_dir, private_file
 from .users import Role, User, UserFile
@@ -46,6 +47,7 @@ class ServerState:
     signer: SessionSigner
     checks: CheckCache
     templates: Jinja2Templates
+    profiles: SavedProfiles
 
     @property
     def ledger(self) -> Path:
@@ -112,6 +114,7 @@ def _state(settings: Settings, config: ServerConfig) -> ServerState:
         private_file(ledger.with_name(f"{ledger.name}.lock"))
     jobs.mark_interrupted()
     templates = Jinja2Templates(directory=HERE / "templates")
+    profiles = SavedProfiles(config.data_dir)
     return ServerState(
         settings=settings,
         config=config,
@@ -120,8 +123,9 @@ def _state(settings: Settings, config: ServerConfig) -> ServerState:
         jobs=jobs,
         runner=JobRunner(jobs),
         signer=SessionSigner(session_key(config.data_dir), int(config.session_hours * 3600)),
-        checks=CheckCache(storage, settings),
+        checks=CheckCache(storage, settings, profiles),
         templates=templates,
+        profiles=profiles,
     )
 
 

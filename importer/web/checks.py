@@ -26,6 +26,7 @@ from ..config import Settings
 from ..errors import InputError
 from ..models import CANONICAL_COLUMNS, ROW_COL, SHEET_COL, Status
 from ..read.headers import ALIASES, TOWN, normalize_header
+from .profiles import SavedProfiles, describe_profile
 from .storage import Storage, Upload
 
 IGNORE = ""
@@ -44,6 +45,8 @@ class Checked:
     result: api.RunResult
     problem_ids: list[int]
     cell_messages: dict[int, dict[str, str]] = field(default_factory=dict)
+    profile: str = ""
+    """The mapping profile the sheet was read with, as the page names it ('' for none or a mapping by hand)."""
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -156,7 +159,7 @@ def run_check(storage: Storage, upload: Upload, settings: Settings) -> Checked:
         source = apply_choices(sheet.frame, ignored, upload.value_map)
     mapping = None if isinstance(source, pd.DataFrame) else header_mapping(upload)  # a frame is mapped already
     result = api.run(source, stage="validate", settings=settings, mapping=mapping, write=False)
-    return Checked(upload, result, *_problems(result))
+    return Checked(upload, result, *_problems(result), profile=describe_profile(result.sheet.profile, settings))
 
 
 def apply_choices(frame: pd.DataFrame, ignored: list[str], value_map: dict[str, dict[str, str]]) -> pd.DataFrame:
@@ -216,9 +219,10 @@ def _cell_messages(checked: Checked, row_id: int, status: Mapping[Any, Any]) -> 
 class CheckCache:
     """The last few checked uploads, kept in memory for the grid's pages (made again when evicted)."""
 
-    def __init__(self, storage: Storage, settings: Settings, size: int = 4) -> None:
+    def __init__(self, storage: Storage, settings: Settings, profiles: SavedProfiles, size: int = 4) -> None:
         self._storage = storage
         self._settings = settings
+        self._profiles = profiles
         self._size = size
         self._items: OrderedDict[str, Checked] = OrderedDict()
         self._lock = threading.Lock()
@@ -228,7 +232,8 @@ class CheckCache:
             if upload_id in self._items:
                 self._items.move_to_end(upload_id)
                 return self._items[upload_id]
-        checked = run_check(self._storage, self._storage.get(upload_id), self._settings)
+        settings = self._profiles.settings(self._settings)  # a profile saved since is picked by the headers
+        checked = run_check(self._storage, self._storage.get(upload_id), settings)
         with self._lock:
             self._items[upload_id] = checked
             while len(self._items) > self._size:

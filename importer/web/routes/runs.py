@@ -91,7 +91,7 @@ def job_page(
     """The progress of a job; after a purchase, what was done."""
     job = _job(state, job_id)
     if job.kind == "check" and job.finished:
-        return after_check(request, state, job)
+        return after_check(request, state, job, user)
     if job.state != JobState.DONE:
         return render(request, "job.html", {"job": job, "upload": state.storage.get(job.upload_id)})
     if job.kind == "preview":
