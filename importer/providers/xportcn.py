@@ -15,9 +15,9 @@ from ..config import Account
 from ..errors import NotSent, OutcomeUnknown, ProviderError, Rejected, Transient
 from ..http import redact
 from .auth import XportcnSignedHeaders
-from .base import JsonDict, Provider
+from .base import Absent, JsonDict, LookupResult, Provider, Unsure
 from .fields import DOCUMENTED, INFERRED, RequestField
-from .upstream import int_or_none
+from .upstream import int_or_none, text
 
 HEADER_SOURCE = "PROVIDERS.md, Xportcn system parameters (PandaPon twin doc-6055770)"
 HEADER_FIELDS: tuple[RequestField, ...] = (
@@ -84,3 +84,24 @@ class XportcnProvider(Provider):
         number = int_or_none(code)
         kind, hint = ERROR_CODES.get(number, _REFUSED) if number is not None else _REFUSED
         raise kind(f"{hint}: {message}", provider=self.key, endpoint=endpoint, code=str(code))
+
+
+def order_page_records(body: JsonDict, reference_field: str, external_id: str) -> list[JsonDict] | LookupResult:
+    """The records of an Xportcn order page ``data: {records: [...], total}``, each carrying our id.
+
+    Either the records, all filtered by ``reference_field`` == ``external_id``,
+    or the lookup result the page itself settles: Absent only for
+    ``records: []`` with ``total: 0``, Unsure for any other shape.
+    """
+    data = body.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+        return Unsure("the order list answer has no data.records list")
+    total = data.get("total")
+    if isinstance(total, bool) or not isinstance(total, int):
+        return Unsure("the order list answer has no whole-number data.total")
+    records: list[JsonDict] = data["records"]
+    if not records:
+        return Absent() if total == 0 else Unsure(f"the order list says {total} orders but shows none")
+    if any(not isinstance(r, dict) or text(r.get(reference_field)) != external_id for r in records):
+        return Unsure(f"the order list was not filtered by {reference_field}")
+    return records

@@ -37,11 +37,11 @@ from typing import Any
 
 from ..errors import OutcomeUnknown
 from ..models import LineCreation, LinePreview, OrderCreation, OrderDraft, OrderLine, OrderPreview
-from .base import Absent, ApiRequest, Found, JsonDict, LookupResult, Unsure, fen_to_yuan
+from .base import ApiRequest, Found, JsonDict, LookupResult, Unsure, fen_to_yuan
 from .capabilities import Capabilities, Fact, Lookup
 from .fields import DOCUMENTED, INFERRED, SHEET_LABELS, Endpoint, RequestField
 from .upstream import as_list, as_object, match_lines, sum_present, text
-from .xportcn import HEADER_FIELDS, XPORTCN_CONFIG, XportcnProvider
+from .xportcn import HEADER_FIELDS, XPORTCN_CONFIG, XportcnProvider, order_page_records
 
 DEFAULT_FLOW = "fenxiaonew"
 FLOWS = ("fenxiaonew", "general", "fenxiao", "saleproxy", "paired", "boutiquefenxiao", "boutiquepifa")
@@ -254,17 +254,9 @@ class XportcnKa1688(XportcnProvider):
         for ``records: []`` with ``total: 0``; Found when every record carries
         the id asked for and an ``orderId``; any other shape is Unsure.
         """
-        data = body.get("data")
-        if not isinstance(data, dict) or not isinstance(data.get("records"), list):
-            return Unsure("the order list answer has no data.records list")
-        total = data.get("total")
-        if isinstance(total, bool) or not isinstance(total, int):
-            return Unsure("the order list answer has no whole-number data.total")
-        records = data["records"]
-        if not records:
-            return Absent() if total == 0 else Unsure(f"the order list says {total} orders but shows none")
-        if any(not isinstance(r, dict) or text(r.get("outOrderId")) != external_id for r in records):
-            return Unsure("the order list was not filtered by outOrderId")
+        records = order_page_records(body, "outOrderId", external_id)
+        if not isinstance(records, list):
+            return records
         ids = tuple(text(r.get("orderId")) for r in records)
         if not all(ids):
             return Unsure("the order list shows an order without orderId")

@@ -30,11 +30,11 @@ from typing import Any
 
 from ..errors import OutcomeUnknown, Rejected
 from ..models import LineCreation, LinePreview, OrderCreation, OrderDraft, OrderLine, OrderPreview
-from .base import Absent, ApiRequest, Found, JsonDict, LookupResult, Unsure, compact_json, fen_to_yuan, yuan_to_fen
+from .base import ApiRequest, Found, JsonDict, LookupResult, Unsure, compact_json, fen_to_yuan, yuan_to_fen
 from .capabilities import Capabilities, Fact, Lookup
 from .fields import DOCUMENTED, INFERRED, Endpoint, RequestField
 from .upstream import CURRENCY, as_list, as_object, match_lines, preview_from_render, text
-from .xportcn import HEADER_FIELDS, XPORTCN_CONFIG, XportcnProvider
+from .xportcn import HEADER_FIELDS, XPORTCN_CONFIG, XportcnProvider, order_page_records
 
 PAGE_PATH = "/open/purchase/page"
 DEFAULT_COUNTRY = "中国"
@@ -283,17 +283,9 @@ class XportcnOpen(XportcnProvider):
 
 def read_order_page(body: JsonDict, reference_field: str, external_id: str) -> LookupResult:
     """A lookup result from an Xportcn order page ``data: {records: [...], total}`` filtered by our id."""
-    data = body.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("records"), list):
-        return Unsure("the order list answer has no data.records list")
-    total = data.get("total")
-    if isinstance(total, bool) or not isinstance(total, int):
-        return Unsure("the order list answer has no whole-number data.total")
-    listed = data["records"]
-    if not listed:
-        return Absent() if total == 0 else Unsure(f"the order list says {total} orders but shows none")
-    if any(not isinstance(r, dict) or text(r.get(reference_field)) != external_id for r in listed):
-        return Unsure(f"the order list was not filtered by {reference_field}")
+    listed = order_page_records(body, reference_field, external_id)
+    if not isinstance(listed, list):
+        return listed
     if any(not text(r.get("orderNo")) for r in listed):
         return Unsure("the order list shows an order without orderNo")
     records = sorted(listed, key=lambda r: str(r.get("createTime") or ""))
