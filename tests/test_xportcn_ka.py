@@ -12,6 +12,7 @@ from importer.models import LinePreview, OrderDraft, OrderLine, OrderPreview, Re
 from importer.providers import provider_class
 from importer.providers.base import Absent, Found
 from importer.providers.xportcn_ka_1688 import XportcnKa1688
+from tests.documents import PREVIEW_1688
 
 RECEIVER = Receiver(
     name="张三", phone="", mobile="13800138000", country="中国", province="浙江省", city="杭州市", address="西湖区xxx"
@@ -28,23 +29,7 @@ DOC_KA_TAOBAO_CREATE = {
     '"state":"浙江省","city":"杭州市"}',
     "remark": "请尽快发货,易碎品请小心轻放",
 }
-# PROVIDERS.md §2, the real KA preview request
-DOC_1688_PREVIEW = {
-    "flow": "fenxiaonew",
-    "addressParam": {
-        "fullName": "test",
-        "mobile": "13567102355",
-        "phone": "",
-        "postCode": "532600",
-        "cityText": "崇左市",
-        "provinceText": "凭祥市区",
-        "areaText": "凭祥市区",
-        "townText": "广西壮族自治区省",
-        "address": "测试",
-        "districtCode": "451481",
-    },
-    "cargoParamList": [{"offerId": 889512351602, "specId": "530ad0e3e64c05d35bc0b1a2ec2a0652", "quantity": 2.0}],
-}
+DOC_1688_PREVIEW = PREVIEW_1688  # PROVIDERS.md §2: the documented KA preview request
 TOYS, TOYS_SPEC = "889512351602", "530ad0e3e64c05d35bc0b1a2ec2a0652"  # supplier Letong, 2900 fen
 SPATULA, SPATULA_SPEC = "743109225518", "2c9d4e6f8a0b1c3d5e7f9a1b3c5d7e9f"  # supplier Jinhua, 650 fen
 CABLE, CABLE_SPEC = "652876415053", "9a1b3c5d7e9f1a2b4c6d8e0f2a4b6c8d"  # supplier Dongguan (assureTrade only)

@@ -24,6 +24,7 @@ from importer.providers import provider_class
 from importer.providers.auth import XportcnSignedHeaders
 from importer.providers.base import Absent, Found
 from importer.providers.xportcn_ka_1688 import XportcnKa1688
+from tests.documents import PREVIEW_1688
 
 KEY = "xportcn-ka-1688"
 TOYS, TOYS_SPEC = "889512351602", "530ad0e3e64c05d35bc0b1a2ec2a0652"  # Letong, 2900 fen, stock 5000
@@ -31,23 +32,7 @@ TOYS_BLUE = "7f2b61c4d9a84e0fb6a3c2d1e0f9a811"  # Letong, sold out
 SPATULA, SPATULA_SPEC = "743109225518", "2c9d4e6f8a0b1c3d5e7f9a1b3c5d7e9f"  # Jinhua, 650 fen
 SPATULA_SET = "4e6f8a0b1c3d5e7f9a1b3c5d7e9f1a2b"  # Jinhua, 1800 fen, stock 4
 
-# PROVIDERS.md §2: the documented KA preview request, verbatim.
-DOC_PREVIEW = {
-    "flow": "fenxiaonew",
-    "addressParam": {
-        "fullName": "test",
-        "mobile": "13567102355",
-        "phone": "",
-        "postCode": "532600",
-        "cityText": "崇左市",
-        "provinceText": "凭祥市区",
-        "areaText": "凭祥市区",
-        "townText": "广西壮族自治区省",
-        "address": "测试",
-        "districtCode": "451481",
-    },
-    "cargoParamList": [{"offerId": 889512351602, "specId": "530ad0e3e64c05d35bc0b1a2ec2a0652", "quantity": 2.0}],
-}
+DOC_PREVIEW = PREVIEW_1688  # PROVIDERS.md §2: the documented KA preview request
 DOC_RECEIVER = Receiver(
     name="test",
     mobile="13567102355",
